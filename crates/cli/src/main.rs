@@ -1,5 +1,6 @@
 //! The `upframe` command-line program.
 
+mod bench_cmd;
 mod model_cmd;
 mod models_cmd;
 

@@ -7,5 +7,6 @@
 //! sit behind the same interface.
 
 mod tensor;
+pub mod winograd;
 
 pub use tensor::Tensor;
