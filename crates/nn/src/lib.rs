@@ -6,7 +6,11 @@
 //! tests compare the two. Model code only sees this crate's public API, so a GPU backend can later
 //! sit behind the same interface.
 
+pub mod epilogue;
+mod error;
 mod tensor;
 pub mod winograd;
 
+pub use epilogue::{Activation, Epilogue};
+pub use error::NnError;
 pub use tensor::Tensor;

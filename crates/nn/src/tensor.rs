@@ -34,7 +34,11 @@ impl Tensor {
     /// Converts an NCHW buffer (PyTorch's layout) into an NHWC tensor.
     pub fn from_nchw(shape_nchw: [usize; 4], nchw: &[f32]) -> Self {
         let [n, c, h, w] = shape_nchw;
-        assert_eq!(nchw.len(), n * c * h * w, "NCHW data length does not match shape");
+        assert_eq!(
+            nchw.len(),
+            n * c * h * w,
+            "NCHW data length does not match shape"
+        );
         let mut data = vec![0.0; nchw.len()];
         for b in 0..n {
             for ch in 0..c {
