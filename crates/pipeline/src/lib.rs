@@ -1,4 +1,20 @@
 //! `upframe-pipeline`: jobs that move frames from a source through processors to a sink.
 //!
 //! source → decode → frames → processors → encode → sink, each stage on its own thread with a
-//! bounded queue between stages so memory stays flat however long the input is.
+//! bounded queue between stages so memory stays flat however long the input is
+//! ([`runner::run_job`]). Processors implement [`FrameProcessor`] (one in, one out) or
+//! [`FrameInterpolator`] (two in, one between). The first real processor is the Lanczos
+//! resizer ([`resize`]).
+
+pub mod error;
+pub mod processor;
+pub mod resize;
+pub mod runner;
+
+pub use error::PipelineError;
+pub use processor::{chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor};
+pub use resize::{
+    opencv_lanczos4_coefficients, resize_lanczos3, resize_lanczos4_opencv, scaled_size,
+    LanczosKernel, LanczosResizer,
+};
+pub use runner::{run_job, JobReport, Progress, RunOptions};

@@ -1,0 +1,61 @@
+//! The processor traits every stage between decode and encode implements.
+//!
+//! [`FrameProcessor`]: one frame in, one frame out (upscalers, resizers, enhancers).
+//! [`FrameInterpolator`]: two frames and a time `t` in (0, 1) in, one in-between frame out
+//! (RIFE). Both are object-safe and `Send` so a job can own a `Vec<Box<dyn ...>>` and run it on
+//! its processing thread.
+
+use upframe_media::Frame;
+
+use crate::error::PipelineError;
+
+/// A one-in, one-out frame transform.
+pub trait FrameProcessor: Send {
+    /// A short name for messages and reports (e.g. `lanczos`, a model name).
+    fn name(&self) -> &str;
+
+    /// The output size for an input of `width`×`height`.
+    fn output_size(&self, width: usize, height: usize) -> (usize, usize);
+
+    /// The number of channels out for `channels` in (most processors keep it).
+    fn output_channels(&self, channels: usize) -> usize {
+        channels
+    }
+
+    /// Transforms one frame. Implementations keep `pts`, `index` and `depth` of the input.
+    fn process(&mut self, frame: Frame) -> Result<Frame, PipelineError>;
+}
+
+/// Synthesises a frame between two frames.
+pub trait FrameInterpolator: Send {
+    /// A short name for messages and reports.
+    fn name(&self) -> &str;
+
+    /// The frame at time `t` in (0, 1) between `first` (t = 0) and `second` (t = 1). Both inputs
+    /// have the same size and channel count; the output has it too. The runner sets the
+    /// output's `pts` and `index`.
+    fn interpolate(
+        &mut self,
+        first: &Frame,
+        second: &Frame,
+        t: f32,
+    ) -> Result<Frame, PipelineError>;
+}
+
+/// The size a chain of processors produces from `width`×`height`.
+pub fn chain_output_size(
+    processors: &[Box<dyn FrameProcessor>],
+    width: usize,
+    height: usize,
+) -> (usize, usize) {
+    processors
+        .iter()
+        .fold((width, height), |(w, h), p| p.output_size(w, h))
+}
+
+/// The channel count a chain of processors produces from `channels`.
+pub fn chain_output_channels(processors: &[Box<dyn FrameProcessor>], channels: usize) -> usize {
+    processors
+        .iter()
+        .fold(channels, |c, p| p.output_channels(c))
+}
