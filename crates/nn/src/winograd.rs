@@ -1,1 +1,0 @@
-//! Fast 3×3 stride-1 convolution (Winograd / tuned GEMM formulation) with SIMD dispatch.

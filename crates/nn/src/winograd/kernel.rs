@@ -1,0 +1,418 @@
+//! The Winograd F(4×4, 3×3) block kernel, generic over [`Simd`]: input transform, the 36 small
+//! GEMMs and the output transform (+ bias and the in-register part of the epilogue) for one block
+//! of tiles, so that the transformed data never leaves L2.
+//!
+//! Tiles are numbered in one flat list over (batch, tile row, tile column); a block is a run of
+//! `block_tiles` consecutive tiles (a multiple of [`ROW_QUANTUM`], so the GEMM microkernels never
+//! see a partial row block; rows past the last tile are computed and ignored).
+//!
+//! Transform matrices (interpolation points 0, ±1, ±2, ∞; Lavin & Gray 2015):
+//! ```text
+//! Bᵀ = [4  0 -5  0 1 0]    Aᵀ = [1 1  1 1  1 0]    G = [ 1/4     0     0 ]
+//!      [0 -4 -4  1 1 0]         [0 1 -1 2 -2 0]        [-1/6  -1/6  -1/6 ]
+//!      [0  4 -4 -1 1 0]         [0 1  1 4  4 0]        [-1/6   1/6  -1/6 ]
+//!      [0 -2 -1  2 1 0]         [0 1 -1 8 -8 1]        [1/24  1/12   1/6 ]
+//!      [0  2 -1 -2 1 0]                                [1/24 -1/12   1/6 ]
+//!      [0  4  0 -5 0 1]                                [   0     0     1 ]
+//! ```
+
+use super::simd::Simd;
+
+/// Output tile edge (F(4×4, 3×3)).
+pub(crate) const TILE_OUT: usize = 4;
+/// Input tile edge.
+pub(crate) const TILE_IN: usize = 6;
+/// Number of transformed-domain points, i.e. of small GEMMs per block.
+pub(crate) const POINTS: usize = TILE_IN * TILE_IN;
+/// Blocks hold a multiple of this many tiles: the least common multiple of every microkernel's
+/// row count.
+pub(crate) const ROW_QUANTUM: usize = 24;
+/// Channel counts are padded to a multiple of this in the scratch and packed-weight layouts
+/// (the widest vector), so every vector load/store there is a full one.
+pub(crate) const CHANNEL_QUANTUM: usize = 16;
+
+/// The activation done in registers right after the output transform.
+#[derive(Clone, Copy)]
+pub(crate) enum FastActivation {
+    None,
+    Relu,
+    /// `x` if `x >= 0` else `slope * x` (LeakyReLU, or PReLU with one shared parameter).
+    Leaky(f32),
+    /// Per-channel PReLU slopes (`cout` values).
+    PRelu(*const f32),
+}
+
+/// Everything a block needs, shared by all blocks of one call.
+#[derive(Clone, Copy)]
+pub(crate) struct BlockArgs {
+    pub h: usize,
+    pub w: usize,
+    pub cin: usize,
+    pub cout: usize,
+    pub cin_p: usize,
+    pub cout_p: usize,
+    pub tiles_w: usize,
+    pub tiles_h: usize,
+    pub total_tiles: usize,
+    pub block_tiles: usize,
+    pub input: *const f32,
+    /// Packed transformed weights `[POINTS][cin][cout_p]`.
+    pub weights: *const f32,
+    /// `cout` values, or null.
+    pub bias: *const f32,
+    pub activation: FastActivation,
+    pub output: *mut f32,
+}
+
+// SAFETY: the pointers are only read, except `output`, where each block writes a disjoint set of
+// pixels.
+unsafe impl Send for BlockArgs {}
+unsafe impl Sync for BlockArgs {}
+
+/// Per-ISA choice of GEMM microkernels.
+pub(crate) trait Isa: Simd {
+    /// `c[rows × cols] = a[rows × k] · b[k × cols]`, `rows` a multiple of [`ROW_QUANTUM`],
+    /// `cols` a multiple of [`CHANNEL_QUANTUM`]; leading dimensions in elements.
+    ///
+    /// # Safety
+    /// The CPU must support the ISA; the pointers must cover the described matrices.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm(
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        k: usize,
+        c: *mut f32,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    );
+}
+
+/// Register-blocked `R × (NV·LANES)` microkernel: `c = a · b` over the full depth `k`.
+/// Rows of `a` are broadcast one scalar at a time; `b` rows are loaded as `NV` vectors.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn micro<S: Simd, const R: usize, const NV: usize>(
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    k: usize,
+    c: *mut f32,
+    ldc: usize,
+) {
+    let mut acc = [[S::zero(); NV]; R];
+    for p in 0..k {
+        let brow = b.add(p * ldb);
+        let mut bv = [S::zero(); NV];
+        for (v, slot) in bv.iter_mut().enumerate() {
+            *slot = S::load(brow.add(v * S::LANES));
+        }
+        for (r, acc_row) in acc.iter_mut().enumerate() {
+            let av = S::splat(*a.add(r * lda + p));
+            for (slot, &bvv) in acc_row.iter_mut().zip(bv.iter()) {
+                *slot = S::fmadd(av, bvv, *slot);
+            }
+        }
+    }
+    for (r, acc_row) in acc.iter().enumerate() {
+        for (v, &x) in acc_row.iter().enumerate() {
+            S::store(c.add(r * ldc + v * S::LANES), x);
+        }
+    }
+}
+
+/// Runs microkernel `micro::<S, R, NV>` over all row blocks of one column panel.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn panel<S: Simd, const R: usize, const NV: usize>(
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    k: usize,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+) {
+    let mut r = 0;
+    while r < rows {
+        micro::<S, R, NV>(a.add(r * lda), lda, b, ldb, k, c.add(r * ldc), ldc);
+        r += R;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86_isa {
+    use super::*;
+    use crate::winograd::simd::{Avx2, Avx512};
+
+    impl Isa for Avx512 {
+        #[inline]
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn gemm(
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            k: usize,
+            c: *mut f32,
+            ldc: usize,
+            rows: usize,
+            cols: usize,
+        ) {
+            // Column panels of up to 4 vectors (64 channels); 24 accumulators where possible.
+            let mut j = 0;
+            while j < cols {
+                let nv = ((cols - j) / 16).min(4);
+                let (bj, cj) = (b.add(j), c.add(j));
+                match nv {
+                    4 => panel::<Avx512, 6, 4>(a, lda, bj, ldb, k, cj, ldc, rows),
+                    3 => panel::<Avx512, 8, 3>(a, lda, bj, ldb, k, cj, ldc, rows),
+                    2 => panel::<Avx512, 12, 2>(a, lda, bj, ldb, k, cj, ldc, rows),
+                    _ => panel::<Avx512, 12, 1>(a, lda, bj, ldb, k, cj, ldc, rows),
+                }
+                j += nv * 16;
+            }
+        }
+    }
+
+    impl Isa for Avx2 {
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn gemm(
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            k: usize,
+            c: *mut f32,
+            ldc: usize,
+            rows: usize,
+            cols: usize,
+        ) {
+            // 16 ymm registers: 6 × 2 accumulators + 2 B vectors + 1 broadcast.
+            let mut j = 0;
+            while j < cols {
+                panel::<Avx2, 6, 2>(a, lda, b.add(j), ldb, k, c.add(j), ldc, rows);
+                j += 16;
+            }
+        }
+    }
+}
+
+impl Isa for super::simd::Portable {
+    #[inline]
+    unsafe fn gemm(
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        k: usize,
+        c: *mut f32,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    ) {
+        let mut j = 0;
+        while j < cols {
+            panel::<Self, 4, 2>(a, lda, b.add(j), ldb, k, c.add(j), ldc, rows);
+            j += 16;
+        }
+    }
+}
+
+/// 1-D input transform `Bᵀ d`.
+#[inline(always)]
+unsafe fn input_1d<S: Simd>(d: [S::V; 6]) -> [S::V; 6] {
+    let (c4, c5, c2) = (S::splat(4.0), S::splat(-5.0), S::splat(2.0));
+    let (m4, m2) = (S::splat(-4.0), S::splat(-2.0));
+    let d12 = S::add(d[1], d[2]);
+    let d34 = S::add(d[3], d[4]);
+    let e12 = S::sub(d[1], d[2]);
+    let e43 = S::sub(d[4], d[3]);
+    let e42 = S::sub(d[4], d[2]);
+    let e31 = S::sub(d[3], d[1]);
+    [
+        S::fmadd(c4, d[0], S::fmadd(c5, d[2], d[4])),
+        S::fmadd(m4, d12, d34),
+        S::fmadd(c4, e12, e43),
+        S::fmadd(c2, e31, e42),
+        S::fmadd(m2, e31, e42),
+        S::fmadd(c4, d[1], S::fmadd(c5, d[3], d[5])),
+    ]
+}
+
+/// 1-D output transform `Aᵀ m`.
+#[inline(always)]
+unsafe fn output_1d<S: Simd>(m: [S::V; 6]) -> [S::V; 4] {
+    let a = S::add(m[1], m[2]);
+    let b = S::sub(m[1], m[2]);
+    let c = S::add(m[3], m[4]);
+    let d = S::sub(m[3], m[4]);
+    [
+        S::add(S::add(m[0], a), c),
+        S::fmadd(S::splat(2.0), d, b),
+        S::fmadd(S::splat(4.0), c, a),
+        S::add(S::fmadd(S::splat(8.0), d, b), m[5]),
+    ]
+}
+
+/// (batch, tile row, tile column) of flat tile index `t`.
+#[inline(always)]
+pub(crate) fn tile_coords(args: &BlockArgs, t: usize) -> (usize, usize, usize) {
+    let per_image = args.tiles_h * args.tiles_w;
+    let b = t / per_image;
+    let r = t % per_image;
+    (b, r / args.tiles_w, r % args.tiles_w)
+}
+
+/// Transforms the 6×6×cin input patch of tile `t` into `v[k][slot][..cin_p]`.
+#[inline(always)]
+unsafe fn input_tile<S: Simd>(args: &BlockArgs, t: usize, v: *mut f32, slot: usize) {
+    let (b, ty, tx) = tile_coords(args, t);
+    let (h, w, cin) = (args.h as isize, args.w as isize, args.cin);
+    let y0 = (ty * TILE_OUT) as isize - 1;
+    let x0 = (tx * TILE_OUT) as isize - 1;
+    let kstride = args.block_tiles * args.cin_p;
+    let dst = v.add(slot * args.cin_p);
+    let image = args.input.add(b * args.h * args.w * cin);
+    let mut c0 = 0;
+    // Only the first `cin` columns of a `v` row are read by the GEMM; the padding is left alone.
+    while c0 < cin {
+        let lanes = (cin - c0).min(S::LANES);
+        let mut rows = [[S::zero(); 6]; 6];
+        {
+            for (i, row_out) in rows.iter_mut().enumerate() {
+                let y = y0 + i as isize;
+                if y < 0 || y >= h {
+                    continue;
+                }
+                let row = image.add((y as usize * args.w) * cin + c0);
+                let mut d = [S::zero(); 6];
+                for (j, dj) in d.iter_mut().enumerate() {
+                    let x = x0 + j as isize;
+                    if x >= 0 && x < w {
+                        let p = row.add(x as usize * cin);
+                        *dj = if lanes == S::LANES {
+                            S::load(p)
+                        } else {
+                            S::load_partial(p, lanes)
+                        };
+                    }
+                }
+                *row_out = input_1d::<S>(d);
+            }
+        }
+        // Column pass: `j` indexes the inner dimension of every row (a transpose).
+        #[allow(clippy::needless_range_loop)]
+        for j in 0..6 {
+            let col = [
+                rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j],
+            ];
+            let tc = input_1d::<S>(col);
+            for (i, &x) in tc.iter().enumerate() {
+                S::store(dst.add((i * 6 + j) * kstride + c0), x);
+            }
+        }
+        c0 += S::LANES;
+    }
+}
+
+/// Output transform of tile `t` from `m[k][slot][..cout_p]`, plus bias and the fast activation,
+/// stored into the output image (pixels outside the image are dropped).
+#[inline(always)]
+unsafe fn output_tile<S: Simd>(args: &BlockArgs, t: usize, m: *const f32, slot: usize) {
+    let (b, ty, tx) = tile_coords(args, t);
+    let cout = args.cout;
+    let kstride = args.block_tiles * args.cout_p;
+    let src = m.add(slot * args.cout_p);
+    let rows_valid = (args.h - ty * TILE_OUT).min(TILE_OUT);
+    let cols_valid = (args.w - tx * TILE_OUT).min(TILE_OUT);
+    let out_base = args
+        .output
+        .add(((b * args.h + ty * TILE_OUT) * args.w + tx * TILE_OUT) * cout);
+    let mut c0 = 0;
+    while c0 < cout {
+        let lanes = (cout - c0).min(S::LANES);
+        let load = |p: *const f32| {
+            if lanes == S::LANES {
+                S::load(p)
+            } else {
+                S::load_partial(p, lanes)
+            }
+        };
+        let mut s = [[S::zero(); 4]; 6];
+        for (i, si) in s.iter_mut().enumerate() {
+            let mut row = [S::zero(); 6];
+            for (j, rj) in row.iter_mut().enumerate() {
+                *rj = S::load(src.add((i * 6 + j) * kstride + c0));
+            }
+            *si = output_1d::<S>(row);
+        }
+        let bias = if args.bias.is_null() {
+            S::zero()
+        } else {
+            load(args.bias.add(c0))
+        };
+        let zero = S::zero();
+        let (slope, act) = match args.activation {
+            FastActivation::None => (zero, 0u8),
+            FastActivation::Relu => (zero, 1),
+            FastActivation::Leaky(a) => (S::splat(a), 2),
+            FastActivation::PRelu(p) => (load(p.add(c0)), 2),
+        };
+        // Column pass: `j` indexes the inner dimension of every row (a transpose).
+        #[allow(clippy::needless_range_loop)]
+        for j in 0..cols_valid {
+            let col = [s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j]];
+            let o = output_1d::<S>(col);
+            for (i, &oi) in o.iter().enumerate().take(rows_valid) {
+                let mut x = S::add(oi, bias);
+                x = match act {
+                    0 => x,
+                    1 => S::max(x, zero),
+                    // x >= 0 ? x : a·x  ==  max(x, 0) + a·min(x, 0), exactly.
+                    _ => S::fmadd(slope, S::min(x, zero), S::max(x, zero)),
+                };
+                let p = out_base.add((i * args.w + j) * cout + c0);
+                if lanes == S::LANES {
+                    S::store(p, x);
+                } else {
+                    S::store_partial(p, x, lanes);
+                }
+            }
+        }
+        c0 += S::LANES;
+    }
+}
+
+/// Computes block `block` completely. `v` and `m` are scratch of
+/// `POINTS * block_tiles * cin_p` and `POINTS * block_tiles * cout_p` floats.
+#[inline(always)]
+pub(crate) unsafe fn run_block<S: Isa>(args: &BlockArgs, block: usize, v: *mut f32, m: *mut f32) {
+    let first = block * args.block_tiles;
+    let count = (args.total_tiles - first).min(args.block_tiles);
+    for slot in 0..count {
+        input_tile::<S>(args, first + slot, v, slot);
+    }
+    let rows = args.block_tiles;
+    for k in 0..POINTS {
+        S::gemm(
+            v.add(k * rows * args.cin_p),
+            args.cin_p,
+            args.weights.add(k * args.cin * args.cout_p),
+            args.cout_p,
+            args.cin,
+            m.add(k * rows * args.cout_p),
+            args.cout_p,
+            rows,
+            args.cout_p,
+        );
+    }
+    for slot in 0..count {
+        output_tile::<S>(args, first + slot, m, slot);
+    }
+}

@@ -1,0 +1,364 @@
+//! Fast 3×3, stride-1, padding-1 convolution on NHWC tensors: Winograd F(4×4, 3×3) with
+//! hand-written SIMD (AVX-512, AVX2+FMA, portable) selected at run time.
+//!
+//! Use: pack the weights once with [`Winograd3x3Weights::new`], then call [`conv3x3`] /
+//! [`conv3x3_into`] per frame. [`is_profitable`] says when the general convolution path should be
+//! used instead (e.g. three input channels).
+//!
+//! Each block of output tiles runs input transform → 36 small GEMMs → output transform → bias →
+//! epilogue inside one worker, with its transformed data in per-thread scratch that is sized for
+//! L2 and reused across calls (no allocation in the steady state). Blocks run in parallel on
+//! rayon's pool.
+
+mod kernel;
+pub mod reference;
+mod simd;
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use crate::epilogue::{Activation, Epilogue};
+use crate::{NnError, Tensor};
+use kernel::{BlockArgs, FastActivation, CHANNEL_QUANTUM, POINTS, ROW_QUANTUM, TILE_OUT};
+
+/// The SIMD instruction set a kernel call runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimdLevel {
+    /// AVX-512F (16 lanes).
+    Avx512,
+    /// AVX2 + FMA (8 lanes).
+    Avx2,
+    /// Plain Rust, autovectorised for the build target.
+    Portable,
+}
+
+impl SimdLevel {
+    /// The best level this CPU supports.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return SimdLevel::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return SimdLevel::Avx2;
+            }
+        }
+        SimdLevel::Portable
+    }
+
+    /// Whether this CPU can run `self`.
+    pub fn is_supported(self) -> bool {
+        match self {
+            SimdLevel::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// Every level this CPU can run, best first.
+    pub fn supported() -> Vec<SimdLevel> {
+        [SimdLevel::Avx512, SimdLevel::Avx2, SimdLevel::Portable]
+            .into_iter()
+            .filter(|l| l.is_supported())
+            .collect()
+    }
+}
+
+/// 3×3 convolution weights transformed to the Winograd domain (`G g Gᵀ`, 6×6 per filter) and laid
+/// out for the kernel's GEMMs: `[36][cin][cout rounded up to 16]`.
+#[derive(Clone, Debug)]
+pub struct Winograd3x3Weights {
+    cin: usize,
+    cout: usize,
+    cout_p: usize,
+    packed: Vec<f32>,
+}
+
+/// `G` for F(4×4, 3×3), points 0, ±1, ±2, ∞.
+const G: [[f64; 3]; 6] = [
+    [1.0 / 4.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+    [0.0, 0.0, 1.0],
+];
+
+impl Winograd3x3Weights {
+    /// Transforms PyTorch-layout weights `[cout][cin][3][3]` (OIHW, as in a checkpoint).
+    pub fn new(weight_oihw: &[f32], cout: usize, cin: usize) -> Result<Self, NnError> {
+        if cout == 0 || cin == 0 {
+            return Err(NnError::Shape {
+                what: "winograd 3x3 conv weight",
+                shape: vec![cout, cin, 3, 3],
+                reason: "channel counts must be at least 1",
+            });
+        }
+        let expected = cout * cin * 9;
+        if weight_oihw.len() != expected {
+            return Err(NnError::Length {
+                what: "winograd 3x3 conv weight",
+                expected,
+                got: weight_oihw.len(),
+            });
+        }
+        let cout_p = cout.next_multiple_of(CHANNEL_QUANTUM);
+        let mut packed = vec![0.0f32; POINTS * cin * cout_p];
+        for o in 0..cout {
+            for c in 0..cin {
+                let g = &weight_oihw[(o * cin + c) * 9..][..9];
+                // Transform in f64 so packing adds no rounding beyond the final cast.
+                let mut gg = [[0.0f64; 3]; 6]; // G · g
+                for (i, row) in gg.iter_mut().enumerate() {
+                    for (kx, slot) in row.iter_mut().enumerate() {
+                        *slot = (0..3).map(|ky| G[i][ky] * g[ky * 3 + kx] as f64).sum();
+                    }
+                }
+                for (i, row) in gg.iter().enumerate() {
+                    for (j, grow) in G.iter().enumerate() {
+                        let u: f64 = (0..3).map(|kx| row[kx] * grow[kx]).sum();
+                        packed[((i * 6 + j) * cin + c) * cout_p + o] = u as f32;
+                    }
+                }
+            }
+        }
+        Ok(Winograd3x3Weights {
+            cin,
+            cout,
+            cout_p,
+            packed,
+        })
+    }
+
+    pub fn cin(&self) -> usize {
+        self.cin
+    }
+    pub fn cout(&self) -> usize {
+        self.cout
+    }
+}
+
+/// Whether the Winograd kernel is expected to beat a direct/GEMM 3×3 convolution for this shape.
+///
+/// Few input channels make the 36 GEMMs too shallow to pay for the transforms (SRVGG's first conv,
+/// cin = 3); few output channels waste most of each 16-lane vector (RRDB's last conv, cout = 3).
+pub fn is_profitable(cin: usize, cout: usize, h: usize, w: usize) -> bool {
+    cin >= 16 && cout >= 8 && h >= 4 && w >= 4
+}
+
+/// `conv3x3(input, weights) + bias`, then `epilogue`; NHWC in, NHWC out, padding 1, stride 1.
+///
+/// Panics if `input`'s channel count, `bias`'s length or the epilogue's tensors do not match the
+/// weights (programming errors; shapes from model files are checked when weights are built).
+pub fn conv3x3(
+    input: &Tensor,
+    weights: &Winograd3x3Weights,
+    bias: Option<&[f32]>,
+    epilogue: &Epilogue,
+) -> Tensor {
+    let [n, h, w, _] = input.shape();
+    let mut out = Tensor::zeros([n, h, w, weights.cout]);
+    conv3x3_into(input, weights, bias, epilogue, &mut out);
+    out
+}
+
+/// Like [`conv3x3`], writing into `output` (shape `[n, h, w, cout]`; every element is
+/// overwritten).
+pub fn conv3x3_into(
+    input: &Tensor,
+    weights: &Winograd3x3Weights,
+    bias: Option<&[f32]>,
+    epilogue: &Epilogue,
+    output: &mut Tensor,
+) {
+    conv3x3_into_with(SimdLevel::detect(), input, weights, bias, epilogue, output);
+}
+
+/// [`conv3x3_into`] with an explicit SIMD level (tests, benchmarks).
+///
+/// Panics if the CPU does not support `level`, or on the shape mismatches [`conv3x3`] lists.
+pub fn conv3x3_into_with(
+    level: SimdLevel,
+    input: &Tensor,
+    weights: &Winograd3x3Weights,
+    bias: Option<&[f32]>,
+    epilogue: &Epilogue,
+    output: &mut Tensor,
+) {
+    assert!(
+        level.is_supported(),
+        "SIMD level {level:?} not supported by this CPU"
+    );
+    let [n, h, w, cin] = input.shape();
+    assert_eq!(cin, weights.cin, "input channels != weight input channels");
+    let out_shape = [n, h, w, weights.cout];
+    assert_eq!(output.shape(), out_shape, "output shape mismatch");
+    if let Some(b) = bias {
+        assert_eq!(b.len(), weights.cout, "bias length != output channels");
+    }
+    epilogue.check(out_shape);
+    if n * h * w == 0 {
+        return;
+    }
+
+    // The activation goes into registers when nothing else in the epilogue comes before it;
+    // otherwise the whole epilogue runs on each finished block (bias already added).
+    let simple =
+        epilogue.channel_scale.is_none() && epilogue.residual.is_none() && epilogue.post.is_none();
+    let fast_activation = match (simple, epilogue.activation) {
+        (true, Activation::None) => Some(FastActivation::None),
+        (true, Activation::Relu) => Some(FastActivation::Relu),
+        (true, Activation::LeakyRelu(a)) => Some(FastActivation::Leaky(a)),
+        (true, Activation::PRelu(p)) if p.len() == 1 => Some(FastActivation::Leaky(p[0])),
+        (true, Activation::PRelu(p)) => Some(FastActivation::PRelu(p.as_ptr())),
+        _ => None,
+    };
+
+    let tiles_h = h.div_ceil(TILE_OUT);
+    let tiles_w = w.div_ceil(TILE_OUT);
+    let total_tiles = n * tiles_h * tiles_w;
+    let cin_p = cin.next_multiple_of(CHANNEL_QUANTUM);
+    let block_tiles = choose_block_tiles(total_tiles, cin_p, weights.cout_p);
+    let args = BlockArgs {
+        h,
+        w,
+        cin,
+        cout: weights.cout,
+        cin_p,
+        cout_p: weights.cout_p,
+        tiles_w,
+        tiles_h,
+        total_tiles,
+        block_tiles,
+        input: input.data().as_ptr(),
+        weights: weights.packed.as_ptr(),
+        bias: bias.map_or(std::ptr::null(), |b| b.as_ptr()),
+        activation: fast_activation.unwrap_or(FastActivation::None),
+        output: output.data_mut().as_mut_ptr(),
+    };
+    let blocks = total_tiles.div_ceil(block_tiles);
+    let generic_epilogue = if fast_activation.is_none() {
+        Some(epilogue)
+    } else {
+        None
+    };
+    let run = |block: usize| {
+        with_scratch(block_tiles * POINTS * (cin_p + weights.cout_p), |scratch| {
+            let (v, m) = scratch.split_at_mut(block_tiles * POINTS * cin_p);
+            // SAFETY: `level` is supported (asserted above); `args` describes live buffers of the
+            // asserted shapes; scratch has the sizes `run_block` needs; blocks write disjoint
+            // output pixels.
+            unsafe { run_block_at(level, &args, block, v.as_mut_ptr(), m.as_mut_ptr()) };
+        });
+        if let Some(epi) = generic_epilogue {
+            // SAFETY: as above; this block's pixels are written by this block only.
+            unsafe { apply_generic_epilogue(&args, block, epi) };
+        }
+    };
+    if blocks == 1 {
+        run(0);
+    } else {
+        (0..blocks).into_par_iter().for_each(run);
+    }
+}
+
+/// Tiles per block: the transformed input and output of one block (36 points × tiles × channels)
+/// should fit in about half of a 1 MiB L2, next to the weights of one point.
+fn choose_block_tiles(total_tiles: usize, cin_p: usize, cout_p: usize) -> usize {
+    const SCRATCH_BUDGET_BYTES: usize = 512 * 1024;
+    let per_tile = POINTS * (cin_p + cout_p) * std::mem::size_of::<f32>();
+    let by_cache = (SCRATCH_BUDGET_BYTES / per_tile / ROW_QUANTUM).max(1) * ROW_QUANTUM;
+    // Enough blocks for every worker on small images.
+    let workers = rayon::current_num_threads().max(1);
+    let by_parallelism = total_tiles
+        .div_ceil(4 * workers)
+        .next_multiple_of(ROW_QUANTUM);
+    by_cache.min(by_parallelism).max(ROW_QUANTUM)
+}
+
+/// # Safety
+/// `level` must be supported; see [`kernel::run_block`].
+unsafe fn run_block_at(level: SimdLevel, args: &BlockArgs, block: usize, v: *mut f32, m: *mut f32) {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => block_avx512(args, block, v, m),
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => block_avx2(args, block, v, m),
+        _ => kernel::run_block::<simd::Portable>(args, block, v, m),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn block_avx512(args: &BlockArgs, block: usize, v: *mut f32, m: *mut f32) {
+    kernel::run_block::<simd::Avx512>(args, block, v, m)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn block_avx2(args: &BlockArgs, block: usize, v: *mut f32, m: *mut f32) {
+    kernel::run_block::<simd::Avx2>(args, block, v, m)
+}
+
+/// Runs the full epilogue over the output pixels of `block`, one contiguous output row segment at
+/// a time (the bias was already added by the kernel).
+///
+/// # Safety
+/// `args.output` must be the live output buffer; no other thread may touch this block's pixels.
+unsafe fn apply_generic_epilogue(args: &BlockArgs, block: usize, epilogue: &Epilogue) {
+    let first = block * args.block_tiles;
+    let end = (first + args.block_tiles).min(args.total_tiles);
+    let mut t = first;
+    while t < end {
+        let (b, ty, tx) = kernel::tile_coords(args, t);
+        // Tiles of this tile row inside the block.
+        let run = (args.tiles_w - tx).min(end - t);
+        let x0 = tx * TILE_OUT;
+        let x1 = ((tx + run) * TILE_OUT).min(args.w);
+        for y in ty * TILE_OUT..((ty + 1) * TILE_OUT).min(args.h) {
+            let first_pixel = (b * args.h + y) * args.w + x0;
+            let chunk = std::slice::from_raw_parts_mut(
+                args.output.add(first_pixel * args.cout),
+                (x1 - x0) * args.cout,
+            );
+            // One pixel per call: `Epilogue::apply_block` at 52009d0 applies per-channel vectors
+            // (PReLU slopes, bias, scale) only to the first pixel of a multi-pixel chunk.
+            for (i, px) in chunk.chunks_exact_mut(args.cout).enumerate() {
+                epilogue.apply_row(px, first_pixel + i, args.cout, None);
+            }
+        }
+        t += run;
+    }
+}
+
+thread_local! {
+    /// Per-thread kernel scratch, grown to the largest size needed and then reused.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with `len` floats of this thread's scratch, 64-byte aligned.
+fn with_scratch(len: usize, f: impl FnOnce(&mut [f32])) {
+    const ALIGN_FLOATS: usize = 16;
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < len + ALIGN_FLOATS {
+            *buf = vec![0.0; len + ALIGN_FLOATS];
+        }
+        let offset = buf.as_ptr().align_offset(64).min(ALIGN_FLOATS);
+        f(&mut buf[offset..offset + len]);
+    });
+}
+
+#[cfg(test)]
+mod tests;

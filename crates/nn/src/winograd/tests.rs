@@ -1,0 +1,184 @@
+//! Tests: Winograd kernel (every supported SIMD level) against the direct f64 reference.
+
+use super::reference::conv3x3_direct;
+use super::*;
+use proptest::prelude::*;
+
+/// Deterministic pseudo-random values in [-1, 1) (xorshift; tests need no extra dependency).
+fn noise(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Max |a - b| relative to max(1, max |b|).
+fn max_rel_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    let scale = b.data().iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    a.data()
+        .iter()
+        .zip(b.data())
+        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+        / scale
+}
+
+struct Case {
+    input: Tensor,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    cout: usize,
+}
+
+fn case(n: usize, h: usize, w: usize, cin: usize, cout: usize, seed: u64) -> Case {
+    // Weights scaled like a trained/Kaiming-initialised layer so outputs stay O(1).
+    let std = (2.0 / (9.0 * cin as f32)).sqrt();
+    Case {
+        input: Tensor::from_vec([n, h, w, cin], noise(n * h * w * cin, seed)),
+        weight: noise(cout * cin * 9, seed + 1)
+            .into_iter()
+            .map(|v| v * std * 1.7)
+            .collect(),
+        bias: noise(cout, seed + 2),
+        cout,
+    }
+}
+
+fn run_fast(level: SimdLevel, c: &Case, epi: &Epilogue) -> Tensor {
+    let wts = Winograd3x3Weights::new(&c.weight, c.cout, c.input.c()).unwrap();
+    let [n, h, w, _] = c.input.shape();
+    let mut out = Tensor::from_vec([n, h, w, c.cout], vec![f32::NAN; n * h * w * c.cout]);
+    conv3x3_into_with(level, &c.input, &wts, Some(&c.bias), epi, &mut out);
+    out
+}
+
+#[test]
+fn one_dimensional_identity() {
+    // Aᵀ[(G g) ⊙ (Bᵀ d)] must equal the 4-output correlation of d (6) with g (3).
+    let d: Vec<f64> = (0..6).map(|i| (i as f64 * 0.37).sin()).collect();
+    let g = [0.3f64, -1.1, 0.7];
+    let bt = [
+        [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
+        [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
+        [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
+        [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
+        [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
+        [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+    ];
+    let at = [
+        [1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
+        [0.0, 1.0, -1.0, 2.0, -2.0, 0.0],
+        [0.0, 1.0, 1.0, 4.0, 4.0, 0.0],
+        [0.0, 1.0, -1.0, 8.0, -8.0, 1.0],
+    ];
+    let m: Vec<f64> = (0..6)
+        .map(|i| {
+            let u: f64 = (0..3).map(|k| G[i][k] * g[k]).sum();
+            let v: f64 = (0..6).map(|k| bt[i][k] * d[k]).sum();
+            u * v
+        })
+        .collect();
+    for (o, row) in at.iter().enumerate() {
+        let y: f64 = (0..6).map(|k| row[k] * m[k]).sum();
+        let expect: f64 = (0..3).map(|k| d[o + k] * g[k]).sum();
+        assert!((y - expect).abs() < 1e-12, "output {o}: {y} vs {expect}");
+    }
+}
+
+#[test]
+fn weight_length_is_checked() {
+    assert!(matches!(
+        Winograd3x3Weights::new(&[0.0; 10], 2, 1),
+        Err(NnError::Length { .. })
+    ));
+    assert!(Winograd3x3Weights::new(&[], 0, 4).is_err());
+}
+
+#[test]
+fn matches_reference_on_layer_shapes() {
+    // SRVGG body, SRVGG tail, RRDB dense layer, RIFE-like, odd everything.
+    let shapes = [
+        (1, 27, 48, 64, 64),
+        (1, 13, 17, 64, 48),
+        (1, 9, 11, 96, 32),
+        (2, 7, 9, 192, 16),
+        (1, 5, 6, 3, 64),
+        (1, 1, 1, 70, 70),
+    ];
+    for level in SimdLevel::supported() {
+        for (i, &(n, h, w, cin, cout)) in shapes.iter().enumerate() {
+            let c = case(n, h, w, cin, cout, 10 + i as u64);
+            let reference =
+                conv3x3_direct(&c.input, &c.weight, cout, Some(&c.bias), &Epilogue::none());
+            let fast = run_fast(level, &c, &Epilogue::none());
+            let d = max_rel_diff(&fast, &reference);
+            assert!(
+                d < 2e-5,
+                "{level:?} {:?}->{cout}: rel diff {d}",
+                c.input.shape()
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_epilogues_match_reference() {
+    let c = case(1, 10, 14, 32, 40, 77);
+    let slopes = noise(40, 5);
+    let scale = noise(40, 6);
+    let residual = Tensor::from_vec([1, 10, 14, 40], noise(10 * 14 * 40, 7));
+    let post = Tensor::from_vec([1, 10, 14, 40], noise(10 * 14 * 40, 8));
+    let shared = [0.25f32];
+    let epilogues = [
+        Epilogue::act(Activation::PRelu(&slopes)),
+        Epilogue::act(Activation::PRelu(&shared)),
+        Epilogue::act(Activation::Relu),
+        Epilogue::leaky_relu(0.2),
+        Epilogue::act(Activation::Sigmoid),
+        Epilogue::leaky_relu(0.1)
+            .with_channel_scale(&scale)
+            .with_residual(&residual),
+        Epilogue::none().with_post(0.2, &post),
+    ];
+    for level in SimdLevel::supported() {
+        for (i, epi) in epilogues.iter().enumerate() {
+            let reference = conv3x3_direct(&c.input, &c.weight, c.cout, Some(&c.bias), epi);
+            let fast = run_fast(level, &c, epi);
+            let d = max_rel_diff(&fast, &reference);
+            assert!(d < 2e-5, "{level:?} epilogue #{i}: rel diff {d}");
+        }
+    }
+}
+
+#[test]
+fn without_bias() {
+    let c = case(1, 6, 7, 16, 16, 3);
+    let wts = Winograd3x3Weights::new(&c.weight, 16, 16).unwrap();
+    let fast = conv3x3(&c.input, &wts, None, &Epilogue::none());
+    let reference = conv3x3_direct(&c.input, &c.weight, 16, None, &Epilogue::none());
+    assert!(max_rel_diff(&fast, &reference) < 2e-5);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn random_shapes_match_reference(
+        n in 1usize..3, h in 1usize..40, w in 1usize..40,
+        cin in 1usize..70, cout in 1usize..70, seed in 0u64..1000,
+    ) {
+        let c = case(n, h, w, cin, cout, seed);
+        let slopes = noise(cout, seed + 9);
+        let epi = Epilogue::act(Activation::PRelu(&slopes));
+        let reference = conv3x3_direct(&c.input, &c.weight, cout, Some(&c.bias), &epi);
+        for level in SimdLevel::supported() {
+            let fast = run_fast(level, &c, &epi);
+            let d = max_rel_diff(&fast, &reference);
+            prop_assert!(d < 3e-5, "{:?} {:?}->{}: rel diff {}", level, c.input.shape(), cout, d);
+        }
+    }
+}
