@@ -1,0 +1,144 @@
+//! Output safety: checks before writing (no clobbering, not the input, writable directory) and
+//! the temporary file beside the final output that becomes it only on success.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+
+use crate::error::MediaError;
+
+/// A temporary file `.NAME.upframe-partial.EXT` beside `final_path`. Renamed to the final path by
+/// [`PartialFile::commit`]; deleted when dropped uncommitted (errors, panics, Ctrl-C unwinding).
+#[derive(Debug)]
+pub(crate) struct PartialFile {
+    temp: PathBuf,
+    final_path: PathBuf,
+    overwrite: bool,
+    committed: bool,
+}
+
+/// The temporary name for `final_path` (keeps the extension so tools recognise the type).
+pub(crate) fn partial_path(final_path: &Path) -> PathBuf {
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name.as_str(), ""),
+    };
+    final_path.with_file_name(format!(".{stem}.upframe-partial{ext}"))
+}
+
+/// Checks that `final_path` may be written: it does not exist (unless `overwrite`), it is not
+/// `input`, and its directory exists.
+pub(crate) fn check_output(
+    final_path: &Path,
+    overwrite: bool,
+    input: Option<&Path>,
+) -> Result<(), MediaError> {
+    if final_path.as_os_str().is_empty() {
+        return Err(MediaError::InvalidOutput {
+            path: final_path.to_path_buf(),
+            reason: "empty output path".into(),
+        });
+    }
+    if let Some(input) = input {
+        if let (Ok(a), Ok(b)) = (input.canonicalize(), final_path.canonicalize()) {
+            if a == b {
+                return Err(MediaError::OutputIsInput {
+                    path: final_path.to_path_buf(),
+                });
+            }
+        }
+    }
+    match std::fs::metadata(final_path) {
+        Ok(m) if m.is_dir() => {
+            return Err(MediaError::IsDirectory {
+                path: final_path.to_path_buf(),
+            })
+        }
+        Ok(_) if !overwrite => {
+            return Err(MediaError::OutputExists {
+                path: final_path.to_path_buf(),
+            })
+        }
+        _ => {}
+    }
+    let dir = match final_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(MediaError::OutputDirNotWritable {
+            path: final_path.to_path_buf(),
+            reason: format!("{} is not a directory", dir.display()),
+        }),
+        Err(e) => Err(MediaError::OutputDirNotWritable {
+            path: final_path.to_path_buf(),
+            reason: crate::error::one_line(&e.to_string()),
+        }),
+    }
+}
+
+impl PartialFile {
+    /// Runs the output checks and creates the (empty) temporary file, proving the directory is
+    /// writable.
+    pub fn create(
+        final_path: &Path,
+        overwrite: bool,
+        input: Option<&Path>,
+    ) -> Result<Self, MediaError> {
+        check_output(final_path, overwrite, input)?;
+        let temp = partial_path(final_path);
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)
+            .map_err(|e| MediaError::OutputDirNotWritable {
+                path: final_path.to_path_buf(),
+                reason: crate::error::one_line(&e.to_string()),
+            })?;
+        Ok(PartialFile {
+            temp,
+            final_path: final_path.to_path_buf(),
+            overwrite,
+            committed: false,
+        })
+    }
+
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    pub fn final_path(&self) -> &Path {
+        &self.final_path
+    }
+
+    /// Moves the temporary file onto the final path; returns the final size in bytes.
+    pub fn commit(mut self) -> Result<u64, MediaError> {
+        if !self.overwrite && self.final_path.exists() {
+            // Someone created it while we were writing: do not clobber it.
+            return Err(MediaError::OutputExists {
+                path: self.final_path.clone(),
+            });
+        }
+        std::fs::rename(&self.temp, &self.final_path).map_err(|e| MediaError::Write {
+            path: self.final_path.clone(),
+            reason: format!("could not rename {} ({e})", self.temp.display()),
+        })?;
+        self.committed = true;
+        Ok(std::fs::metadata(&self.final_path)
+            .map(|m| m.len())
+            .unwrap_or(0))
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}

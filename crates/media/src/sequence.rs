@@ -1,0 +1,478 @@
+//! Image sequences: a directory of frames (image files in natural name order), a printf pattern
+//! (`frames/%06d.png`, `%d`) or a single image, as a [`FrameSource`]; and the matching sinks
+//! (one image, or numbered images in a directory/pattern).
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use crate::error::MediaError;
+use crate::frame::Frame;
+use crate::images::{read_image, write_image};
+use crate::source::has_image_extension;
+use crate::types::{ColourTags, DecodeOptions, OutputSpec, OutputSummary, VideoInfo};
+use crate::{FrameSink, FrameSource};
+
+/// A parsed printf pattern in a file name: prefix, zero-pad width, suffix.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Pattern {
+    dir: PathBuf,
+    prefix: String,
+    width: usize,
+    suffix: String,
+}
+
+impl Pattern {
+    pub fn parse(path: &Path) -> Option<Pattern> {
+        let name = path.file_name()?.to_str()?;
+        let pos = name.find('%')?;
+        let rest = &name[pos + 1..];
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let after = &rest[digits.len()..];
+        if !after.starts_with('d') {
+            return None;
+        }
+        let width = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().ok()?
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Some(Pattern {
+            dir,
+            prefix: name[..pos].to_string(),
+            width,
+            suffix: after[1..].to_string(),
+        })
+    }
+
+    pub fn format(&self, n: u64) -> PathBuf {
+        self.dir.join(format!(
+            "{}{:0w$}{}",
+            self.prefix,
+            n,
+            self.suffix,
+            w = self.width
+        ))
+    }
+
+    /// The number in `name` if it matches the pattern.
+    fn number_of(&self, name: &str) -> Option<u64> {
+        let mid = name
+            .strip_prefix(&self.prefix)?
+            .strip_suffix(&self.suffix)?;
+        if mid.is_empty() || !mid.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        if self.width > 0 && mid.len() < self.width {
+            return None;
+        }
+        mid.parse().ok()
+    }
+}
+
+pub(crate) fn is_pattern(path: &Path) -> bool {
+    Pattern::parse(path).is_some()
+}
+
+/// Natural order: runs of digits compare by value, everything else bytewise.
+pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut ai, mut bi) = (a.char_indices().peekable(), b.char_indices().peekable());
+    loop {
+        match (ai.peek().copied(), bi.peek().copied()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some((_, ca)), Some((_, cb))) => {
+                if ca.is_ascii_digit() && cb.is_ascii_digit() {
+                    let mut na = String::new();
+                    while let Some(&(_, c)) = ai.peek() {
+                        if !c.is_ascii_digit() {
+                            break;
+                        }
+                        na.push(c);
+                        ai.next();
+                    }
+                    let mut nb = String::new();
+                    while let Some(&(_, c)) = bi.peek() {
+                        if !c.is_ascii_digit() {
+                            break;
+                        }
+                        nb.push(c);
+                        bi.next();
+                    }
+                    let ta = na.trim_start_matches('0');
+                    let tb = nb.trim_start_matches('0');
+                    let ord = ta
+                        .len()
+                        .cmp(&tb.len())
+                        .then_with(|| ta.cmp(tb))
+                        .then_with(|| na.len().cmp(&nb.len()));
+                    if ord != Ordering::Equal {
+                        return ord;
+                    }
+                } else {
+                    if ca != cb {
+                        return ca.cmp(&cb);
+                    }
+                    ai.next();
+                    bi.next();
+                }
+            }
+        }
+    }
+}
+
+/// The files of a sequence input, in order.
+fn list_sequence(path: &Path) -> Result<Vec<PathBuf>, MediaError> {
+    if let Some(pat) = Pattern::parse(path) {
+        let entries = std::fs::read_dir(&pat.dir).map_err(|e| MediaError::io(&pat.dir, e))?;
+        let mut files: Vec<(u64, PathBuf)> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_string();
+                pat.number_of(&name).map(|n| (n, e.path()))
+            })
+            .collect();
+        files.sort();
+        return Ok(files.into_iter().map(|(_, p)| p).collect());
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| MediaError::io(path, e))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && has_image_extension(p))
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    files.sort_by(|a, b| {
+        natural_cmp(
+            &a.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            &b.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        )
+    });
+    Ok(files)
+}
+
+/// Reads a single image, a directory of images or a printf pattern, one frame per file. Frame
+/// `pts` counts frames in a time base of 1/rate (`DecodeOptions::sequence_frame_rate`, default
+/// 25 fps).
+pub struct ImageSequenceSource {
+    path: PathBuf,
+    files: Vec<PathBuf>,
+    next: usize,
+    produced: u64,
+    first: Option<Frame>,
+    info: VideoInfo,
+    max_frames: Option<u64>,
+}
+
+impl ImageSequenceSource {
+    pub fn single(path: &Path, opts: &DecodeOptions) -> Result<Self, MediaError> {
+        Self::from_files(path, vec![path.to_path_buf()], opts, "image")
+    }
+
+    pub fn open(path: &Path, opts: &DecodeOptions) -> Result<Self, MediaError> {
+        let files = list_sequence(path)?;
+        if files.is_empty() {
+            return Err(MediaError::NotMedia {
+                path: path.to_path_buf(),
+                reason: "no image files (png, jpg, jpeg, webp) found".into(),
+            });
+        }
+        Self::from_files(path, files, opts, "image sequence")
+    }
+
+    fn from_files(
+        path: &Path,
+        mut files: Vec<PathBuf>,
+        opts: &DecodeOptions,
+        _what: &str,
+    ) -> Result<Self, MediaError> {
+        let rate = if opts.sequence_frame_rate.0 > 0 && opts.sequence_frame_rate.1 > 0 {
+            opts.sequence_frame_rate
+        } else {
+            (25, 1)
+        };
+        let fps = rate.0 as f64 / rate.1 as f64;
+        // Windows in frames of the nominal rate.
+        let skip = opts
+            .start_s
+            .map(|s| (s * fps).round().max(0.0) as usize)
+            .unwrap_or(0);
+        files.drain(..skip.min(files.len()));
+        if let Some(d) = opts.duration_s {
+            files.truncate((d * fps).round().max(0.0) as usize);
+        }
+        if files.is_empty() {
+            return Err(MediaError::NotMedia {
+                path: path.to_path_buf(),
+                reason: "no frames in the requested window".into(),
+            });
+        }
+        let first = read_image(&files[0])?;
+        let codec = files[0]
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| match e.to_ascii_lowercase().as_str() {
+                "jpg" | "jpeg" => "mjpeg".to_string(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default();
+        let bit_depth = match first.depth {
+            crate::SampleDepth::U8 => 8,
+            crate::SampleDepth::High { bits } => bits,
+        };
+        let n = files.len() as u64;
+        let info = VideoInfo {
+            stream_index: 0,
+            codec,
+            width: first.width,
+            height: first.height,
+            pix_fmt: match (first.channels, bit_depth > 8) {
+                (1, false) => "gray",
+                (2, false) => "ya8",
+                (3, false) => "rgb24",
+                (4, false) => "rgba",
+                (1, true) => "gray16",
+                (2, true) => "ya16",
+                (3, true) => "rgb48",
+                _ => "rgba64",
+            }
+            .to_string(),
+            bit_depth,
+            has_alpha: first.has_alpha(),
+            time_base: (rate.1, rate.0),
+            avg_frame_rate: rate,
+            r_frame_rate: rate,
+            frame_count: Some(n),
+            vfr: false,
+            colour: ColourTags::UNSPECIFIED,
+            rotation_deg: 0.0,
+            duration_s: Some(n as f64 / fps),
+            channels: first.channels,
+            depth: first.depth,
+        };
+        Ok(ImageSequenceSource {
+            path: path.to_path_buf(),
+            files,
+            next: 0,
+            produced: 0,
+            first: Some(first),
+            info,
+            max_frames: opts.max_frames,
+        })
+    }
+}
+
+impl FrameSource for ImageSequenceSource {
+    fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>, MediaError> {
+        if self.next >= self.files.len() || self.max_frames.is_some_and(|m| self.produced >= m) {
+            return Ok(None);
+        }
+        let mut frame = match self.first.take() {
+            Some(f) => f,
+            None => read_image(&self.files[self.next])?,
+        };
+        if frame.width != self.info.width || frame.height != self.info.height {
+            return Err(MediaError::FrameMismatch {
+                path: self.files[self.next].clone(),
+                frame: self.produced,
+                reason: format!(
+                    "{}x{} image in a {}x{} sequence ({})",
+                    frame.width,
+                    frame.height,
+                    self.info.width,
+                    self.info.height,
+                    self.path.display()
+                ),
+            });
+        }
+        frame = conform_channels(frame, self.info.channels);
+        frame.pts = Some(self.produced as i64);
+        frame.index = self.produced;
+        self.next += 1;
+        self.produced += 1;
+        Ok(Some(frame))
+    }
+}
+
+/// Converts a frame to `channels` (sequences may mix gray and RGB files; the first decides).
+pub(crate) fn conform_channels(frame: Frame, channels: usize) -> Frame {
+    if frame.channels == channels {
+        return frame;
+    }
+    let px = frame.width * frame.height;
+    let mut data = Vec::with_capacity(px * channels);
+    for i in 0..px {
+        let s = &frame.data[i * frame.channels..(i + 1) * frame.channels];
+        let (rgb, a) = match frame.channels {
+            1 => ([s[0]; 3], 1.0),
+            2 => ([s[0]; 3], s[1]),
+            3 => ([s[0], s[1], s[2]], 1.0),
+            _ => ([s[0], s[1], s[2]], s[3]),
+        };
+        let gray = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
+        match channels {
+            1 => data.push(gray),
+            2 => data.extend([gray, a]),
+            3 => data.extend(rgb),
+            _ => data.extend([rgb[0], rgb[1], rgb[2], a]),
+        }
+    }
+    Frame {
+        channels,
+        data,
+        ..frame
+    }
+}
+
+/// Writes frames as numbered images: `pattern` like `out/%06d.png`, numbered from 1 as FFmpeg's
+/// image2 muxer does. Each image is written atomically; images already written stay when the
+/// sink is dropped early (a partially written sequence is still usable frames).
+pub struct ImageSequenceSink {
+    pattern: Pattern,
+    display: PathBuf,
+    overwrite: bool,
+    written: u64,
+    bytes: u64,
+    spec: OutputSpec,
+}
+
+impl ImageSequenceSink {
+    /// `path` is a pattern, or a directory (existing, or ending with `/`) that gets `%06d.png`.
+    pub fn open(path: &Path, spec: &OutputSpec) -> Result<Self, MediaError> {
+        let pattern_path = if is_pattern(path) {
+            path.to_path_buf()
+        } else {
+            path.join("%06d.png")
+        };
+        let pattern = Pattern::parse(&pattern_path).ok_or_else(|| MediaError::InvalidOutput {
+            path: path.to_path_buf(),
+            reason: "not a frame pattern".into(),
+        })?;
+        if !pattern.dir.exists() {
+            std::fs::create_dir_all(&pattern.dir).map_err(|e| {
+                MediaError::OutputDirNotWritable {
+                    path: path.to_path_buf(),
+                    reason: crate::error::one_line(&e.to_string()),
+                }
+            })?;
+        }
+        // Fail early (before any work) if the first frame's file is taken.
+        crate::output::check_output(&pattern.format(1), spec.overwrite, None)?;
+        Ok(ImageSequenceSink {
+            pattern,
+            display: path.to_path_buf(),
+            overwrite: spec.overwrite,
+            written: 0,
+            bytes: 0,
+            spec: spec.clone(),
+        })
+    }
+}
+
+impl FrameSink for ImageSequenceSink {
+    fn write_frame(&mut self, frame: &Frame) -> Result<(), MediaError> {
+        let path = self.pattern.format(self.written + 1);
+        let frame = depth_for_spec(frame, &self.spec);
+        write_image(&path, &frame, self.overwrite)?;
+        self.bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        self.written += 1;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<OutputSummary, MediaError> {
+        let ext = self
+            .pattern
+            .suffix
+            .rsplit('.')
+            .next()
+            .unwrap_or("png")
+            .to_ascii_lowercase();
+        Ok(OutputSummary {
+            path: self.display,
+            frames: self.written,
+            bytes: self.bytes,
+            codec: ext,
+            pix_fmt: String::new(),
+            copied_streams: 0,
+            copied_packets: 0,
+            alpha_dropped: false,
+        })
+    }
+}
+
+/// A frame with the sink's requested depth (so U8 specs write 8-bit files from any frame).
+fn depth_for_spec(frame: &Frame, spec: &OutputSpec) -> Frame {
+    let mut f = frame.clone();
+    f.depth = spec.depth;
+    f
+}
+
+/// Writes exactly one frame to one image file (atomically, in `finish`).
+pub struct SingleImageSink {
+    path: PathBuf,
+    spec: OutputSpec,
+    frame: Option<Frame>,
+}
+
+impl SingleImageSink {
+    pub fn open(path: &Path, spec: &OutputSpec) -> Result<Self, MediaError> {
+        crate::output::check_output(path, spec.overwrite, None)?;
+        Ok(SingleImageSink {
+            path: path.to_path_buf(),
+            spec: spec.clone(),
+            frame: None,
+        })
+    }
+}
+
+impl FrameSink for SingleImageSink {
+    fn write_frame(&mut self, frame: &Frame) -> Result<(), MediaError> {
+        if self.frame.is_some() {
+            return Err(MediaError::InvalidOutput {
+                path: self.path.clone(),
+                reason: "a single image output got more than one frame; use a pattern such as frames/%06d.png".into(),
+            });
+        }
+        self.frame = Some(depth_for_spec(frame, &self.spec));
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<OutputSummary, MediaError> {
+        let frame = self.frame.ok_or_else(|| MediaError::InvalidOutput {
+            path: self.path.clone(),
+            reason: "no frame was written".into(),
+        })?;
+        write_image(&self.path, &frame, self.spec.overwrite)?;
+        Ok(OutputSummary {
+            path: self.path.clone(),
+            frames: 1,
+            bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
+            codec: self
+                .path
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase(),
+            pix_fmt: String::new(),
+            copied_streams: 0,
+            copied_packets: 0,
+            alpha_dropped: false,
+        })
+    }
+}

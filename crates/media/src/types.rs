@@ -1,0 +1,350 @@
+//! Plain data types of the public API: what a probe reports, how to decode, what to write.
+
+use std::path::PathBuf;
+
+use crate::frame::SampleDepth;
+
+/// Colour range of YUV samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ColourRange {
+    /// Not tagged; treated as limited ("TV") range, as FFmpeg and players do.
+    #[default]
+    Unspecified,
+    /// Limited / TV / MPEG range (16-235 for 8-bit luma).
+    Limited,
+    /// Full / PC / JPEG range (0-255).
+    Full,
+}
+
+/// Colour tags of a video stream, as ITU-T H.273 code points (the numbers FFmpeg uses for
+/// `AVColorPrimaries`, `AVColorTransferCharacteristic` and `AVColorSpace`). 2 means unspecified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ColourTags {
+    /// Colour primaries (1 = BT.709, 5/6 = BT.601 625/525, 9 = BT.2020).
+    pub primaries: u8,
+    /// Transfer characteristics (1 = BT.709, 16 = SMPTE ST 2084 / PQ, 18 = HLG).
+    pub transfer: u8,
+    /// Matrix coefficients (0 = RGB, 1 = BT.709, 5/6 = BT.601, 9 = BT.2020 NCL).
+    pub matrix: u8,
+    pub range: ColourRange,
+}
+
+impl Default for ColourTags {
+    fn default() -> Self {
+        ColourTags::UNSPECIFIED
+    }
+}
+
+impl ColourTags {
+    pub const UNSPECIFIED: ColourTags = ColourTags {
+        primaries: 2,
+        transfer: 2,
+        matrix: 2,
+        range: ColourRange::Unspecified,
+    };
+    pub const BT709: ColourTags = ColourTags {
+        primaries: 1,
+        transfer: 1,
+        matrix: 1,
+        range: ColourRange::Limited,
+    };
+    pub const BT601: ColourTags = ColourTags {
+        primaries: 6,
+        transfer: 6,
+        matrix: 6,
+        range: ColourRange::Limited,
+    };
+
+    /// FFmpeg's name of the primaries ("bt709", "bt2020", "unknown", ...).
+    pub fn primaries_name(&self) -> &'static str {
+        crate::colour::primaries_name(self.primaries)
+    }
+    /// FFmpeg's name of the transfer characteristics ("bt709", "smpte2084", ...).
+    pub fn transfer_name(&self) -> &'static str {
+        crate::colour::transfer_name(self.transfer)
+    }
+    /// FFmpeg's name of the matrix coefficients ("bt709", "bt2020nc", ...).
+    pub fn matrix_name(&self) -> &'static str {
+        crate::colour::matrix_name(self.matrix)
+    }
+    /// "tv", "pc" or "unknown".
+    pub fn range_name(&self) -> &'static str {
+        match self.range {
+            ColourRange::Unspecified => "unknown",
+            ColourRange::Limited => "tv",
+            ColourRange::Full => "pc",
+        }
+    }
+    /// Whether the transfer is an HDR one (PQ or HLG).
+    pub fn is_hdr(&self) -> bool {
+        self.transfer == 16 || self.transfer == 18
+    }
+}
+
+/// What kind of input a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InputKind {
+    /// A media file FFmpeg demuxes (video, or anything with a video stream).
+    Video,
+    /// A single still image (PNG, JPEG, WebP).
+    Image,
+    /// A directory of image files or a printf pattern such as `frames/%06d.png`.
+    ImageSequence,
+}
+
+/// The kind of an elementary stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StreamKind {
+    Video,
+    Audio,
+    Subtitle,
+    Data,
+    Attachment,
+    Unknown,
+}
+
+impl std::fmt::Display for StreamKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StreamKind::Video => "video",
+            StreamKind::Audio => "audio",
+            StreamKind::Subtitle => "subtitle",
+            StreamKind::Data => "data",
+            StreamKind::Attachment => "attachment",
+            StreamKind::Unknown => "unknown",
+        })
+    }
+}
+
+/// One stream of a container.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamInfo {
+    pub index: usize,
+    pub kind: StreamKind,
+    /// Codec short name ("h264", "ac3", "subrip", ...).
+    pub codec: String,
+    /// `language` tag, when present.
+    pub language: Option<String>,
+    pub time_base: (i32, i32),
+    /// Stream duration in seconds, when known.
+    pub duration_s: Option<f64>,
+    /// Audio only: sample rate in Hz.
+    pub sample_rate: Option<u32>,
+    /// Audio only: channel count.
+    pub channels: Option<u16>,
+    /// Bit rate in bits/s, when known.
+    pub bit_rate: Option<u64>,
+}
+
+/// The video stream a source decodes (or the synthetic one of an image sequence).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoInfo {
+    pub stream_index: usize,
+    /// Codec short name ("h264", "vp8", "png", ...).
+    pub codec: String,
+    pub width: usize,
+    pub height: usize,
+    /// FFmpeg pixel format name of the coded picture ("yuv420p", "yuv420p10le", "rgba", ...).
+    pub pix_fmt: String,
+    /// Bits per sample of the coded picture (8, 10, 12, 16).
+    pub bit_depth: u8,
+    pub has_alpha: bool,
+    /// Time base of `Frame::pts` for frames of this source.
+    pub time_base: (i32, i32),
+    /// Average frame rate (for image sequences: the configured rate).
+    pub avg_frame_rate: (i32, i32),
+    /// The container's "real base" frame rate (`r_frame_rate`).
+    pub r_frame_rate: (i32, i32),
+    /// Frame count: the header's `nb_frames` when present, else the number of video packets.
+    pub frame_count: Option<u64>,
+    /// Variable frame rate: `r_frame_rate` and `avg_frame_rate` differ by more than 1 %.
+    pub vfr: bool,
+    pub colour: ColourTags,
+    /// Display rotation in degrees, counter-clockwise, from the display matrix (0 when none).
+    pub rotation_deg: f64,
+    /// Duration of the video stream in seconds, when known.
+    pub duration_s: Option<f64>,
+    /// Channels the source's frames carry: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
+    pub channels: usize,
+    /// Depth of the frames the source yields.
+    pub depth: SampleDepth,
+}
+
+impl VideoInfo {
+    /// Average frame rate as a float (0 when unknown).
+    pub fn fps(&self) -> f64 {
+        rational_f64(self.avg_frame_rate)
+    }
+}
+
+/// Everything `probe` finds out about an input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MediaInfo {
+    pub path: PathBuf,
+    /// Demuxer name ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "png", "image sequence", ...).
+    pub format_name: String,
+    pub duration_s: Option<f64>,
+    pub streams: Vec<StreamInfo>,
+    /// The video stream the tools would decode (the first video stream that is not a cover image).
+    pub video: Option<VideoInfo>,
+    pub chapters: usize,
+    /// Container-level metadata tags.
+    pub metadata: Vec<(String, String)>,
+    pub kind: InputKind,
+}
+
+/// What to do with a packet the decoder rejects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DecodeErrorPolicy {
+    /// Stop with [`crate::MediaError::Decode`] naming the frame index.
+    #[default]
+    Abort,
+    /// Drop the packet, count it in [`crate::FrameSource::skipped_frames`], go on.
+    Skip,
+}
+
+/// How to read a source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodeOptions {
+    /// Skip frames whose presentation time is before this many seconds (from the stream start).
+    pub start_s: Option<f64>,
+    /// Stop after this many seconds past `start_s`.
+    pub duration_s: Option<f64>,
+    /// Stop after this many frames.
+    pub max_frames: Option<u64>,
+    pub on_decode_error: DecodeErrorPolicy,
+    /// Frame rate of image sequences and single images (default 25/1); also the rate used to
+    /// stamp frames of raw streams that carry no rate and no timestamps.
+    pub sequence_frame_rate: (i32, i32),
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            start_s: None,
+            duration_s: None,
+            max_frames: None,
+            on_decode_error: DecodeErrorPolicy::Abort,
+            sequence_frame_rate: (25, 1),
+        }
+    }
+}
+
+/// Encoder settings; `None` fields take the defaults described on [`crate::open_sink`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EncodeOptions {
+    /// FFmpeg encoder name ("libx264", "libx265", "libvpx-vp9", "ffv1", "prores_ks", "png", ...).
+    pub codec: Option<String>,
+    pub crf: Option<f32>,
+    /// Target bit rate in bits/s (used instead of CRF when set).
+    pub bitrate: Option<u64>,
+    pub preset: Option<String>,
+    /// Output pixel format ("yuv420p", "yuv444p", "yuv420p10le", "yuva420p", ...).
+    pub pix_fmt: Option<String>,
+    /// Extra encoder private options (`-x264-params`, `tune`, ...), passed as-is.
+    pub options: Vec<(String, String)>,
+}
+
+/// Streams and metadata to copy from an input file into a video output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Passthrough {
+    pub input: PathBuf,
+    /// Copy every audio stream (packets, no re-encode).
+    pub audio: bool,
+    /// Copy every subtitle stream.
+    pub subtitles: bool,
+    /// Window start in input seconds: packets before it are dropped and everything (video too)
+    /// is shifted so that this instant becomes output time 0.
+    pub start_s: Option<f64>,
+    /// Window length in seconds.
+    pub duration_s: Option<f64>,
+    /// Copy container and stream metadata (titles, language tags) and chapters.
+    pub metadata: bool,
+}
+
+impl Passthrough {
+    /// Copy everything from `input`.
+    pub fn all(input: impl Into<PathBuf>) -> Self {
+        Passthrough {
+            input: input.into(),
+            audio: true,
+            subtitles: true,
+            start_s: None,
+            duration_s: None,
+            metadata: true,
+        }
+    }
+}
+
+/// What the sink writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputSpec {
+    pub width: usize,
+    pub height: usize,
+    /// Channels of the frames written (1-4); alpha is kept when the codec can carry it.
+    pub channels: usize,
+    /// Depth to encode: `U8` → 8-bit formats, `High { bits }` → 10-bit video / 16-bit images.
+    pub depth: SampleDepth,
+    /// Time base of the `Frame::pts` values the sink receives.
+    pub time_base: (i32, i32),
+    /// Nominal frame rate (used for frames without pts, and as the stream's rate hint).
+    pub frame_rate: (i32, i32),
+    /// Colour tags to write; the YUV matrix/range used to encode follow them.
+    pub colour: ColourTags,
+    /// Display rotation to store in the output (degrees, counter-clockwise).
+    pub rotation_deg: f64,
+    pub encode: EncodeOptions,
+    pub overwrite: bool,
+    /// The input being processed, so the sink can refuse to overwrite it (canonical paths are
+    /// compared). `passthrough.input` is checked as well.
+    pub source_path: Option<PathBuf>,
+    pub passthrough: Option<Passthrough>,
+}
+
+impl OutputSpec {
+    /// A spec for frames like those of `info`, keeping its timing, colour and rotation.
+    pub fn like_source(info: &VideoInfo) -> Self {
+        OutputSpec {
+            width: info.width,
+            height: info.height,
+            channels: info.channels,
+            depth: info.depth,
+            time_base: info.time_base,
+            frame_rate: info.avg_frame_rate,
+            colour: info.colour,
+            rotation_deg: info.rotation_deg,
+            encode: EncodeOptions::default(),
+            overwrite: false,
+            source_path: None,
+            passthrough: None,
+        }
+    }
+}
+
+/// What a finished sink wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputSummary {
+    /// The final path (a file, or the directory / pattern of an image sequence).
+    pub path: PathBuf,
+    pub frames: u64,
+    /// Bytes written (sum over files for sequences).
+    pub bytes: u64,
+    /// Encoder used ("libx264", "png", ...).
+    pub codec: String,
+    /// Pixel format written.
+    pub pix_fmt: String,
+    /// Streams copied from the passthrough input.
+    pub copied_streams: usize,
+    /// Packets copied from the passthrough input.
+    pub copied_packets: u64,
+    /// Whether alpha was dropped because the codec cannot carry it.
+    pub alpha_dropped: bool,
+}
+
+pub(crate) fn rational_f64(r: (i32, i32)) -> f64 {
+    if r.1 == 0 {
+        0.0
+    } else {
+        r.0 as f64 / r.1 as f64
+    }
+}
