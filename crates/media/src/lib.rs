@@ -11,10 +11,12 @@
 #![allow(dead_code)] // TODO(media): remove once the video sink uses every helper.
 
 mod colour;
+mod encode;
 mod error;
 mod ff;
 mod frame;
 mod images;
+mod mux;
 mod output;
 mod probe;
 mod sequence;

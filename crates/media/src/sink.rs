@@ -1,10 +1,17 @@
-//! Sink selection by output path, and the FFmpeg video sink (encoder + muxer + passthrough).
+//! Sink selection by output path, and the FFmpeg video sink: encoder ([`crate::encode`]) +
+//! muxer with passthrough ([`crate::mux`]), timestamps from `Frame::pts`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use ffmpeg_next::Packet;
+
+use crate::encode::{choose_codec, pixel_name, VideoEncoder};
 use crate::error::MediaError;
+use crate::ff;
+use crate::frame::Frame;
+use crate::mux::{Muxer, PassthroughCopier};
 use crate::source::has_image_extension;
-use crate::types::OutputSpec;
+use crate::types::{OutputSpec, OutputSummary};
 use crate::FrameSink;
 
 pub(crate) fn open_sink(
@@ -22,9 +29,156 @@ pub(crate) fn open_sink(
             final_path, spec,
         )?));
     }
-    Err(MediaError::Unsupported {
-        path: final_path.to_path_buf(),
-        what: "video output".into(),
-        reason: "not implemented yet".into(),
-    })
+    Ok(Box::new(VideoFileSink::open(final_path, spec)?))
+}
+
+/// Encodes frames into a video file, copying passthrough streams alongside.
+pub struct VideoFileSink {
+    path: PathBuf,
+    spec: OutputSpec,
+    encoder: VideoEncoder,
+    copier: Option<PassthroughCopier>,
+    muxer: Muxer,
+    /// Window start in the spec's time base, subtracted from every frame pts.
+    offset_ts: i64,
+    frames: u64,
+    last_pts: Option<i64>,
+    packets: Vec<Packet>,
+}
+
+impl VideoFileSink {
+    pub fn open(path: &Path, spec: &OutputSpec) -> Result<Self, MediaError> {
+        ff::init();
+        if spec.channels == 0 || spec.channels > 4 {
+            return Err(MediaError::InvalidOutput {
+                path: path.to_path_buf(),
+                reason: format!("{} channels", spec.channels),
+            });
+        }
+        if let Some(pt) = &spec.passthrough {
+            crate::output::check_output(path, spec.overwrite, Some(&pt.input))?;
+        }
+        let choice = choose_codec(path, spec)?;
+        let mut muxer = Muxer::create(path, spec.overwrite, spec.source_path.as_deref())?;
+        let encoder = VideoEncoder::open(path, spec, choice, muxer.global_header)?;
+        muxer.add_video(
+            encoder.encoder(),
+            encoder.time_base,
+            spec.frame_rate,
+            spec.rotation_deg,
+        )?;
+        let offset_s = spec
+            .start_s
+            .or(spec.passthrough.as_ref().and_then(|p| p.start_s))
+            .unwrap_or(0.0)
+            .max(0.0);
+        let copier = match &spec.passthrough {
+            Some(pt) => {
+                let mut pt = pt.clone();
+                if pt.start_s.is_none() {
+                    pt.start_s = spec.start_s;
+                }
+                Some(PassthroughCopier::new(
+                    &mut muxer.octx,
+                    &pt,
+                    offset_s,
+                    muxer.video_index,
+                )?)
+            }
+            None => None,
+        };
+        muxer.write_header()?;
+        let mut copier = copier;
+        if let Some(c) = copier.as_mut() {
+            c.after_header(&muxer.octx);
+        }
+        let offset_ts = ff::s_to_ts(offset_s, encoder.time_base);
+        Ok(VideoFileSink {
+            path: path.to_path_buf(),
+            spec: spec.clone(),
+            encoder,
+            copier,
+            muxer,
+            offset_ts,
+            frames: 0,
+            last_pts: None,
+            packets: Vec::new(),
+        })
+    }
+
+    fn write_packets(&mut self) -> Result<(), MediaError> {
+        let tb = self.encoder.time_base;
+        for packet in std::mem::take(&mut self.packets) {
+            if let Some(c) = self.copier.as_mut() {
+                let t = packet.dts().or(packet.pts()).map(|d| ff::ts_to_s(d, tb));
+                c.copy_until(&mut self.muxer.octx, Some(t.unwrap_or(f64::MAX)))?;
+            }
+            self.muxer.write_video(packet, tb)?;
+        }
+        Ok(())
+    }
+}
+
+impl FrameSink for VideoFileSink {
+    fn write_frame(&mut self, frame: &Frame) -> Result<(), MediaError> {
+        let tb = self.encoder.time_base;
+        let pts = match frame.pts {
+            Some(p) => p - self.offset_ts,
+            None => {
+                let r = self.spec.frame_rate;
+                ff::rescale(self.frames as i64, (r.1.max(1), r.0.max(1)), tb)
+            }
+        };
+        // Encoders need strictly increasing timestamps.
+        let pts = match self.last_pts {
+            Some(last) if pts <= last => {
+                tracing::warn!(
+                    "{}: frame {} has a non-increasing timestamp; nudged",
+                    self.path.display(),
+                    frame.index
+                );
+                last + 1
+            }
+            _ => pts,
+        };
+        self.last_pts = Some(pts);
+        let mut packets = std::mem::take(&mut self.packets);
+        self.encoder.encode(frame, pts, &mut packets)?;
+        self.packets = packets;
+        self.frames += 1;
+        self.write_packets()
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<OutputSummary, MediaError> {
+        let mut packets = Vec::new();
+        self.encoder.finish(&mut packets)?;
+        self.packets = packets;
+        self.write_packets()?;
+        let (copied_streams, copied_packets) = match self.copier.as_mut() {
+            Some(c) => {
+                c.copy_until(&mut self.muxer.octx, None)?;
+                (c.stream_count(), c.copied_packets)
+            }
+            None => (0, 0),
+        };
+        let this = *self;
+        let codec = this.encoder.choice.codec.clone();
+        let pix_fmt = pixel_name(this.encoder.choice.pix_fmt);
+        let alpha_dropped = this.encoder.choice.alpha_dropped;
+        let frames = this.frames;
+        let path = this.path.clone();
+        drop(this.copier);
+        drop(this.encoder);
+        let bytes = this.muxer.finish()?;
+        Ok(OutputSummary {
+            path,
+            frames,
+            bytes,
+            codec,
+            pix_fmt,
+            copied_streams,
+            copied_packets,
+            alpha_dropped,
+        })
+    }
 }

@@ -295,6 +295,10 @@ pub struct OutputSpec {
     pub rotation_deg: f64,
     pub encode: EncodeOptions,
     pub overwrite: bool,
+    /// Source time in seconds that becomes output time 0 (usually `DecodeOptions::start_s`):
+    /// video frames and copied packets are shifted by it. `None` falls back to
+    /// `passthrough.start_s`, then 0 (timestamps kept as they are).
+    pub start_s: Option<f64>,
     /// The input being processed, so the sink can refuse to overwrite it (canonical paths are
     /// compared). `passthrough.input` is checked as well.
     pub source_path: Option<PathBuf>,
@@ -315,6 +319,7 @@ impl OutputSpec {
             rotation_deg: info.rotation_deg,
             encode: EncodeOptions::default(),
             overwrite: false,
+            start_s: None,
             source_path: None,
             passthrough: None,
         }

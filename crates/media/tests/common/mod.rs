@@ -44,3 +44,62 @@ pub fn have_ffmpeg_cli() -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false)
 }
+
+/// One demuxed packet, timestamps in seconds.
+#[derive(Debug, Clone)]
+pub struct PacketRec {
+    pub data: Vec<u8>,
+    pub pts_s: Option<f64>,
+    pub dur_s: f64,
+    pub tb: (i32, i32),
+}
+
+/// Packets of the first stream of `kind` (read straight from the container with ffmpeg-next).
+pub fn stream_packets(path: &std::path::Path, kind: ffmpeg_next::media::Type) -> Vec<PacketRec> {
+    ffmpeg_next::init().expect("ffmpeg init");
+    let mut input = ffmpeg_next::format::input(&path).expect("open");
+    let Some(stream) = input.streams().find(|s| s.parameters().medium() == kind) else {
+        return Vec::new();
+    };
+    let idx = stream.index();
+    let tb = stream.time_base();
+    let tb = (tb.numerator(), tb.denominator());
+    let mut out = Vec::new();
+    let mut p = ffmpeg_next::Packet::empty();
+    while p.read(&mut input).is_ok() {
+        if p.stream() != idx {
+            continue;
+        }
+        let s = |t: i64| t as f64 * tb.0 as f64 / tb.1 as f64;
+        out.push(PacketRec {
+            data: p.data().unwrap_or(&[]).to_vec(),
+            pts_s: p.pts().map(s),
+            dur_s: s(p.duration()),
+            tb,
+        });
+    }
+    out
+}
+
+/// Decodes every frame of `path` with the crate (default options).
+pub fn decode_all(path: &std::path::Path) -> Vec<upframe_media::Frame> {
+    let mut src = upframe_media::open_source(path, &Default::default()).expect("open source");
+    let mut frames = Vec::new();
+    while let Some(f) = src.next_frame().expect("decode") {
+        frames.push(f);
+    }
+    frames
+}
+
+/// Mean and max absolute difference in 8-bit levels.
+pub fn diff_levels(a: &[f32], b: &[f32]) -> (f64, f64) {
+    assert_eq!(a.len(), b.len());
+    let mut sum = 0.0f64;
+    let mut max = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        let d = ((x - y).abs() * 255.0) as f64;
+        sum += d;
+        max = max.max(d);
+    }
+    (sum / a.len() as f64, max)
+}
