@@ -51,14 +51,14 @@ impl Activation<'_> {
         match *self {
             Activation::None => {}
             Activation::Relu => {
-                for_each_span(data, span, stride, |s| {
+                for_all_spans(data, span, stride, |s| {
                     for v in s {
                         *v = v.max(0.0);
                     }
                 });
             }
             Activation::LeakyRelu(slope) => {
-                for_each_span(data, span, stride, |s| {
+                for_all_spans(data, span, stride, |s| {
                     for v in s {
                         *v = if *v >= 0.0 { *v } else { *v * slope };
                     }
@@ -67,7 +67,7 @@ impl Activation<'_> {
             Activation::PRelu(weight) => {
                 if weight.len() == 1 {
                     let a = weight[0];
-                    for_each_span(data, span, stride, |s| {
+                    for_all_spans(data, span, stride, |s| {
                         for v in s {
                             *v = if *v >= 0.0 { *v } else { *v * a };
                         }
@@ -82,7 +82,7 @@ impl Activation<'_> {
                 }
             }
             Activation::Sigmoid => {
-                for_each_span(data, span, stride, |s| {
+                for_all_spans(data, span, stride, |s| {
                     for v in s {
                         *v = sigmoid(*v);
                     }
@@ -108,15 +108,23 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
     }
 }
 
-/// Calls `f` on `span` consecutive elements at every multiple of `stride` in `data`.
+/// Calls `f` on the `span` elements at every multiple of `stride` in `data` (one call per
+/// pixel, so `f` may zip with per-channel vectors).
 #[inline(always)]
 fn for_each_span(data: &mut [f32], span: usize, stride: usize, mut f: impl FnMut(&mut [f32])) {
-    if span == stride {
-        f(data);
-        return;
-    }
     for px in data.chunks_mut(stride) {
         f(&mut px[..span]);
+    }
+}
+
+/// Like [`for_each_span`] for element-wise `f`: one call on all of `data` when the spans are
+/// contiguous.
+#[inline(always)]
+fn for_all_spans(data: &mut [f32], span: usize, stride: usize, mut f: impl FnMut(&mut [f32])) {
+    if span == stride {
+        f(data);
+    } else {
+        for_each_span(data, span, stride, f);
     }
 }
 
@@ -292,7 +300,7 @@ impl<'a> Epilogue<'a> {
         self.activation.apply_span(out, c0, span, stride);
         if let Some((scale, t)) = self.post {
             if scale != 1.0 {
-                for_each_span(out, span, stride, |px| {
+                for_all_spans(out, span, stride, |px| {
                     for v in px {
                         *v *= scale;
                     }

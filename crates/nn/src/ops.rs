@@ -1,0 +1,576 @@
+//! Element-wise, layout and resampling ops on NHWC tensors, each matching its PyTorch
+//! counterpart (named in the docs). Every op has an allocating form and an `_into` form that
+//! writes into a caller-provided tensor (e.g. from a [`crate::Workspace`]) and overwrites every
+//! element. Shape mismatches are programming errors and panic.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::{Activation, Tensor};
+
+/// Below this many output elements an op runs on the calling thread (rayon overhead dominates).
+const PAR_MIN_ELEMS: usize = 1 << 15;
+
+/// Splits `data` into chunks of `row` elements and runs `f(row_index, chunk)`, in parallel
+/// when the whole is large enough.
+fn for_rows(data: &mut [f32], row: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    if row == 0 || data.is_empty() {
+        return;
+    }
+    if data.len() >= PAR_MIN_ELEMS {
+        data.par_chunks_mut(row)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
+    } else {
+        data.chunks_mut(row).enumerate().for_each(|(i, c)| f(i, c));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise
+// ---------------------------------------------------------------------------------------------
+
+/// `activation(x)` element-wise (see [`Activation`] for the PyTorch modules it matches).
+pub fn activate(x: &Tensor, activation: Activation) -> Tensor {
+    let mut out = x.clone();
+    activate_inplace(&mut out, activation);
+    out
+}
+
+pub fn activate_inplace(x: &mut Tensor, activation: Activation) {
+    let c = x.c();
+    if let Activation::PRelu(w) = activation {
+        assert!(w.len() == c || w.len() == 1, "PReLU parameter count");
+    }
+    activation.apply(x.data_mut(), c);
+}
+
+/// `F.leaky_relu(x, slope)`.
+pub fn leaky_relu(x: &Tensor, slope: f32) -> Tensor {
+    activate(x, Activation::LeakyRelu(slope))
+}
+/// `F.prelu(x, weight)` with one weight per channel (or one shared).
+pub fn prelu(x: &Tensor, weight: &[f32]) -> Tensor {
+    activate(x, Activation::PRelu(weight))
+}
+/// `torch.sigmoid(x)`.
+pub fn sigmoid(x: &Tensor) -> Tensor {
+    activate(x, Activation::Sigmoid)
+}
+
+fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Tensor {
+    assert_eq!(a.shape(), b.shape(), "element-wise op shapes");
+    let data = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(&x, &y)| f(x, y))
+        .collect();
+    Tensor::from_vec(a.shape(), data)
+}
+
+/// `a + b` (same shapes).
+pub fn add(a: &Tensor, b: &Tensor) -> Tensor {
+    zip_map(a, b, |x, y| x + y)
+}
+/// `a * b` (same shapes).
+pub fn mul(a: &Tensor, b: &Tensor) -> Tensor {
+    zip_map(a, b, |x, y| x * y)
+}
+/// `a * s`.
+pub fn scale(a: &Tensor, s: f32) -> Tensor {
+    let mut out = a.clone();
+    scale_inplace(&mut out, s);
+    out
+}
+/// `a += b`.
+pub fn add_inplace(a: &mut Tensor, b: &Tensor) {
+    assert_eq!(a.shape(), b.shape(), "add_inplace shapes");
+    for (x, &y) in a.data_mut().iter_mut().zip(b.data()) {
+        *x += y;
+    }
+}
+/// `a *= b`.
+pub fn mul_inplace(a: &mut Tensor, b: &Tensor) {
+    assert_eq!(a.shape(), b.shape(), "mul_inplace shapes");
+    for (x, &y) in a.data_mut().iter_mut().zip(b.data()) {
+        *x *= y;
+    }
+}
+/// `a *= s`.
+pub fn scale_inplace(a: &mut Tensor, s: f32) {
+    for x in a.data_mut() {
+        *x *= s;
+    }
+}
+/// `a = a * s + b` (Real-ESRGAN's `x * 0.2 + residual` outside a convolution).
+pub fn scale_add_inplace(a: &mut Tensor, s: f32, b: &Tensor) {
+    assert_eq!(a.shape(), b.shape(), "scale_add_inplace shapes");
+    for (x, &y) in a.data_mut().iter_mut().zip(b.data()) {
+        *x = *x * s + y;
+    }
+}
+
+/// `a * mask + b * (1 - mask)`, RIFE's final merge; `mask` has one channel (broadcast over the
+/// channels of `a`/`b`) or as many as `a`.
+pub fn blend(a: &Tensor, b: &Tensor, mask: &Tensor) -> Tensor {
+    let mut out = Tensor::zeros(a.shape());
+    blend_into(a, b, mask, &mut out);
+    out
+}
+
+pub fn blend_into(a: &Tensor, b: &Tensor, mask: &Tensor, out: &mut Tensor) {
+    assert_eq!(a.shape(), b.shape(), "blend image shapes");
+    assert_eq!(out.shape(), a.shape(), "blend output shape");
+    let [n, h, w, c] = a.shape();
+    assert_eq!(mask.shape()[..3], [n, h, w], "blend mask shape");
+    let mc = mask.c();
+    assert!(mc == 1 || mc == c, "blend mask channels");
+    let (ad, bd, md) = (a.data(), b.data(), mask.data());
+    for (p, o) in out.data_mut().chunks_exact_mut(c).enumerate() {
+        for (ch, o) in o.iter_mut().enumerate() {
+            let m = if mc == 1 { md[p] } else { md[p * c + ch] };
+            *o = ad[p * c + ch] * m + bd[p * c + ch] * (1.0 - m);
+        }
+    }
+}
+
+/// A tensor of `shape` filled with `value` (`torch.full`; RIFE's timestep channel).
+pub fn full(shape: [usize; 4], value: f32) -> Tensor {
+    Tensor::from_vec(shape, vec![value; shape.iter().product()])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel layout
+// ---------------------------------------------------------------------------------------------
+
+/// `torch.cat(tensors, dim=1)`: concatenation along channels; all inputs share `n, h, w`.
+pub fn concat_channels(tensors: &[&Tensor]) -> Tensor {
+    assert!(!tensors.is_empty(), "concat of no tensors");
+    let [n, h, w, _] = tensors[0].shape();
+    let c = tensors.iter().map(|t| t.c()).sum();
+    let mut out = Tensor::zeros([n, h, w, c]);
+    concat_channels_into(tensors, &mut out);
+    out
+}
+
+pub fn concat_channels_into(tensors: &[&Tensor], out: &mut Tensor) {
+    let [n, h, w, c] = out.shape();
+    for t in tensors {
+        assert_eq!(t.shape()[..3], [n, h, w], "concat input spatial shape");
+    }
+    assert_eq!(
+        tensors.iter().map(|t| t.c()).sum::<usize>(),
+        c,
+        "concat output channels"
+    );
+    for_rows(out.data_mut(), w * c, |row, o| {
+        let mut c0 = 0;
+        for t in tensors {
+            let tc = t.c();
+            let src = &t.data()[row * w * tc..][..w * tc];
+            for (o, s) in o.chunks_exact_mut(c).zip(src.chunks_exact(tc)) {
+                o[c0..c0 + tc].copy_from_slice(s);
+            }
+            c0 += tc;
+        }
+    });
+}
+
+/// `x[:, range]`: a copy of a range of channels.
+pub fn slice_channels(x: &Tensor, range: Range<usize>) -> Tensor {
+    let [n, h, w, _] = x.shape();
+    let mut out = Tensor::zeros([n, h, w, range.len()]);
+    slice_channels_into(x, range, &mut out);
+    out
+}
+
+pub fn slice_channels_into(x: &Tensor, range: Range<usize>, out: &mut Tensor) {
+    let [n, h, w, c] = x.shape();
+    assert!(
+        range.start <= range.end && range.end <= c,
+        "channel slice out of range"
+    );
+    assert_eq!(out.shape(), [n, h, w, range.len()], "slice output shape");
+    let oc = range.len();
+    if oc == 0 {
+        return;
+    }
+    for (o, s) in out
+        .data_mut()
+        .chunks_exact_mut(oc)
+        .zip(x.data().chunks_exact(c))
+    {
+        o.copy_from_slice(&s[range.clone()]);
+    }
+}
+
+/// `F.pixel_shuffle(x, r)`: `[n, h, w, c·r²] → [n, h·r, w·r, c]` with PyTorch's channel order
+/// (`out[c, y·r+i, x·r+j] = in[c·r² + i·r + j, y, x]`).
+pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
+    let [n, h, w, c] = x.shape();
+    assert!(r > 0 && c % (r * r) == 0, "pixel_shuffle channels");
+    let mut out = Tensor::zeros([n, h * r, w * r, c / (r * r)]);
+    pixel_shuffle_into(x, r, &mut out);
+    out
+}
+
+pub fn pixel_shuffle_into(x: &Tensor, r: usize, out: &mut Tensor) {
+    let [n, h, w, c] = x.shape();
+    assert!(r > 0 && c % (r * r) == 0, "pixel_shuffle channels");
+    let oc = c / (r * r);
+    assert_eq!(
+        out.shape(),
+        [n, h * r, w * r, oc],
+        "pixel_shuffle output shape"
+    );
+    let (ow, src) = (w * r, x.data());
+    for_rows(out.data_mut(), ow * oc, |orow, o| {
+        let (b, oy) = (orow / (h * r), orow % (h * r));
+        let (y, i) = (oy / r, oy % r);
+        for ox in 0..ow {
+            let (xx, j) = (ox / r, ox % r);
+            let s = &src[((b * h + y) * w + xx) * c..][..c];
+            let d = &mut o[ox * oc..][..oc];
+            for (ch, d) in d.iter_mut().enumerate() {
+                *d = s[ch * r * r + i * r + j];
+            }
+        }
+    });
+}
+
+/// `F.pixel_unshuffle(x, r)`: the inverse of [`pixel_shuffle`].
+pub fn pixel_unshuffle(x: &Tensor, r: usize) -> Tensor {
+    let [n, h, w, c] = x.shape();
+    assert!(r > 0 && h % r == 0 && w % r == 0, "pixel_unshuffle size");
+    let mut out = Tensor::zeros([n, h / r, w / r, c * r * r]);
+    pixel_unshuffle_into(x, r, &mut out);
+    out
+}
+
+pub fn pixel_unshuffle_into(x: &Tensor, r: usize, out: &mut Tensor) {
+    let [n, h, w, c] = x.shape();
+    assert!(r > 0 && h % r == 0 && w % r == 0, "pixel_unshuffle size");
+    let (oh, ow, oc) = (h / r, w / r, c * r * r);
+    assert_eq!(out.shape(), [n, oh, ow, oc], "pixel_unshuffle output shape");
+    let src = x.data();
+    for_rows(out.data_mut(), ow * oc, |orow, o| {
+        let (b, y) = (orow / oh, orow % oh);
+        for xx in 0..ow {
+            let d = &mut o[xx * oc..][..oc];
+            for ch in 0..c {
+                for i in 0..r {
+                    for j in 0..r {
+                        d[ch * r * r + i * r + j] =
+                            src[((b * h + y * r + i) * w + xx * r + j) * c + ch];
+                    }
+                }
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resampling
+// ---------------------------------------------------------------------------------------------
+
+/// `F.interpolate(x, scale_factor=r, mode="nearest")` for an integer factor `r`.
+pub fn upsample_nearest(x: &Tensor, r: usize) -> Tensor {
+    let [n, h, w, c] = x.shape();
+    assert!(r > 0, "upsample factor");
+    let mut out = Tensor::zeros([n, h * r, w * r, c]);
+    let src = x.data();
+    for_rows(out.data_mut(), w * r * c, |orow, o| {
+        let (b, oy) = (orow / (h * r), orow % (h * r));
+        let line = &src[(b * h + oy / r) * w * c..][..w * c];
+        for (ox, d) in o.chunks_exact_mut(c).enumerate() {
+            d.copy_from_slice(&line[(ox / r) * c..][..c]);
+        }
+    });
+    out
+}
+
+/// Per output coordinate along one axis: the two source indices and their weights, computed
+/// exactly as PyTorch's `compute_indices_weights_linear` (align_corners = False) in `f32`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct LinearTap {
+    pub i0: usize,
+    pub i1: usize,
+    pub l0: f32,
+    pub l1: f32,
+}
+
+/// `scale`: PyTorch's `scale_factor` for this axis if one was given (then the coordinate ratio
+/// is `1 / scale_factor`, not `in / out`), else `None` (size form: `in / out`).
+pub(crate) fn linear_taps(input: usize, output: usize, scale: Option<f64>) -> Vec<LinearTap> {
+    let ratio: f32 = match scale {
+        Some(s) if s > 0.0 => (1.0 / s) as f32,
+        _ => input as f32 / output as f32,
+    };
+    (0..output)
+        .map(|o| {
+            if input == output {
+                return LinearTap {
+                    i0: o,
+                    i1: o,
+                    l0: 1.0,
+                    l1: 0.0,
+                };
+            }
+            let real = (ratio * (o as f32 + 0.5) - 0.5).max(0.0);
+            let i0 = (real.floor() as usize).min(input - 1);
+            let l1 = (real - i0 as f32).clamp(0.0, 1.0);
+            let i1 = i0 + usize::from(i0 < input - 1);
+            LinearTap {
+                i0,
+                i1,
+                l0: 1.0 - l1,
+                l1,
+            }
+        })
+        .collect()
+}
+
+/// `F.interpolate(x, scale_factor=sf, mode="bilinear", align_corners=False)` (recompute_scale_factor
+/// unset): output size `floor(h·sf) × floor(w·sf)`, source coordinates scaled by `1/sf`.
+pub fn resize_bilinear_scale(x: &Tensor, sf: f64) -> Tensor {
+    let [n, h, w, c] = x.shape();
+    let (oh, ow) = scaled_size(h, w, sf);
+    let mut out = Tensor::zeros([n, oh, ow, c]);
+    resize_bilinear_into(x, Some(sf), &mut out);
+    out
+}
+
+/// The output size of [`resize_bilinear_scale`]: `floor(size · sf)` computed in `f64`.
+pub fn scaled_size(h: usize, w: usize, sf: f64) -> (usize, usize) {
+    assert!(sf > 0.0 && sf.is_finite(), "resize scale factor");
+    (
+        (h as f64 * sf).floor() as usize,
+        (w as f64 * sf).floor() as usize,
+    )
+}
+
+/// `F.interpolate(x, size=(oh, ow), mode="bilinear", align_corners=False)`.
+pub fn resize_bilinear_size(x: &Tensor, oh: usize, ow: usize) -> Tensor {
+    let [n, _, _, c] = x.shape();
+    let mut out = Tensor::zeros([n, oh, ow, c]);
+    resize_bilinear_into(x, None, &mut out);
+    out
+}
+
+/// Bilinear resize of `x` to `out`'s spatial size; `scale_factor` as passed to
+/// `F.interpolate` (`None` = size form).
+pub fn resize_bilinear_into(x: &Tensor, scale_factor: Option<f64>, out: &mut Tensor) {
+    let [n, h, w, c] = x.shape();
+    let [on, oh, ow, oc] = out.shape();
+    assert!(on == n && oc == c, "resize output batch/channels");
+    assert!(h > 0 && w > 0, "resize of an empty tensor");
+    let ty = linear_taps(h, oh, scale_factor);
+    let tx = linear_taps(w, ow, scale_factor);
+    let src = x.data();
+    for_rows(out.data_mut(), ow * c, |orow, o| {
+        let (b, oy) = (orow / oh.max(1), orow % oh.max(1));
+        let t = ty[oy];
+        let r0 = &src[(b * h + t.i0) * w * c..][..w * c];
+        let r1 = &src[(b * h + t.i1) * w * c..][..w * c];
+        for (d, tx) in o.chunks_exact_mut(c).zip(&tx) {
+            let (a0, a1) = (&r0[tx.i0 * c..][..c], &r0[tx.i1 * c..][..c]);
+            let (b0, b1) = (&r1[tx.i0 * c..][..c], &r1[tx.i1 * c..][..c]);
+            for ch in 0..c {
+                // PyTorch's order: interpolate along x in each row, then along y.
+                let top = a0[ch] * tx.l0 + a1[ch] * tx.l1;
+                let bottom = b0[ch] * tx.l0 + b1[ch] * tx.l1;
+                d[ch] = top * t.l0 + bottom * t.l1;
+            }
+        }
+    });
+}
+
+/// `torch.linspace(-1, 1, steps)` in `f32`, computed as PyTorch does (from both ends).
+pub(crate) fn linspace_pm1(steps: usize) -> Vec<f32> {
+    if steps == 1 {
+        return vec![-1.0];
+    }
+    let step = 2.0f32 / (steps - 1) as f32;
+    let half = steps / 2;
+    (0..steps)
+        .map(|i| {
+            if i < half {
+                -1.0 + step * i as f32
+            } else {
+                1.0 - step * (steps - i - 1) as f32
+            }
+        })
+        .collect()
+}
+
+/// RIFE's backward warp: samples `img` at `pixel + flow` with
+/// `F.grid_sample(mode="bilinear", padding_mode="border", align_corners=True)`, the grid built
+/// as RIFE does (a `linspace(-1, 1)` base grid plus flow divided by `(W-1)/2`, `(H-1)/2`).
+/// `flow` has two channels `(x, y)` in pixels.
+pub fn warp(img: &Tensor, flow: &Tensor) -> Tensor {
+    assert_eq!(
+        flow.c(),
+        2,
+        "warp flow must have 2 channels (use warp_into for a slice)"
+    );
+    let mut out = Tensor::zeros(img.shape());
+    warp_into(img, flow, 0, &mut out);
+    out
+}
+
+/// [`warp`] reading the flow from channels `flow_c0, flow_c0 + 1` of `flow` (RIFE's
+/// `flow[:, 2:4]` without a copy), into `out` (shape of `img`).
+pub fn warp_into(img: &Tensor, flow: &Tensor, flow_c0: usize, out: &mut Tensor) {
+    let [n, h, w, c] = img.shape();
+    assert_eq!(flow.shape()[..3], [n, h, w], "warp flow spatial shape");
+    assert!(flow_c0 + 2 <= flow.c(), "warp flow channels");
+    assert_eq!(out.shape(), img.shape(), "warp output shape");
+    let (gx, gy) = (linspace_pm1(w), linspace_pm1(h));
+    // RIFE divides by (W - 1) / 2 computed in double, applied to an f32 tensor.
+    let (nx, ny) = (
+        ((w as f64 - 1.0) / 2.0) as f32,
+        ((h as f64 - 1.0) / 2.0) as f32,
+    );
+    let fc = flow.c();
+    let (src, fl) = (img.data(), flow.data());
+    for_rows(out.data_mut(), w * c, |row, o| {
+        let (b, y) = (row / h, row % h);
+        for (x, d) in o.chunks_exact_mut(c).enumerate() {
+            let f = &fl[((b * h + y) * w + x) * fc + flow_c0..][..2];
+            let sx = grid_to_pixel(gx[x] + f[0] / nx, w);
+            let sy = grid_to_pixel(gy[y] + f[1] / ny, h);
+            sample_bilinear(src, b, h, w, c, sx, sy, d);
+        }
+    });
+}
+
+/// grid_sample's `align_corners=True` unnormalisation and border clipping.
+#[inline]
+fn grid_to_pixel(g: f32, size: usize) -> f32 {
+    if size == 1 {
+        return 0.0;
+    }
+    let half = (size - 1) as f32 / 2.0;
+    let p = (g + 1.0) * half;
+    // `max` then `min` as PyTorch's clip_coordinates; NaN (from a NaN flow) maps to 0 like
+    // PyTorch's vectorised clamp would not, but a NaN flow is already garbage.
+    p.max(0.0).min((size - 1) as f32)
+}
+
+/// Bilinear sample at `(sx, sy)` (already clipped into the image), zero weight for the
+/// out-of-range neighbours at the right/bottom edge, as grid_sample does.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn sample_bilinear(
+    src: &[f32],
+    b: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    sx: f32,
+    sy: f32,
+    d: &mut [f32],
+) {
+    let (x0f, y0f) = (sx.floor(), sy.floor());
+    let (x0, y0) = (x0f as usize, y0f as usize);
+    let (fx, fy) = (sx - x0f, sy - y0f);
+    let (ex, ey) = (1.0 - fx, 1.0 - fy);
+    let (nw, ne, sw, se) = (ey * ex, ey * fx, fy * ex, fy * fx);
+    let x1_ok = x0 + 1 < w;
+    let y1_ok = y0 + 1 < h;
+    let at = |yy: usize, xx: usize| &src[((b * h + yy) * w + xx) * c..][..c];
+    let p00 = at(y0, x0);
+    for ch in 0..c {
+        let mut v = p00[ch] * nw;
+        if x1_ok {
+            v += at(y0, x0 + 1)[ch] * ne;
+        }
+        if y1_ok {
+            v += at(y0 + 1, x0)[ch] * sw;
+            if x1_ok {
+                v += at(y0 + 1, x0 + 1)[ch] * se;
+            }
+        }
+        d[ch] = v;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Padding and cropping
+// ---------------------------------------------------------------------------------------------
+
+/// How [`pad`] fills the border (`F.pad` modes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PadMode {
+    /// `mode="constant", value=0`.
+    Zero,
+    /// `mode="reflect"`: mirror without repeating the edge; each pad must be smaller than the
+    /// dimension.
+    Reflect,
+    /// `mode="replicate"`: repeat the edge.
+    Replicate,
+}
+
+/// Maps a padded coordinate to a source coordinate, `None` for zero padding outside.
+#[inline]
+fn pad_index(i: isize, size: usize, mode: PadMode) -> Option<usize> {
+    let n = size as isize;
+    if (0..n).contains(&i) {
+        return Some(i as usize);
+    }
+    match mode {
+        PadMode::Zero => None,
+        PadMode::Replicate => Some(i.clamp(0, n - 1) as usize),
+        PadMode::Reflect => {
+            let r = if i < 0 { -i } else { 2 * (n - 1) - i };
+            Some(r.clamp(0, n - 1) as usize)
+        }
+    }
+}
+
+/// `F.pad(x, (left, right, top, bottom), mode)`.
+pub fn pad(x: &Tensor, [top, bottom, left, right]: [usize; 4], mode: PadMode) -> Tensor {
+    let [n, h, w, c] = x.shape();
+    if mode == PadMode::Reflect {
+        assert!(
+            top < h && bottom < h && left < w && right < w,
+            "reflect padding must be smaller than the input"
+        );
+    }
+    if mode == PadMode::Replicate {
+        assert!(h > 0 && w > 0, "replicate padding of an empty tensor");
+    }
+    let (oh, ow) = (h + top + bottom, w + left + right);
+    let mut out = Tensor::zeros([n, oh, ow, c]);
+    let src = x.data();
+    for_rows(out.data_mut(), ow * c, |orow, o| {
+        let (b, oy) = (orow / oh, orow % oh);
+        let Some(sy) = pad_index(oy as isize - top as isize, h, mode) else {
+            o.fill(0.0);
+            return;
+        };
+        let line = &src[(b * h + sy) * w * c..][..w * c];
+        for (ox, d) in o.chunks_exact_mut(c).enumerate() {
+            match pad_index(ox as isize - left as isize, w, mode) {
+                Some(sx) => d.copy_from_slice(&line[sx * c..][..c]),
+                None => d.fill(0.0),
+            }
+        }
+    });
+    out
+}
+
+/// `x[:, :, y..y+h, x..x+w]`.
+pub fn crop(x: &Tensor, y: usize, x0: usize, h: usize, w: usize) -> Tensor {
+    let [n, ih, iw, c] = x.shape();
+    assert!(y + h <= ih && x0 + w <= iw, "crop outside the tensor");
+    let mut out = Tensor::zeros([n, h, w, c]);
+    let src = x.data();
+    for_rows(out.data_mut(), w * c, |orow, o| {
+        let (b, oy) = (orow / h, orow % h);
+        o.copy_from_slice(&src[((b * ih + y + oy) * iw + x0) * c..][..w * c]);
+    });
+    out
+}
