@@ -2,4 +2,14 @@
 //!
 //! A `.pth` reader that never executes pickle code, safetensors, SRVGGNetCompact, RRDBNet and
 //! IFNet v4.2x written on top of `upframe-nn`, and the registry of known models.
+pub mod error;
+pub mod pickle;
+pub mod pth;
 pub mod registry;
+pub mod safetensors_io;
+pub mod state_dict;
+
+pub use error::ModelError;
+pub use pth::{load_pth, parse_pth_bytes};
+pub use safetensors_io::{load_safetensors, load_weights, write_safetensors, TensorFile};
+pub use state_dict::{StateDict, WeightTensor};
