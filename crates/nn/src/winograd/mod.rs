@@ -196,6 +196,19 @@ pub fn conv3x3_into_with(
     epilogue: &Epilogue,
     output: &mut Tensor,
 ) {
+    conv3x3_impl(level, input, weights, bias, epilogue, output, None);
+}
+
+/// The kernel entry point; `block_tiles` overrides the block size (tuning only).
+pub(crate) fn conv3x3_impl(
+    level: SimdLevel,
+    input: &Tensor,
+    weights: &Winograd3x3Weights,
+    bias: Option<&[f32]>,
+    epilogue: &Epilogue,
+    output: &mut Tensor,
+    block_tiles: Option<usize>,
+) {
     assert!(
         level.is_supported(),
         "SIMD level {level:?} not supported by this CPU"
@@ -229,7 +242,11 @@ pub fn conv3x3_into_with(
     let tiles_w = w.div_ceil(TILE_OUT);
     let total_tiles = n * tiles_h * tiles_w;
     let cin_p = cin.next_multiple_of(CHANNEL_QUANTUM);
-    let block_tiles = choose_block_tiles(total_tiles, cin_p, weights.cout_p);
+    let block_tiles = block_tiles
+        .map(|t| t.next_multiple_of(ROW_QUANTUM))
+        .unwrap_or_else(|| choose_block_tiles(total_tiles, cin_p, weights.cout_p));
+    let v_plane = block_tiles * cin_p + PLANE_PAD;
+    let m_plane = block_tiles * weights.cout_p + PLANE_PAD;
     let args = BlockArgs {
         h,
         w,
@@ -241,6 +258,8 @@ pub fn conv3x3_into_with(
         tiles_h,
         total_tiles,
         block_tiles,
+        v_plane,
+        m_plane,
         input: input.data().as_ptr(),
         weights: weights.packed.as_ptr(),
         bias: bias.map_or(std::ptr::null(), |b| b.as_ptr()),
@@ -254,8 +273,8 @@ pub fn conv3x3_into_with(
         None
     };
     let run = |block: usize| {
-        with_scratch(block_tiles * POINTS * (cin_p + weights.cout_p), |scratch| {
-            let (v, m) = scratch.split_at_mut(block_tiles * POINTS * cin_p);
+        with_scratch(POINTS * (v_plane + m_plane), |scratch| {
+            let (v, m) = scratch.split_at_mut(POINTS * v_plane);
             // SAFETY: `level` is supported (asserted above); `args` describes live buffers of the
             // asserted shapes; scratch has the sizes `run_block` needs; blocks write disjoint
             // output pixels.
@@ -272,6 +291,9 @@ pub fn conv3x3_into_with(
         (0..blocks).into_par_iter().for_each(run);
     }
 }
+
+/// Padding between scratch planes, in floats (one cache line).
+const PLANE_PAD: usize = 16;
 
 /// Tiles per block: the transformed input and output of one block (36 points × tiles × channels)
 /// should fit in about half of a 1 MiB L2, next to the weights of one point.

@@ -182,3 +182,73 @@ proptest! {
         }
     }
 }
+
+/// This thread's CPU time in ns: robust to other processes competing for the cores, which
+/// wall-clock time on this shared machine is not.
+fn thread_cpu_ns() -> u64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: plain libc call with a valid out pointer.
+    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.sec as u64 * 1_000_000_000 + ts.nsec as u64
+}
+
+/// Tuning aid, not a check: single-thread CPU ms per call for block sizes and levels.
+/// `WINO_TUNE="h,w,cin,cout" WINO_BLOCKS=24,48 cargo test -p upframe-nn --release --lib tune -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn tune_block_tiles() {
+    let spec = std::env::var("WINO_TUNE").unwrap_or_else(|_| "270,480,64,64".into());
+    let v: Vec<usize> = spec
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
+    let (h, w, cin, cout) = (v[0], v[1], v[2], v[3]);
+    let c = case(1, h, w, cin, cout, 1);
+    let wts = Winograd3x3Weights::new(&c.weight, cout, cin).unwrap();
+    let slopes = noise(cout, 4);
+    let epi = Epilogue::act(Activation::PRelu(&slopes));
+    let mut out = Tensor::zeros([1, h, w, cout]);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let flops = (2 * 9 * cin * cout * h * w) as f64;
+    let blocks: Vec<Option<usize>> = match std::env::var("WINO_BLOCKS") {
+        Ok(b) => b.split(',').map(|x| x.trim().parse().ok()).collect(),
+        Err(_) => vec![None],
+    };
+    let only = std::env::var("WINO_LEVEL").ok();
+    let reps: usize = std::env::var("WINO_REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7);
+    for level in SimdLevel::supported() {
+        if only.as_ref().is_some_and(|l| *l != format!("{level:?}")) {
+            continue;
+        }
+        for &bt in &blocks {
+            let ms = pool.install(|| {
+                let mut best = u64::MAX;
+                for _ in 0..reps {
+                    let t0 = thread_cpu_ns();
+                    conv3x3_impl(level, &c.input, &wts, Some(&c.bias), &epi, &mut out, bt);
+                    best = best.min(thread_cpu_ns() - t0);
+                }
+                best as f64 / 1e6
+            });
+            println!(
+                "{level:?} block_tiles {bt:?}: {ms:.2} ms single-thread CPU, {:.1} GFLOP/s effective",
+                flops / ms / 1e6
+            );
+        }
+    }
+}
