@@ -25,6 +25,7 @@ pub(crate) fn init() {
             _ => ffmpeg_next::log::Level::Fatal,
         };
         ffmpeg_next::log::set_level(level);
+        crate::fflog::install();
     });
 }
 

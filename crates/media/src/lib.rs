@@ -14,6 +14,7 @@ mod colour;
 mod encode;
 mod error;
 mod ff;
+mod fflog;
 mod frame;
 mod images;
 mod mux;

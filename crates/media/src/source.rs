@@ -2,10 +2,25 @@
 //! source (demux → decode → swscale to RGB(A)/gray → f32 frames), with start/duration windows
 //! and the decode-error policy.
 //!
-//! What counts as a decode error: FFmpeg's decoder *returning an error* for a packet
-//! (`avcodec_send_packet`/`avcodec_receive_frame` failing with anything but EAGAIN/EOF). Damage
-//! the decoder conceals while still producing a picture is not an error. A demuxer read error
-//! that is not end-of-file is reported as [`MediaError::Read`].
+//! What counts as a decode error (documented behaviour, tested on box.mp4):
+//! - `Abort`: FFmpeg's decoder returning an error for a packet, or *logging* an error while
+//!   decoding it (the decoder runs single-threaded with `err_detect explode`, and its
+//!   error-level log lines are captured per context). box.mp4's first packet logs "A non-intra
+//!   slice in an IDR NAL unit" / "decode_slice_header error": that is reported as frame 0 (the
+//!   index in decode order of the packet). Packets that never produced a picture by the end of
+//!   the stream are an error too.
+//! - `Skip`: the decoder (frame-threaded) conceals what it can; packets it rejects with an
+//!   error, and packets that never yield a picture (counted at end of stream), are skipped
+//!   frames ([`FrameSource::skipped_frames`]): box.mp4 gives 455 frames and 1 skipped.
+//!
+//! Concealment warnings below error level never count.
+//!
+//! Timestamps: a picture gets the smallest pts among packets sent and not yet given to a
+//! picture. For well-formed streams that is the picture's own pts; for streams whose container
+//! timestamps disagree with the codec's reorder (box.mp4 was muxed with pts = dts), it keeps the
+//! decoder's (correct) picture order with increasing timestamps.
+//!
+//! A demuxer read error that is not end-of-file is reported as [`MediaError::Read`].
 
 use std::path::Path;
 
@@ -150,6 +165,17 @@ pub struct VideoFileSource {
     produced: u64,
     /// Frames the decoder returned (before windowing), used to stamp frames without timestamps.
     decoded_count: u64,
+    /// Packets of the video stream sent to the decoder.
+    packets_sent: u64,
+    /// Packets the decoder rejected with an error (already counted in `skipped`).
+    packets_rejected: u64,
+    /// Pts of packets sent whose picture has not come out yet.
+    pending_pts: std::collections::BTreeSet<i64>,
+    /// Whether every packet so far had a pts (pts-based loss detection is usable).
+    packets_have_pts: bool,
+    /// Whether the input was seeked (then packets before the first picture are not lost).
+    seeked: bool,
+    abort: bool,
     skipped: u64,
     input_done: bool,
     finished: bool,
@@ -169,11 +195,19 @@ impl VideoFileSource {
         let codec = pick_decoder(path, &stream)?;
         let mut ctx = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| MediaError::other(path, format!("decoder setup failed ({e})")))?;
+        let abort = opts.on_decode_error == DecodeErrorPolicy::Abort;
         ctx.set_threading(ffmpeg_next::threading::Config {
             kind: ffmpeg_next::threading::Type::Frame,
-            count: 0,
+            // Abort mode watches the decoder's own log context, which frame threads replace
+            // with per-thread copies; slice threads keep it.
+            count: if abort { 1 } else { 0 },
             ..Default::default()
         });
+        if opts.on_decode_error == DecodeErrorPolicy::Abort {
+            // Make the decoder report bitstream errors instead of concealing them silently.
+            // SAFETY: plain field write on the unopened context.
+            unsafe { (*ctx.as_mut_ptr()).err_recognition |= ffmpeg_next::ffi::AV_EF_EXPLODE };
+        }
         let mut dec = ctx.decoder();
         dec.set_packet_time_base(stream.time_base());
         let decoder =
@@ -184,6 +218,10 @@ impl VideoFileSource {
                     what: format!("decoding {}", info.codec),
                     reason: one_line(&e.to_string()),
                 })?;
+        if abort {
+            // SAFETY: the pointer is only used as a key for log lines of this context.
+            crate::fflog::watch(unsafe { decoder.as_ptr() } as *const std::ffi::c_void);
+        }
         let tb = info.time_base;
         let start_ts = opts
             .start_s
@@ -215,6 +253,12 @@ impl VideoFileSource {
             end_ts,
             produced: 0,
             decoded_count: 0,
+            packets_sent: 0,
+            packets_rejected: 0,
+            pending_pts: Default::default(),
+            packets_have_pts: true,
+            seeked: opts.start_s.is_some_and(|s| s > 0.0),
+            abort: opts.on_decode_error == DecodeErrorPolicy::Abort,
             skipped: 0,
             input_done: false,
             finished: false,
@@ -230,6 +274,7 @@ impl VideoFileSource {
                 reason: one_line(&e.to_string()),
             }),
             DecodeErrorPolicy::Skip => {
+                self.packets_rejected += 1;
                 tracing::warn!(
                     "{}: dropping undecodable frame {} ({e})",
                     self.path.display(),
@@ -250,7 +295,16 @@ impl VideoFileSource {
                     if packet.stream() != self.info.stream_index {
                         continue;
                     }
-                    return match self.decoder.send_packet(&packet) {
+                    self.packets_sent += 1;
+                    match packet.pts() {
+                        Some(p) => {
+                            self.pending_pts.insert(p);
+                        }
+                        None => self.packets_have_pts = false,
+                    }
+                    let sent = self.decoder.send_packet(&packet);
+                    self.check_log()?;
+                    return match sent {
                         Ok(()) => Ok(()),
                         Err(ffmpeg_next::Error::Other { errno })
                             if errno == ffmpeg_next::ffi::EAGAIN =>
@@ -274,6 +328,76 @@ impl VideoFileSource {
                 }
             }
         }
+    }
+
+    /// Errors the decoder logged while decoding the packet just sent (Abort mode only).
+    fn check_log(&mut self) -> Result<(), MediaError> {
+        if !self.abort {
+            return Ok(());
+        }
+        // SAFETY: pointer used as a registry key only.
+        let msgs = crate::fflog::take(unsafe { self.decoder.as_ptr() } as *const std::ffi::c_void);
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        Err(MediaError::Decode {
+            path: self.path.clone(),
+            frame: self.packets_sent.saturating_sub(1),
+            reason: one_line(&msgs.join("; ")),
+        })
+    }
+
+    /// The timestamp for the picture just decoded (see the module docs).
+    fn assign_pts(&mut self, own: Option<i64>) -> Option<i64> {
+        if !self.packets_have_pts {
+            return None;
+        }
+        if self.seeked {
+            // Leading pictures the decoder drops after a seek (open GOP) are not losses.
+            self.seeked = false;
+            if let Some(own) = own {
+                let below: Vec<i64> = self.pending_pts.range(..own).copied().collect();
+                for b in below {
+                    self.pending_pts.remove(&b);
+                }
+            }
+        }
+        self.pending_pts.pop_first().or(own)
+    }
+
+    fn lost(&mut self, n: u64) -> Result<(), MediaError> {
+        if n == 0 {
+            return Ok(());
+        }
+        let frame = self.produced + self.skipped;
+        match self.opts.on_decode_error {
+            DecodeErrorPolicy::Abort => Err(MediaError::Decode {
+                path: self.path.clone(),
+                frame,
+                reason: "the decoder produced no picture for it".into(),
+            }),
+            DecodeErrorPolicy::Skip => {
+                tracing::warn!(
+                    "{}: {n} frame(s) at {frame} produced no picture; skipped",
+                    self.path.display()
+                );
+                self.skipped += n;
+                Ok(())
+            }
+        }
+    }
+
+    /// At end of stream: packets that never produced a picture count as lost frames.
+    fn finish_counts(&mut self) -> Result<(), MediaError> {
+        self.finished = true;
+        let lost = if self.packets_have_pts {
+            self.pending_pts.len() as u64
+        } else {
+            self.packets_sent
+                .saturating_sub(self.packets_rejected + self.decoded_count)
+        };
+        self.pending_pts.clear();
+        self.lost(lost)
     }
 
     fn convert(&mut self, pts: i64) -> Result<Frame, MediaError> {
@@ -361,7 +485,8 @@ impl FrameSource for VideoFileSource {
                 Ok(()) => {
                     let n = self.decoded_count;
                     self.decoded_count += 1;
-                    let pts = match self.decoded.timestamp().or(self.decoded.pts()) {
+                    let assigned = self.assign_pts(self.decoded.pts());
+                    let pts = match assigned.or(self.decoded.timestamp()).or(self.decoded.pts()) {
                         Some(p) => p,
                         // Raw elementary streams carry no timestamps: stamp from the frame rate.
                         None => {
@@ -387,19 +512,31 @@ impl FrameSource for VideoFileSource {
                     return Ok(Some(frame));
                 }
                 Err(ffmpeg_next::Error::Eof) => {
-                    self.finished = true;
+                    self.finish_counts()?;
                     return Ok(None);
                 }
                 Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::ffi::EAGAIN => {
                     if self.input_done {
                         // Decoder wants input after EOF was sent: nothing more will come.
-                        self.finished = true;
+                        self.finish_counts()?;
                         return Ok(None);
                     }
                     self.feed()?;
                 }
-                Err(e) => self.decode_error(e)?,
+                Err(e) => {
+                    self.check_log()?;
+                    self.decode_error(e)?
+                }
             }
+        }
+    }
+}
+
+impl Drop for VideoFileSource {
+    fn drop(&mut self) {
+        if self.abort {
+            // SAFETY: pointer used as a registry key only.
+            crate::fflog::unwatch(unsafe { self.decoder.as_ptr() } as *const std::ffi::c_void);
         }
     }
 }
