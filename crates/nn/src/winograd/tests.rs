@@ -252,3 +252,160 @@ fn tune_block_tiles() {
         }
     }
 }
+
+/// Reads a raw little-endian `f32` file.
+fn read_f32(path: &std::path::Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// SRVGGNetCompact (realesr-animevideov3) forward with every conv through `conv`, NHWC.
+fn srvgg_forward(
+    dir: &std::path::Path,
+    input_nhwc: &Tensor,
+    mut conv: impl FnMut(&Tensor, &[f32], usize, &[f32], &Epilogue) -> Tensor,
+) -> Tensor {
+    let [_, h, w, _] = input_nhwc.shape();
+    let mut x = input_nhwc.clone();
+    for layer in 0..18 {
+        let wt = read_f32(&dir.join(format!("conv{layer}_w.bin")));
+        let b = read_f32(&dir.join(format!("conv{layer}_b.bin")));
+        let cout = b.len();
+        x = if layer < 17 {
+            let slopes = read_f32(&dir.join(format!("conv{layer}_prelu.bin")));
+            conv(
+                &x,
+                &wt,
+                cout,
+                &b,
+                &Epilogue::act(Activation::PRelu(&slopes)),
+            )
+        } else {
+            conv(&x, &wt, cout, &b, &Epilogue::none())
+        };
+    }
+    // pixel_shuffle(4) + nearest ×4 upsampled input.
+    let mut out = Tensor::zeros([1, 4 * h, 4 * w, 3]);
+    let (src, inp) = (x.data(), input_nhwc.data());
+    let o = out.data_mut();
+    for y in 0..4 * h {
+        for xo in 0..4 * w {
+            for c in 0..3 {
+                let (sy, sx) = (y / 4, xo / 4);
+                let sc = c * 16 + (y % 4) * 4 + (xo % 4);
+                o[(y * 4 * w + xo) * 3 + c] =
+                    src[(sy * w + sx) * 48 + sc] + inp[(sy * w + sx) * 3 + c];
+            }
+        }
+    }
+    out
+}
+
+/// Measurement, not a CI check (needs weights exported from the .pth, which this crate cannot
+/// read): the whole SRVGG network with every conv through Winograd vs the official PyTorch output.
+/// `WINO_SRVGG_DIR=/dir cargo test -p upframe-nn --release --lib srvgg -- --ignored --nocapture`,
+/// with `/dir` holding `conv{0..17}_{w,b,prelu}.bin` (raw f32, OIHW) and `golden_{input,output}.bin`
+/// from `goldens/realesr-animevideov3_48x64.safetensors`.
+#[test]
+#[ignore]
+fn srvgg_real_weights_parity() {
+    let Ok(dir) = std::env::var("WINO_SRVGG_DIR") else {
+        println!("WINO_SRVGG_DIR not set; skipping");
+        return;
+    };
+    let dir = std::path::Path::new(&dir);
+    let (h, w) = (48, 64);
+    let input = Tensor::from_nchw([1, 3, h, w], &read_f32(&dir.join("golden_input.bin")));
+    let golden = Tensor::from_nchw(
+        [1, 3, 4 * h, 4 * w],
+        &read_f32(&dir.join("golden_output.bin")),
+    );
+    let max_abs = |a: &Tensor, b: &Tensor| {
+        a.data()
+            .iter()
+            .zip(b.data())
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+    };
+    let direct = srvgg_forward(dir, &input, |x, wt, cout, b, epi| {
+        conv3x3_direct(x, wt, cout, Some(b), epi)
+    });
+    println!(
+        "direct f64 reference vs PyTorch: max |Δ| = {:e}",
+        max_abs(&direct, &golden)
+    );
+    for level in SimdLevel::supported() {
+        let fast = srvgg_forward(dir, &input, |x, wt, cout, b, epi| {
+            let wts = Winograd3x3Weights::new(wt, cout, x.c()).unwrap();
+            let [n, hh, ww, _] = x.shape();
+            let mut out = Tensor::zeros([n, hh, ww, cout]);
+            conv3x3_into_with(level, x, &wts, Some(b), epi, &mut out);
+            out
+        });
+        println!(
+            "{level:?} Winograd vs PyTorch: max |Δ| = {:e}; vs f64 direct: {:e}",
+            max_abs(&fast, &golden),
+            max_abs(&fast, &direct)
+        );
+        assert!(max_abs(&fast, &golden) < 1e-3);
+    }
+
+    // Timing of the 18 convs at 270×480 (the target shape), weights packed once.
+    let (h, w) = (270, 480);
+    let frame = Tensor::from_vec(
+        [1, h, w, 3],
+        noise(h * w * 3, 5).iter().map(|v| v * 0.5 + 0.5).collect(),
+    );
+    let mut layers = Vec::new();
+    for layer in 0..18 {
+        let wt = read_f32(&dir.join(format!("conv{layer}_w.bin")));
+        let b = read_f32(&dir.join(format!("conv{layer}_b.bin")));
+        let cin = wt.len() / 9 / b.len();
+        let slopes = if layer < 17 {
+            read_f32(&dir.join(format!("conv{layer}_prelu.bin")))
+        } else {
+            Vec::new()
+        };
+        let wts = Winograd3x3Weights::new(&wt, b.len(), cin).unwrap();
+        let out = Tensor::zeros([1, h, w, b.len()]);
+        layers.push((wts, b, slopes, out));
+    }
+    for rep in 0..5 {
+        let (t0, c0) = (std::time::Instant::now(), process_cpu_ns());
+        let mut x = &frame;
+        for (wts, b, slopes, out) in layers.iter_mut() {
+            let epi = if slopes.is_empty() {
+                Epilogue::none()
+            } else {
+                Epilogue::act(Activation::PRelu(slopes))
+            };
+            conv3x3_into(x, wts, Some(b), &epi, out);
+            x = &*out;
+        }
+        println!(
+            "rep {rep}: 18 convs at 270x480: {:.1} ms wall, {:.1} ms process CPU ({} threads)",
+            t0.elapsed().as_secs_f64() * 1e3,
+            (process_cpu_ns() - c0) as f64 / 1e6,
+            rayon::current_num_threads()
+        );
+    }
+}
+
+/// This process's CPU time in ns (all threads).
+fn process_cpu_ns() -> u64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: plain libc call with a valid out pointer.
+    unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.sec as u64 * 1_000_000_000 + ts.nsec as u64
+}
