@@ -1,0 +1,95 @@
+//! Building `upframe-nn` layers from a [`StateDict`]: every weight is shape-checked against what
+//! the architecture expects, and errors name the tensor.
+
+use upframe_nn::{Conv2d, ConvTranspose2d};
+
+use crate::error::ModelError;
+use crate::state_dict::StateDict;
+
+fn nn_err(prefix: &str, e: upframe_nn::NnError) -> ModelError {
+    ModelError::InvalidHyperparameters(format!("layer `{prefix}`: {e}"))
+}
+
+/// `Conv2d` from `{prefix}.weight` `[cout, cin, k, k]` and `{prefix}.bias` `[cout]`.
+pub(crate) fn conv2d(
+    sd: &StateDict,
+    prefix: &str,
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> Result<Conv2d, ModelError> {
+    let weight = sd.expect(&format!("{prefix}.weight"), &[cout, cin, kernel, kernel])?;
+    let bias = sd.expect(&format!("{prefix}.bias"), &[cout])?;
+    Conv2d::new(
+        &weight.data,
+        [cout, cin, kernel, kernel],
+        Some(&bias.data),
+        stride,
+        padding,
+    )
+    .map_err(|e| nn_err(prefix, e))
+}
+
+/// `ConvTranspose2d` from `{prefix}.weight` `[cin, cout, k, k]` and `{prefix}.bias` `[cout]`.
+pub(crate) fn conv_transpose2d(
+    sd: &StateDict,
+    prefix: &str,
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> Result<ConvTranspose2d, ModelError> {
+    let weight = sd.expect(&format!("{prefix}.weight"), &[cin, cout, kernel, kernel])?;
+    let bias = sd.expect(&format!("{prefix}.bias"), &[cout])?;
+    ConvTranspose2d::new(
+        &weight.data,
+        [cin, cout, kernel, kernel],
+        Some(&bias.data),
+        stride,
+        padding,
+    )
+    .map_err(|e| nn_err(prefix, e))
+}
+
+/// The dimension `axis` of tensor `key`, which must have `rank` dimensions.
+pub(crate) fn dim(
+    sd: &StateDict,
+    key: &str,
+    rank: usize,
+    axis: usize,
+) -> Result<usize, ModelError> {
+    let shape = sd.shape(key)?;
+    if shape.len() != rank {
+        return Err(ModelError::ShapeMismatch {
+            key: key.to_string(),
+            found: shape.to_vec(),
+            expected: vec![0; rank],
+        });
+    }
+    Ok(shape[axis])
+}
+
+/// The values of a 1-D parameter vector `key` of length `len` (PReLU slopes, RIFE `beta`s are
+/// `[1, c, 1, 1]`: pass that shape).
+pub(crate) fn vector(sd: &StateDict, key: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
+    Ok(sd.expect(key, shape)?.data.clone())
+}
+
+/// Checks the input tensor of a forward pass (user-controlled sizes must not panic in nn).
+pub(crate) fn check_input(
+    x: &upframe_nn::Tensor,
+    channels: usize,
+    what: &str,
+) -> Result<(), ModelError> {
+    let [n, h, w, c] = x.shape();
+    if c != channels || n == 0 || h == 0 || w == 0 {
+        return Err(ModelError::InvalidInput(format!(
+            "{what} expects a non-empty NHWC tensor with {channels} channels, got {:?}",
+            x.shape()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! RRDBNet (basicsr `rrdbnet_arch.py`, Real-ESRGAN x4plus / x2plus / anime_6B): residual-in-
+//! residual dense blocks at low resolution, then two nearest ×2 upsamplings with convolutions.
+//! Scales 2 and 1 pixel-unshuffle the input first. Hyperparameters come from the weights.
+
+use upframe_nn::{ops, Conv2d, Epilogue, Tensor, Workspace};
+
+use crate::error::ModelError;
+use crate::layers::{check_input, conv2d, dim};
+use crate::state_dict::StateDict;
+
+const LRELU: f32 = 0.2;
+/// The residual scaling of both the dense blocks and the RRDBs.
+const RESIDUAL_SCALE: f32 = 0.2;
+
+/// RRDBNet hyperparameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RrdbConfig {
+    pub num_in_ch: usize,
+    pub num_out_ch: usize,
+    pub num_feat: usize,
+    pub num_block: usize,
+    pub num_grow_ch: usize,
+    /// 4, 2 (pixel-unshuffle 2 in front) or 1 (pixel-unshuffle 4).
+    pub scale: usize,
+}
+
+/// One residual dense block: five convolutions over the growing concatenation.
+#[derive(Debug)]
+struct DenseBlock {
+    convs: [Conv2d; 5],
+}
+
+/// A loaded RRDBNet.
+#[derive(Debug)]
+pub struct RrdbNet {
+    config: RrdbConfig,
+    conv_first: Conv2d,
+    /// `num_block` × 3 dense blocks.
+    blocks: Vec<[DenseBlock; 3]>,
+    conv_body: Conv2d,
+    conv_up1: Conv2d,
+    conv_up2: Conv2d,
+    conv_hr: Conv2d,
+    conv_last: Conv2d,
+}
+
+impl RrdbNet {
+    /// Infers the hyperparameters from the keys and shapes.
+    pub fn config_from_state_dict(sd: &StateDict) -> Result<RrdbConfig, ModelError> {
+        let num_feat = dim(sd, "conv_first.weight", 4, 0)?;
+        let first_in = dim(sd, "conv_first.weight", 4, 1)?;
+        let num_out_ch = dim(sd, "conv_last.weight", 4, 0)?;
+        let num_grow_ch = dim(sd, "body.0.rdb1.conv1.weight", 4, 0)?;
+        let num_block = sd
+            .keys()
+            .filter_map(|k| {
+                k.strip_prefix("body.")?
+                    .split('.')
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max()
+            .map_or(0, |m| m + 1);
+        // basicsr: scale 2 unshuffles by 2 (×4 channels), scale 1 by 4 (×16 channels).
+        let (num_in_ch, scale) = if first_in == num_out_ch {
+            (first_in, 4)
+        } else if first_in == num_out_ch * 4 {
+            (num_out_ch, 2)
+        } else if first_in == num_out_ch * 16 {
+            (num_out_ch, 1)
+        } else {
+            return Err(ModelError::InvalidHyperparameters(format!(
+                "conv_first takes {first_in} channels for {num_out_ch} output channels: not scale 4, 2 or 1"
+            )));
+        };
+        Ok(RrdbConfig {
+            num_in_ch,
+            num_out_ch,
+            num_feat,
+            num_block,
+            num_grow_ch,
+            scale,
+        })
+    }
+
+    pub fn from_state_dict(sd: &StateDict) -> Result<Self, ModelError> {
+        let config = Self::config_from_state_dict(sd)?;
+        Self::with_config(sd, config)
+    }
+
+    /// Loads with the given hyperparameters, checking every tensor's shape.
+    pub fn with_config(sd: &StateDict, config: RrdbConfig) -> Result<Self, ModelError> {
+        let RrdbConfig {
+            num_in_ch,
+            num_out_ch,
+            num_feat: f,
+            num_block,
+            num_grow_ch: g,
+            scale,
+        } = config;
+        let first_in = match scale {
+            4 => num_in_ch,
+            2 => num_in_ch * 4,
+            1 => num_in_ch * 16,
+            other => {
+                return Err(ModelError::InvalidHyperparameters(format!(
+                    "RRDBNet scale {other} is not 4, 2 or 1"
+                )))
+            }
+        };
+        if num_block == 0 {
+            return Err(ModelError::MissingTensor("body.0.rdb1.conv1.weight".into()));
+        }
+        let dense = |prefix: String| -> Result<DenseBlock, ModelError> {
+            let c = |i: usize, cin: usize, cout: usize| {
+                conv2d(sd, &format!("{prefix}.conv{i}"), cin, cout, 3, 1, 1)
+            };
+            Ok(DenseBlock {
+                convs: [
+                    c(1, f, g)?,
+                    c(2, f + g, g)?,
+                    c(3, f + 2 * g, g)?,
+                    c(4, f + 3 * g, g)?,
+                    c(5, f + 4 * g, f)?,
+                ],
+            })
+        };
+        let blocks = (0..num_block)
+            .map(|b| {
+                Ok([
+                    dense(format!("body.{b}.rdb1"))?,
+                    dense(format!("body.{b}.rdb2"))?,
+                    dense(format!("body.{b}.rdb3"))?,
+                ])
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        Ok(RrdbNet {
+            conv_first: conv2d(sd, "conv_first", first_in, f, 3, 1, 1)?,
+            blocks,
+            conv_body: conv2d(sd, "conv_body", f, f, 3, 1, 1)?,
+            conv_up1: conv2d(sd, "conv_up1", f, f, 3, 1, 1)?,
+            conv_up2: conv2d(sd, "conv_up2", f, f, 3, 1, 1)?,
+            conv_hr: conv2d(sd, "conv_hr", f, f, 3, 1, 1)?,
+            conv_last: conv2d(sd, "conv_last", f, num_out_ch, 3, 1, 1)?,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &RrdbConfig {
+        &self.config
+    }
+
+    pub fn scale(&self) -> usize {
+        self.config.scale
+    }
+
+    /// One dense block: `x5 * 0.2 + x`, the scale and add fused into conv5's epilogue.
+    /// For the third block of an RRDB, `rrdb_input` makes it return the RRDB's output
+    /// `(x5 * 0.2 + x) * 0.2 + rrdb_input`.
+    fn dense_block(
+        &self,
+        block: &DenseBlock,
+        x: &Tensor,
+        rrdb_input: Option<&Tensor>,
+        ws: &mut Workspace,
+    ) -> Tensor {
+        let [n, h, w, f] = x.shape();
+        let g = self.config.num_grow_ch;
+        let lrelu = Epilogue::leaky_relu(LRELU);
+        // The concatenations [x], [x, x1], ... [x, x1..x4], each a fresh tensor the convolution
+        // can read (nn convolutions read whole tensors, not channel windows).
+        let mut grown: Vec<Tensor> = Vec::with_capacity(4);
+        let mut cat = ws.copy_of(x);
+        for conv in &block.convs[..4] {
+            let xi = conv.forward_ws(&cat, &lrelu, ws);
+            let mut next = ws.tensor([n, h, w, cat.c() + g]);
+            ops::concat_channels_into(&[&cat, &xi], &mut next);
+            ws.recycle(xi);
+            grown.push(std::mem::replace(&mut cat, next));
+        }
+        let mut out =
+            block.convs[4].forward_ws(&cat, &Epilogue::none().with_post(RESIDUAL_SCALE, x), ws);
+        if let Some(skip) = rrdb_input {
+            ops::scale_add_inplace(&mut out, RESIDUAL_SCALE, skip);
+        }
+        debug_assert_eq!(out.c(), f);
+        ws.recycle(cat);
+        for t in grown {
+            ws.recycle(t);
+        }
+        out
+    }
+
+    /// `x`: `[n, h, w, num_in_ch]` (h, w divisible by 2 for scale 2, by 4 for scale 1);
+    /// returns `[n, h·scale, w·scale, num_out_ch]` drawn from `ws`.
+    pub fn forward(&self, x: &Tensor, ws: &mut Workspace) -> Result<Tensor, ModelError> {
+        check_input(x, self.config.num_in_ch, "RRDBNet")?;
+        let unshuffle = 4 / self.config.scale;
+        let [_, h, w, _] = x.shape();
+        if h % unshuffle != 0 || w % unshuffle != 0 {
+            return Err(ModelError::InvalidInput(format!(
+                "RRDBNet scale {} needs height and width divisible by {unshuffle}, got {h}x{w}",
+                self.config.scale
+            )));
+        }
+        let lrelu = Epilogue::leaky_relu(LRELU);
+        let feat = if unshuffle > 1 {
+            let u = ops::pixel_unshuffle(x, unshuffle);
+            self.conv_first.forward_ws(&u, &Epilogue::none(), ws)
+        } else {
+            self.conv_first.forward_ws(x, &Epilogue::none(), ws)
+        };
+        let mut body = ws.copy_of(&feat);
+        for rrdb in &self.blocks {
+            let a = self.dense_block(&rrdb[0], &body, None, ws);
+            let b = self.dense_block(&rrdb[1], &a, None, ws);
+            ws.recycle(a);
+            let c = self.dense_block(&rrdb[2], &b, Some(&body), ws);
+            ws.recycle(b);
+            ws.recycle(std::mem::replace(&mut body, c));
+        }
+        let trunk = self
+            .conv_body
+            .forward_ws(&body, &Epilogue::none().with_residual(&feat), ws);
+        ws.recycle(body);
+        ws.recycle(feat);
+        let up = ops::upsample_nearest(&trunk, 2);
+        ws.recycle(trunk);
+        let f1 = self.conv_up1.forward_ws(&up, &lrelu, ws);
+        let up = ops::upsample_nearest(&f1, 2);
+        ws.recycle(f1);
+        let f2 = self.conv_up2.forward_ws(&up, &lrelu, ws);
+        drop(up);
+        let hr = self.conv_hr.forward_ws(&f2, &lrelu, ws);
+        ws.recycle(f2);
+        let out = self.conv_last.forward_ws(&hr, &Epilogue::none(), ws);
+        ws.recycle(hr);
+        Ok(out)
+    }
+}
