@@ -397,6 +397,12 @@ impl VideoEncoder {
                 })?,
             );
         }
+        // Frame-threaded encoders (prores_ks, ffv1) keep a reference to the frame they were
+        // sent: never overwrite a buffer that is still shared.
+        // SAFETY: queries the refcount of our own frame's buffers.
+        if unsafe { ffmpeg_next::ffi::av_frame_is_writable(self.yuv.as_mut_ptr()) } == 0 {
+            self.yuv = ffmpeg_next::frame::Video::empty();
+        }
         if let Some(conv) = self.converter.as_mut() {
             conv.run(&self.packed, &mut self.yuv)
                 .map_err(|r| MediaError::Encode {

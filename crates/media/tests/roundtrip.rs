@@ -96,3 +96,168 @@ fn chaplin_mp4_roundtrip_with_mp3_passthrough() {
         assert!((pa - pb).abs() < 1e-4, "audio packet {i} pts {pa} vs {pb}");
     }
 }
+
+/// Output audio packets equal the input's (data, duration, pts shifted by `start`), within one
+/// tick of the coarser time base.
+fn assert_audio_identical(input: &Path, output: &Path, start: f64, end: Option<f64>) {
+    let ain: Vec<_> = common::stream_packets(input, Type::Audio)
+        .into_iter()
+        .filter(|p| start == 0.0 || p.pts_s.unwrap() >= start - 1e-9)
+        .filter(|p| end.is_none_or(|e| p.pts_s.unwrap() < e))
+        .collect();
+    let aout = common::stream_packets(output, Type::Audio);
+    assert!(!ain.is_empty(), "input has audio");
+    assert_eq!(ain.len(), aout.len(), "audio packet count");
+    let tick = |tb: (i32, i32)| tb.0 as f64 / tb.1 as f64;
+    for (i, (a, b)) in ain.iter().zip(&aout).enumerate() {
+        let tol = tick(a.tb).max(tick(b.tb)) * 1.01;
+        assert_eq!(a.data, b.data, "audio packet {i} data");
+        assert!(
+            (a.dur_s - b.dur_s).abs() <= tol,
+            "audio packet {i} duration {} vs {}",
+            a.dur_s,
+            b.dur_s
+        );
+        let (pa, pb) = (a.pts_s.unwrap() - start, b.pts_s.unwrap());
+        assert!((pa - pb).abs() <= tol, "audio packet {i} pts {pa} vs {pb}");
+    }
+}
+
+/// Frame timestamps in seconds.
+fn seconds(frames: &[upframe_media::Frame], tb: (i32, i32)) -> Vec<f64> {
+    frames
+        .iter()
+        .map(|f| f.pts.unwrap() as f64 * tb.0 as f64 / tb.1 as f64)
+        .collect()
+}
+
+#[test]
+fn fire2_vfr_rotation_and_aac_survive() {
+    let Some(input) = common::video("fire2.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fire2.mp4");
+    let src = transcode(&input, &out, &DecodeOptions::default(), lossless_x264());
+    let info_in = upframe_media::probe(&input).unwrap();
+    let info = upframe_media::probe(&out).unwrap();
+    let v = info.video.clone().unwrap();
+    assert_eq!(
+        v.rotation_deg,
+        info_in.video.unwrap().rotation_deg,
+        "rotation kept"
+    );
+    assert!(v.vfr, "still VFR: {v:?}");
+    let dec = common::decode_all(&out);
+    assert_eq!(dec.len(), 25);
+    let a = seconds(
+        &src,
+        open_source(&input, &Default::default())
+            .unwrap()
+            .info()
+            .time_base,
+    );
+    let b = seconds(&dec, v.time_base);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+    }
+    let (mean, max) = src
+        .iter()
+        .zip(&dec)
+        .map(|(x, y)| common::diff_levels(&x.data, &y.data))
+        .fold((0.0f64, 0.0f64), |acc, d| (acc.0.max(d.0), acc.1.max(d.1)));
+    eprintln!("fire2 lossless x264 round trip: mean {mean:.3} max {max:.1} levels");
+    // Lossless in YUV, but RGB -> 4:2:0 -> RGB re-subsamples chroma: small mean error, larger
+    // peaks only at sharp colour edges.
+    assert!(mean < 0.5 && max <= 40.0, "{mean} {max}");
+    assert_audio_identical(&input, &out, 0.0, None);
+    // Container metadata (e.g. creation_time) travels too.
+    assert!(
+        info.metadata.iter().any(|(k, _)| k == "creation_time"),
+        "{:?}",
+        info.metadata
+    );
+}
+
+#[test]
+fn megamind_ac3_passthrough_into_mkv_keeps_truncated_last_frame() {
+    let Some(input) = common::video("Megamind.avi") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("megamind.mkv");
+    let enc = EncodeOptions {
+        codec: Some("libx264".into()),
+        crf: Some(23.0),
+        preset: Some("ultrafast".into()),
+        ..Default::default()
+    };
+    let src = transcode(&input, &out, &DecodeOptions::default(), enc);
+    assert_eq!(src.len(), 270);
+    let dec = common::decode_all(&out);
+    assert_eq!(dec.len(), 270);
+    let a = seconds(
+        &src,
+        open_source(&input, &Default::default())
+            .unwrap()
+            .info()
+            .time_base,
+    );
+    let b = seconds(
+        &dec,
+        open_source(&out, &Default::default())
+            .unwrap()
+            .info()
+            .time_base,
+    );
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1.5e-3, "{x} vs {y}");
+    }
+    assert_audio_identical(&input, &out, 0.0, None);
+    let ain = common::stream_packets(&input, Type::Audio);
+    let last = ain.last().unwrap();
+    let typical = ain[0].data.len();
+    eprintln!(
+        "AC-3 packets: {}, typical size {typical}, last size {}",
+        ain.len(),
+        last.data.len()
+    );
+}
+
+#[test]
+fn bbb_window_with_vorbis_starts_at_zero() {
+    let Some(input) = common::video("big_buck_bunny_0_30.webm") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bbb.webm");
+    let opts = DecodeOptions {
+        start_s: Some(5.0),
+        duration_s: Some(1.0),
+        ..Default::default()
+    };
+    let enc = EncodeOptions {
+        crf: Some(40.0),
+        preset: Some("8".into()),
+        ..Default::default()
+    };
+    let src = transcode(&input, &out, &opts, enc);
+    assert_eq!(src.len(), 24);
+    let info = upframe_media::probe(&out).unwrap();
+    assert_eq!(info.video.as_ref().unwrap().codec, "vp9");
+    let dec = common::decode_all(&out);
+    assert_eq!(dec.len(), 24);
+    let b = seconds(&dec, info.video.as_ref().unwrap().time_base);
+    assert!(b[0].abs() < 1.0 / 24.0, "video starts at {}", b[0]);
+    let a = seconds(
+        &src,
+        open_source(&input, &Default::default())
+            .unwrap()
+            .info()
+            .time_base,
+    );
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - 5.0 - y).abs() < 0.002, "{x} vs {y}");
+    }
+    assert_audio_identical(&input, &out, 5.0, Some(6.0));
+}

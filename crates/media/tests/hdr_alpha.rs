@@ -1,0 +1,111 @@
+//! 10-bit HDR and alpha round trips: precision, colour tags and alpha survive encoding.
+
+mod common;
+
+use upframe_media::{
+    open_sink, open_source, probe, DecodeOptions, EncodeOptions, OutputSpec, SampleDepth,
+};
+
+#[test]
+fn tos_10_bit_hdr_roundtrip_keeps_depth_and_tags() {
+    let Some(input) = common::video("ToS-s01_hdr10_main10.h265") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tos.mkv");
+    let opts = DecodeOptions {
+        max_frames: Some(3),
+        ..Default::default()
+    };
+    let mut src = open_source(&input, &opts).unwrap();
+    let mut spec = OutputSpec::like_source(src.info());
+    spec.encode = EncodeOptions {
+        preset: Some("ultrafast".into()),
+        options: vec![("x265-params".into(), "lossless=1:log-level=error".into())],
+        ..Default::default()
+    };
+    let mut sink = open_sink(&out, &spec).unwrap();
+    let mut frames = Vec::new();
+    while let Some(f) = src.next_frame().unwrap() {
+        sink.write_frame(&f).unwrap();
+        frames.push(f);
+    }
+    let summary = sink.finish().unwrap();
+    eprintln!("{summary:?}");
+    assert_eq!(summary.codec, "libx265");
+    assert_eq!(summary.pix_fmt, "yuv420p10le");
+    let info = probe(&out).unwrap();
+    let v = info.video.unwrap();
+    assert_eq!(v.pix_fmt, "yuv420p10le");
+    assert_eq!(v.depth, SampleDepth::High { bits: 10 });
+    assert_eq!(
+        v.colour,
+        src.info().colour,
+        "primaries/transfer/matrix/range preserved"
+    );
+    let dec = common::decode_all(&out);
+    assert_eq!(dec.len(), 3);
+    for (i, (a, b)) in frames.iter().zip(&dec).enumerate() {
+        // Error in 10-bit code values (1023 per unit).
+        let mut sum = 0.0f64;
+        let mut max = 0.0f64;
+        for (x, y) in a.data.iter().zip(&b.data) {
+            let d = ((x - y).abs() * 1023.0) as f64;
+            sum += d;
+            max = max.max(d);
+        }
+        let mean = sum / a.data.len() as f64;
+        eprintln!("frame {i}: mean {mean:.3} max {max:.2} (10-bit levels)");
+        assert!(mean < 0.5 && max < 40.0, "frame {i}: {mean} {max}");
+        assert!(
+            (a.pts.unwrap() as f64 / 1_200_000.0
+                - b.pts.unwrap() as f64 * v.time_base.0 as f64 / v.time_base.1 as f64)
+                .abs()
+                < 1e-3
+        );
+    }
+}
+
+#[test]
+fn alpha_webm_roundtrip_keeps_alpha() {
+    let Some(input) = common::video("anime_alpha_vp8.webm") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DecodeOptions {
+        max_frames: Some(4),
+        ..Default::default()
+    };
+    for name in ["alpha.webm", "alpha.mov", "alpha.mkv", "noalpha.mp4"] {
+        let out = dir.path().join(name);
+        let mut src = open_source(&input, &opts).unwrap();
+        let mut spec = OutputSpec::like_source(src.info());
+        spec.encode = EncodeOptions {
+            crf: Some(10.0),
+            ..Default::default()
+        };
+        let mut sink = open_sink(&out, &spec).unwrap();
+        let mut frames = Vec::new();
+        while let Some(f) = src.next_frame().unwrap() {
+            sink.write_frame(&f).unwrap();
+            frames.push(f);
+        }
+        let summary = sink.finish().unwrap();
+        eprintln!("{name}: {summary:?}");
+        let dec = common::decode_all(&out);
+        assert_eq!(dec.len(), 4, "{name}");
+        if name == "noalpha.mp4" {
+            assert!(summary.alpha_dropped);
+            assert_eq!(dec[0].channels, 3);
+            continue;
+        }
+        assert!(!summary.alpha_dropped, "{name}");
+        assert_eq!(dec[0].channels, 4, "{name}");
+        let a: Vec<f32> = frames[0].data.iter().skip(3).step_by(4).copied().collect();
+        let b: Vec<f32> = dec[0].data.iter().skip(3).step_by(4).copied().collect();
+        let (mean, max) = common::diff_levels(&a, &b);
+        eprintln!("{name}: alpha diff mean {mean:.3} max {max:.1} levels");
+        assert!(mean < 1.5, "{name}: alpha mean diff {mean}");
+        assert!(b.iter().any(|&x| x < 0.5) && b.iter().any(|&x| x > 0.5));
+    }
+}
