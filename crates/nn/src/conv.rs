@@ -2,7 +2,8 @@
 //! once at construction, run as im2col + GEMM (`gemm` crate, runtime SIMD dispatch) over
 //! parallel blocks of output pixels, each block finished by the fused [`Epilogue`] while hot.
 //!
-//! (3×3 stride-1 convolutions will go to the Winograd kernel once it lands.)
+//! 3×3 stride-1 padding-1 convolutions go to the Winograd kernel ([`crate::winograd`]) when it
+//! expects to win; [`Conv2d::forward_gemm`] forces the general path.
 
 use std::cell::RefCell;
 
@@ -74,6 +75,35 @@ fn matmul(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
     }
 }
 
+/// `bᵀ` of a row-major `[k, n]` matrix when `n` is small enough for the small-n kernel.
+fn transpose_for_small_n(b: &[f32], k: usize, n: usize) -> Option<Vec<f32>> {
+    (n <= crate::small_n::MAX_N).then(|| {
+        let mut t = vec![0.0; k * n];
+        for kk in 0..k {
+            for j in 0..n {
+                t[j * k + kk] = b[kk * n + j];
+            }
+        }
+        t
+    })
+}
+
+/// `out = a · b`, through the small-n kernel when `bt` (= `bᵀ`) is given.
+fn product(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    bt: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    match bt {
+        Some(bt) if k > 0 && m > 0 => crate::small_n::matmul_small_n(m, n, k, a, bt, out),
+        _ => matmul(m, n, k, a, b, out),
+    }
+}
+
 /// A 2-D convolution layer (`torch.nn.Conv2d`, groups = 1, dilation = 1, zero padding).
 #[derive(Clone, Debug)]
 pub struct Conv2d {
@@ -86,6 +116,10 @@ pub struct Conv2d {
     bias: Option<Vec<f32>>,
     /// `[kh][kw][cin] × [cout]`, row-major: the im2col GEMM's right-hand side.
     packed: Vec<f32>,
+    /// `packed` transposed, for few output channels.
+    packed_t: Option<Vec<f32>>,
+    /// Winograd-domain weights for 3×3 stride-1 padding-1 convolutions.
+    winograd: Option<crate::winograd::Winograd3x3Weights>,
 }
 
 fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), NnError> {
@@ -135,6 +169,12 @@ impl Conv2d {
                 }
             }
         }
+        let winograd = if kh == 3 && kw == 3 && stride == 1 && padding == 1 {
+            Some(crate::winograd::Winograd3x3Weights::new(weight, cout, cin)?)
+        } else {
+            None
+        };
+        let packed_t = transpose_for_small_n(&packed, kh * kw * cin, cout);
         Ok(Conv2d {
             cout,
             cin,
@@ -144,6 +184,8 @@ impl Conv2d {
             padding,
             bias: bias.map(<[f32]>::to_vec),
             packed,
+            packed_t,
+            winograd,
         })
     }
 
@@ -193,9 +235,13 @@ impl Conv2d {
     /// Convolves `x` into `out` (which must have [`Conv2d::output_shape`]; every element is
     /// overwritten), applying bias and `epilogue`.
     pub fn forward_into(&self, x: &Tensor, epilogue: &Epilogue, out: &mut Tensor) {
-        let out_shape = self.output_shape(x.shape());
-        assert_eq!(out.shape(), out_shape, "conv2d output tensor shape");
-        epilogue.check(out_shape);
+        let [_, h, w, _] = x.shape();
+        if let Some(wino) = &self.winograd {
+            if crate::winograd::is_profitable(self.cin, self.cout, h, w) {
+                crate::winograd::conv3x3_into(x, wino, self.bias(), epilogue, out);
+                return;
+            }
+        }
         self.forward_gemm(x, epilogue, out);
     }
 
@@ -219,7 +265,15 @@ impl Conv2d {
                 let p0 = blk * block_px;
                 let np = out_blk.len() / cout;
                 if direct {
-                    matmul(np, cout, k, &input[p0 * cin..], &self.packed, out_blk);
+                    product(
+                        np,
+                        cout,
+                        k,
+                        &input[p0 * cin..],
+                        &self.packed,
+                        self.packed_t.as_deref(),
+                        out_blk,
+                    );
                 } else {
                     with_scratch(np * k, |cols| {
                         for (i, row) in cols.chunks_exact_mut(k).enumerate() {
@@ -228,7 +282,15 @@ impl Conv2d {
                             let (oy, ox) = (rem / ow, rem % ow);
                             self.im2col_row(input, b, h, w, oy, ox, row);
                         }
-                        matmul(np, cout, k, cols, &self.packed, out_blk);
+                        product(
+                            np,
+                            cout,
+                            k,
+                            cols,
+                            &self.packed,
+                            self.packed_t.as_deref(),
+                            out_blk,
+                        );
                     });
                 }
                 epilogue.apply_row(out_blk, p0, cout, bias);
@@ -285,6 +347,8 @@ struct Phase {
     taps_x: Vec<(isize, usize)>,
     /// `[taps_y][taps_x][cin] × [cout]`, row-major.
     packed: Vec<f32>,
+    /// `packed` transposed, for few output channels.
+    packed_t: Option<Vec<f32>>,
 }
 
 /// A transposed 2-D convolution layer (`torch.nn.ConvTranspose2d`, groups = 1, dilation = 1,
@@ -368,10 +432,12 @@ impl ConvTranspose2d {
                         }
                     }
                 }
+                let packed_t = transpose_for_small_n(&packed, k, cout);
                 phases.push(Phase {
                     taps_y,
                     taps_x,
                     packed,
+                    packed_t,
                 });
             }
         }
@@ -493,7 +559,15 @@ impl ConvTranspose2d {
                             }
                         }
                     }
-                    matmul(ncols, cout, k, cols, &phase.packed, res);
+                    product(
+                        ncols,
+                        cout,
+                        k,
+                        cols,
+                        &phase.packed,
+                        phase.packed_t.as_deref(),
+                        res,
+                    );
                     for j in 0..ncols {
                         out_band[(ry * ow + rx + j * s) * cout..][..cout]
                             .copy_from_slice(&res[j * cout..][..cout]);

@@ -17,6 +17,7 @@ pub mod epilogue;
 mod error;
 pub mod ops;
 pub mod reference;
+mod small_n;
 mod tensor;
 pub mod winograd;
 mod workspace;

@@ -387,7 +387,8 @@ pub fn resize_bilinear_into(x: &Tensor, scale_factor: Option<f64>, out: &mut Ten
     });
 }
 
-/// `torch.linspace(-1, 1, steps)` in `f32`, computed as PyTorch does (from both ends).
+/// `torch.linspace(-1, 1, steps)` in `f32`, computed as PyTorch's CPU kernel does: from both
+/// ends towards the middle, each value a single fused multiply-add (checked bit-exact).
 pub(crate) fn linspace_pm1(steps: usize) -> Vec<f32> {
     if steps == 1 {
         return vec![-1.0];
@@ -397,9 +398,9 @@ pub(crate) fn linspace_pm1(steps: usize) -> Vec<f32> {
     (0..steps)
         .map(|i| {
             if i < half {
-                -1.0 + step * i as f32
+                step.mul_add(i as f32, -1.0)
             } else {
-                1.0 - step * (steps - i - 1) as f32
+                (-step).mul_add((steps - i - 1) as f32, 1.0)
             }
         })
         .collect()
@@ -459,8 +460,9 @@ fn grid_to_pixel(g: f32, size: usize) -> f32 {
     p.max(0.0).min((size - 1) as f32)
 }
 
-/// Bilinear sample at `(sx, sy)` (already clipped into the image), zero weight for the
-/// out-of-range neighbours at the right/bottom edge, as grid_sample does.
+/// Bilinear sample at `(sx, sy)` (already clipped into the image). Neighbours past the
+/// right/bottom edge get weight zero, as grid_sample's bounds mask gives them; they are read at
+/// a clamped (valid) index so the channel loop has no branches.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn sample_bilinear(
@@ -474,26 +476,32 @@ fn sample_bilinear(
     d: &mut [f32],
 ) {
     let (x0f, y0f) = (sx.floor(), sy.floor());
-    let (x0, y0) = (x0f as usize, y0f as usize);
+    let (x0, y0) = ((x0f as usize).min(w - 1), (y0f as usize).min(h - 1));
     let (fx, fy) = (sx - x0f, sy - y0f);
     let (ex, ey) = (1.0 - fx, 1.0 - fy);
-    let (nw, ne, sw, se) = (ey * ex, ey * fx, fy * ex, fy * fx);
-    let x1_ok = x0 + 1 < w;
-    let y1_ok = y0 + 1 < h;
-    let at = |yy: usize, xx: usize| &src[((b * h + yy) * w + xx) * c..][..c];
-    let p00 = at(y0, x0);
+    let (nw, mut ne, mut sw, mut se) = (ey * ex, ey * fx, fy * ex, fy * fx);
+    let x1 = if x0 + 1 < w {
+        x0 + 1
+    } else {
+        ne = 0.0;
+        se = 0.0;
+        x0
+    };
+    let y1 = if y0 + 1 < h {
+        y0 + 1
+    } else {
+        sw = 0.0;
+        se = 0.0;
+        y0
+    };
+    let row0 = (b * h + y0) * w;
+    let row1 = (b * h + y1) * w;
+    let p00 = &src[(row0 + x0) * c..][..c];
+    let p01 = &src[(row0 + x1) * c..][..c];
+    let p10 = &src[(row1 + x0) * c..][..c];
+    let p11 = &src[(row1 + x1) * c..][..c];
     for ch in 0..c {
-        let mut v = p00[ch] * nw;
-        if x1_ok {
-            v += at(y0, x0 + 1)[ch] * ne;
-        }
-        if y1_ok {
-            v += at(y0 + 1, x0)[ch] * sw;
-            if x1_ok {
-                v += at(y0 + 1, x0 + 1)[ch] * se;
-            }
-        }
-        d[ch] = v;
+        d[ch] = p00[ch] * nw + p01[ch] * ne + p10[ch] * sw + p11[ch] * se;
     }
 }
 
