@@ -1,12 +1,13 @@
-//! The Winograd F(4×4, 3×3) block kernel, generic over [`Simd`]: input transform, the 36 small
-//! GEMMs and the output transform (+ bias and the in-register part of the epilogue) for one block
-//! of tiles, so that the transformed data never leaves L2.
+//! The Winograd F(m×m, 3×3) block kernel (m = 4 or 6), generic over [`Simd`] and the tile
+//! variant ([`Tile`]): input transform, the (m+2)² small GEMMs and the output transform (+ bias
+//! and the in-register part of the epilogue) for one block of tiles, so that the transformed data
+//! never leaves L2.
 //!
 //! Tiles are numbered in one flat list over (batch, tile row, tile column); a block is a run of
 //! `block_tiles` consecutive tiles (a multiple of [`ROW_QUANTUM`], so the GEMM microkernels never
 //! see a partial row block; rows past the last tile are computed and ignored).
 //!
-//! Transform matrices (interpolation points 0, ±1, ±2, ∞; Lavin & Gray 2015):
+//! F(4×4, 3×3) matrices (interpolation points 0, ±1, ±2, ∞; Lavin & Gray 2015):
 //! ```text
 //! Bᵀ = [4  0 -5  0 1 0]    Aᵀ = [1 1  1 1  1 0]    G = [ 1/4     0     0 ]
 //!      [0 -4 -4  1 1 0]         [0 1 -1 2 -2 0]        [-1/6  -1/6  -1/6 ]
@@ -15,15 +16,36 @@
 //!      [0  2 -1 -2 1 0]                                [1/24 -1/12   1/6 ]
 //!      [0  4  0 -5 0 1]                                [   0     0     1 ]
 //! ```
+//! F(6×6, 3×3) matrices are at [`F6`]; `G` for both is in the parent module.
 
 use super::simd::Simd;
 
-/// Output tile edge (F(4×4, 3×3)).
-pub(crate) const TILE_OUT: usize = 4;
-/// Input tile edge.
-pub(crate) const TILE_IN: usize = 6;
-/// Number of transformed-domain points, i.e. of small GEMMs per block.
-pub(crate) const POINTS: usize = TILE_IN * TILE_IN;
+/// Which Winograd algorithm a set of packed weights (and so the kernel) uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// F(4×4, 3×3): 6×6 input tiles, 36 points.
+    F4,
+    /// F(6×6, 3×3): 8×8 input tiles, 64 points.
+    F6,
+}
+
+impl Variant {
+    /// Output tile edge.
+    pub(crate) fn tile_out(self) -> usize {
+        match self {
+            Variant::F4 => F4::OUT,
+            Variant::F6 => F6::OUT,
+        }
+    }
+    /// Input tile edge.
+    pub(crate) fn tile_in(self) -> usize {
+        self.tile_out() + 2
+    }
+    /// Transformed-domain points, i.e. small GEMMs per block.
+    pub(crate) fn points(self) -> usize {
+        self.tile_in() * self.tile_in()
+    }
+}
 /// Blocks hold a multiple of this many tiles: the least common multiple of every microkernel's
 /// row count.
 pub(crate) const ROW_QUANTUM: usize = 24;
@@ -55,13 +77,14 @@ pub(crate) struct BlockArgs {
     pub tiles_h: usize,
     pub total_tiles: usize,
     pub block_tiles: usize,
+    pub variant: Variant,
     /// Elements between consecutive points' planes in the `v` scratch (`block_tiles · cin_p`
     /// plus a cache line, so the 36 planes do not all map to the same L1 sets).
     pub v_plane: usize,
     /// Same for the `m` scratch (`block_tiles · cout_p` plus a cache line).
     pub m_plane: usize,
     pub input: *const f32,
-    /// Packed transformed weights `[POINTS][cin][cout_p]`.
+    /// Packed transformed weights `[points][cin][cout_p]`.
     pub weights: *const f32,
     /// `cout` values, or null.
     pub bias: *const f32,
@@ -229,40 +252,118 @@ impl Isa for super::simd::Portable {
     }
 }
 
-/// 1-D input transform `Bᵀ d`.
-#[inline(always)]
-unsafe fn input_1d<S: Simd>(d: [S::V; 6]) -> [S::V; 6] {
-    let (c4, c5, c2) = (S::splat(4.0), S::splat(-5.0), S::splat(2.0));
-    let (m4, m2) = (S::splat(-4.0), S::splat(-2.0));
-    let d12 = S::add(d[1], d[2]);
-    let d34 = S::add(d[3], d[4]);
-    let e12 = S::sub(d[1], d[2]);
-    let e43 = S::sub(d[4], d[3]);
-    let e42 = S::sub(d[4], d[2]);
-    let e31 = S::sub(d[3], d[1]);
-    [
-        S::fmadd(c4, d[0], S::fmadd(c5, d[2], d[4])),
-        S::fmadd(m4, d12, d34),
-        S::fmadd(c4, e12, e43),
-        S::fmadd(c2, e31, e42),
-        S::fmadd(m2, e31, e42),
-        S::fmadd(c4, d[1], S::fmadd(c5, d[3], d[5])),
-    ]
+/// One Winograd variant F(m×m, 3×3): tile sizes and the 1-D transforms. Transform arrays are
+/// fixed at 8 vectors; variants with smaller tiles use the first `IN` (or `OUT`) entries, and the
+/// unused ones vanish after inlining.
+pub(crate) trait Tile {
+    /// Output tile edge `m`.
+    const OUT: usize;
+    /// Input tile edge `m + 2`.
+    const IN: usize;
+    /// 1-D input transform `Bᵀ d`.
+    unsafe fn input_1d<S: Simd>(d: &[S::V; 8]) -> [S::V; 8];
+    /// 1-D output transform `Aᵀ m`.
+    unsafe fn output_1d<S: Simd>(m: &[S::V; 8]) -> [S::V; 8];
 }
 
-/// 1-D output transform `Aᵀ m`.
-#[inline(always)]
-unsafe fn output_1d<S: Simd>(m: [S::V; 6]) -> [S::V; 4] {
-    let a = S::add(m[1], m[2]);
-    let b = S::sub(m[1], m[2]);
-    let c = S::add(m[3], m[4]);
-    let d = S::sub(m[3], m[4]);
-    [
-        S::add(S::add(m[0], a), c),
-        S::fmadd(S::splat(2.0), d, b),
-        S::fmadd(S::splat(4.0), c, a),
-        S::add(S::fmadd(S::splat(8.0), d, b), m[5]),
-    ]
+/// F(4×4, 3×3): points 0, ±1, ±2, ∞ (matrices in the module docs).
+pub(crate) struct F4;
+
+/// F(6×6, 3×3): points 0, ±1, ±2, ±1/2, ∞.
+/// ```text
+/// Bᵀ = [1    0 -21/4     0  21/4     0 -1 0]   Aᵀ = [1 1  1  1   1    1     1   0]
+///      [0    1     1 -17/4 -17/4     1  1 0]        [0 1 -1  2  -2  1/2  -1/2   0]
+///      [0   -1     1  17/4 -17/4    -1  1 0]        [0 1  1  4   4  1/4   1/4   0]
+///      [0  1/2   1/4  -5/2  -5/4     2  1 0]        [0 1 -1  8  -8  1/8  -1/8   0]
+///      [0 -1/2   1/4   5/2  -5/4    -2  1 0]        [0 1  1 16  16 1/16  1/16   0]
+///      [0    2     4  -5/2    -5   1/2  1 0]        [0 1 -1 32 -32 1/32 -1/32   1]
+///      [0   -2     4   5/2    -5  -1/2  1 0]
+///      [0   -1     0  21/4     0 -21/4  0 1]
+/// ```
+pub(crate) struct F6;
+
+impl Tile for F4 {
+    const OUT: usize = 4;
+    const IN: usize = 6;
+    #[inline(always)]
+    unsafe fn input_1d<S: Simd>(d: &[S::V; 8]) -> [S::V; 8] {
+        let (c4, c5, c2) = (S::splat(4.0), S::splat(-5.0), S::splat(2.0));
+        let (m4, m2) = (S::splat(-4.0), S::splat(-2.0));
+        let d12 = S::add(d[1], d[2]);
+        let d34 = S::add(d[3], d[4]);
+        let e12 = S::sub(d[1], d[2]);
+        let e43 = S::sub(d[4], d[3]);
+        let e42 = S::sub(d[4], d[2]);
+        let e31 = S::sub(d[3], d[1]);
+        let z = S::zero();
+        [
+            S::fmadd(c4, d[0], S::fmadd(c5, d[2], d[4])),
+            S::fmadd(m4, d12, d34),
+            S::fmadd(c4, e12, e43),
+            S::fmadd(c2, e31, e42),
+            S::fmadd(m2, e31, e42),
+            S::fmadd(c4, d[1], S::fmadd(c5, d[3], d[5])),
+            z,
+            z,
+        ]
+    }
+    #[inline(always)]
+    unsafe fn output_1d<S: Simd>(m: &[S::V; 8]) -> [S::V; 8] {
+        let a = S::add(m[1], m[2]);
+        let b = S::sub(m[1], m[2]);
+        let c = S::add(m[3], m[4]);
+        let d = S::sub(m[3], m[4]);
+        let z = S::zero();
+        [
+            S::add(S::add(m[0], a), c),
+            S::fmadd(S::splat(2.0), d, b),
+            S::fmadd(S::splat(4.0), c, a),
+            S::add(S::fmadd(S::splat(8.0), d, b), m[5]),
+            z,
+            z,
+            z,
+            z,
+        ]
+    }
+}
+
+impl Tile for F6 {
+    const OUT: usize = 6;
+    const IN: usize = 8;
+    #[inline(always)]
+    unsafe fn input_1d<S: Simd>(d: &[S::V; 8]) -> [S::V; 8] {
+        let k = |x: f32| S::splat(x);
+        let r0 = S::fmadd(k(5.25), S::sub(d[4], d[2]), S::sub(d[0], d[6]));
+        let r7 = S::fmadd(k(5.25), S::sub(d[3], d[5]), S::sub(d[7], d[1]));
+        let t1 = S::fmadd(k(-4.25), d[4], S::add(d[2], d[6]));
+        let t2 = S::fmadd(k(-4.25), d[3], S::add(d[1], d[5]));
+        let (r1, r2) = (S::add(t1, t2), S::sub(t1, t2));
+        let t1 = S::fmadd(k(0.25), d[2], S::fmadd(k(-1.25), d[4], d[6]));
+        let t2 = S::fmadd(k(0.5), d[1], S::fmadd(k(-2.5), d[3], S::add(d[5], d[5])));
+        let (r3, r4) = (S::add(t1, t2), S::sub(t1, t2));
+        let t1 = S::fmadd(k(4.0), d[2], S::fmadd(k(-5.0), d[4], d[6]));
+        let t2 = S::fmadd(k(2.0), d[1], S::fmadd(k(-2.5), d[3], S::mul(k(0.5), d[5])));
+        let (r5, r6) = (S::add(t1, t2), S::sub(t1, t2));
+        [r0, r1, r2, r3, r4, r5, r6, r7]
+    }
+    #[inline(always)]
+    unsafe fn output_1d<S: Simd>(m: &[S::V; 8]) -> [S::V; 8] {
+        let k = |x: f32| S::splat(x);
+        let (a1, b1) = (S::add(m[1], m[2]), S::sub(m[1], m[2]));
+        let (a2, b2) = (S::add(m[3], m[4]), S::sub(m[3], m[4]));
+        let (a3, b3) = (S::add(m[5], m[6]), S::sub(m[5], m[6]));
+        let z = S::zero();
+        [
+            S::add(S::add(m[0], a1), S::add(a2, a3)),
+            S::fmadd(k(2.0), b2, S::fmadd(k(0.5), b3, b1)),
+            S::fmadd(k(4.0), a2, S::fmadd(k(0.25), a3, a1)),
+            S::fmadd(k(8.0), b2, S::fmadd(k(0.125), b3, b1)),
+            S::fmadd(k(16.0), a2, S::fmadd(k(0.0625), a3, a1)),
+            S::add(S::fmadd(k(32.0), b2, S::fmadd(k(0.03125), b3, b1)), m[7]),
+            z,
+            z,
+        ]
+    }
 }
 
 /// (batch, tile row, tile column) of flat tile index `t`.
@@ -278,19 +379,19 @@ pub(crate) fn tile_coords(args: &BlockArgs, t: usize) -> (usize, usize, usize) {
 /// transform's strided loads across six rows defeat the hardware prefetchers.
 const PREFETCH_TILES: usize = 2;
 
-/// Prefetches the input pixels of tile `t` that the tile before it did not read: its last four
-/// columns in each of its six rows.
+/// Prefetches the input pixels of tile `t` that the tile before it did not read: its last `OUT`
+/// columns in each of its `IN` rows.
 #[inline(always)]
-unsafe fn prefetch_input_tile<S: Simd>(args: &BlockArgs, t: usize) {
+unsafe fn prefetch_input_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize) {
     let (b, ty, tx) = tile_coords(args, t);
-    let x_start = tx * TILE_OUT + 1;
+    let x_start = tx * T::OUT + T::IN - T::OUT - 1;
     if x_start >= args.w {
         return;
     }
-    let x_end = (x_start + TILE_OUT).min(args.w);
-    let y0 = (ty * TILE_OUT) as isize - 1;
-    let bytes = (x_end - x_start) * args.cin * std::mem::size_of::<f32>();
-    for i in 0..TILE_IN as isize {
+    let x_end = (x_start + T::OUT).min(args.w);
+    let y0 = (ty * T::OUT) as isize - 1;
+    let floats = (x_end - x_start) * args.cin;
+    for i in 0..T::IN as isize {
         let y = y0 + i;
         if y < 0 || y >= args.h as isize {
             continue;
@@ -299,61 +400,60 @@ unsafe fn prefetch_input_tile<S: Simd>(args: &BlockArgs, t: usize) {
             .input
             .add(((b * args.h + y as usize) * args.w + x_start) * args.cin);
         let mut off = 0;
-        while off < bytes {
-            S::prefetch(row.add(off / 4));
-            off += 64;
+        while off < floats {
+            S::prefetch(row.add(off));
+            off += 16;
         }
         // The last line may start past the last 64-byte step.
-        S::prefetch(row.add(bytes / 4 - 1));
+        S::prefetch(row.add(floats - 1));
     }
 }
 
-/// Transforms the 6×6×cin input patch of tile `t` into `v[k][slot][..cin_p]`.
+/// Transforms the `IN×IN×cin` input patch of tile `t` into `v[k][slot][..cin]`.
 #[inline(always)]
-unsafe fn input_tile<S: Simd>(args: &BlockArgs, t: usize, v: *mut f32, slot: usize) {
+unsafe fn input_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, v: *mut f32, slot: usize) {
     let (b, ty, tx) = tile_coords(args, t);
     let (h, w, cin) = (args.h as isize, args.w as isize, args.cin);
-    let y0 = (ty * TILE_OUT) as isize - 1;
-    let x0 = (tx * TILE_OUT) as isize - 1;
+    let y0 = (ty * T::OUT) as isize - 1;
+    let x0 = (tx * T::OUT) as isize - 1;
     let kstride = args.v_plane;
     let dst = v.add(slot * args.cin_p);
     let image = args.input.add(b * args.h * args.w * cin);
-    let mut c0 = 0;
     // Only the first `cin` columns of a `v` row are read by the GEMM; the padding is left alone.
+    let mut c0 = 0;
     while c0 < cin {
         let lanes = (cin - c0).min(S::LANES);
-        let mut rows = [[S::zero(); 6]; 6];
-        {
-            for (i, row_out) in rows.iter_mut().enumerate() {
-                let y = y0 + i as isize;
-                if y < 0 || y >= h {
-                    continue;
-                }
-                let row = image.add((y as usize * args.w) * cin + c0);
-                let mut d = [S::zero(); 6];
-                for (j, dj) in d.iter_mut().enumerate() {
-                    let x = x0 + j as isize;
-                    if x >= 0 && x < w {
-                        let p = row.add(x as usize * cin);
-                        *dj = if lanes == S::LANES {
-                            S::load(p)
-                        } else {
-                            S::load_partial(p, lanes)
-                        };
-                    }
-                }
-                *row_out = input_1d::<S>(d);
+        let mut rows = [[S::zero(); 8]; 8];
+        for (i, row_out) in rows.iter_mut().enumerate().take(T::IN) {
+            let y = y0 + i as isize;
+            if y < 0 || y >= h {
+                continue;
             }
+            let row = image.add((y as usize * args.w) * cin + c0);
+            let mut d = [S::zero(); 8];
+            for (j, dj) in d.iter_mut().enumerate().take(T::IN) {
+                let x = x0 + j as isize;
+                if x >= 0 && x < w {
+                    let p = row.add(x as usize * cin);
+                    *dj = if lanes == S::LANES {
+                        S::load(p)
+                    } else {
+                        S::load_partial(p, lanes)
+                    };
+                }
+            }
+            *row_out = T::input_1d::<S>(&d);
         }
         // Column pass: `j` indexes the inner dimension of every row (a transpose).
         #[allow(clippy::needless_range_loop)]
-        for j in 0..6 {
-            let col = [
-                rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j],
-            ];
-            let tc = input_1d::<S>(col);
-            for (i, &x) in tc.iter().enumerate() {
-                S::store(dst.add((i * 6 + j) * kstride + c0), x);
+        for j in 0..T::IN {
+            let mut col = [S::zero(); 8];
+            for i in 0..T::IN {
+                col[i] = rows[i][j];
+            }
+            let tc = T::input_1d::<S>(&col);
+            for (i, &x) in tc.iter().enumerate().take(T::IN) {
+                S::store(dst.add((i * T::IN + j) * kstride + c0), x);
             }
         }
         c0 += S::LANES;
@@ -363,16 +463,16 @@ unsafe fn input_tile<S: Simd>(args: &BlockArgs, t: usize, v: *mut f32, slot: usi
 /// Output transform of tile `t` from `m[k][slot][..cout_p]`, plus bias and the fast activation,
 /// stored into the output image (pixels outside the image are dropped).
 #[inline(always)]
-unsafe fn output_tile<S: Simd>(args: &BlockArgs, t: usize, m: *const f32, slot: usize) {
+unsafe fn output_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, m: *const f32, slot: usize) {
     let (b, ty, tx) = tile_coords(args, t);
     let cout = args.cout;
     let kstride = args.m_plane;
     let src = m.add(slot * args.cout_p);
-    let rows_valid = (args.h - ty * TILE_OUT).min(TILE_OUT);
-    let cols_valid = (args.w - tx * TILE_OUT).min(TILE_OUT);
+    let rows_valid = (args.h - ty * T::OUT).min(T::OUT);
+    let cols_valid = (args.w - tx * T::OUT).min(T::OUT);
     let out_base = args
         .output
-        .add(((b * args.h + ty * TILE_OUT) * args.w + tx * TILE_OUT) * cout);
+        .add(((b * args.h + ty * T::OUT) * args.w + tx * T::OUT) * cout);
     let mut c0 = 0;
     while c0 < cout {
         let lanes = (cout - c0).min(S::LANES);
@@ -383,13 +483,13 @@ unsafe fn output_tile<S: Simd>(args: &BlockArgs, t: usize, m: *const f32, slot: 
                 S::load_partial(p, lanes)
             }
         };
-        let mut s = [[S::zero(); 4]; 6];
-        for (i, si) in s.iter_mut().enumerate() {
-            let mut row = [S::zero(); 6];
-            for (j, rj) in row.iter_mut().enumerate() {
-                *rj = S::load(src.add((i * 6 + j) * kstride + c0));
+        let mut s = [[S::zero(); 8]; 8];
+        for (i, si) in s.iter_mut().enumerate().take(T::IN) {
+            let mut row = [S::zero(); 8];
+            for (j, rj) in row.iter_mut().enumerate().take(T::IN) {
+                *rj = S::load(src.add((i * T::IN + j) * kstride + c0));
             }
-            *si = output_1d::<S>(row);
+            *si = T::output_1d::<S>(&row);
         }
         let bias = if args.bias.is_null() {
             S::zero()
@@ -406,8 +506,11 @@ unsafe fn output_tile<S: Simd>(args: &BlockArgs, t: usize, m: *const f32, slot: 
         // Column pass: `j` indexes the inner dimension of every row (a transpose).
         #[allow(clippy::needless_range_loop)]
         for j in 0..cols_valid {
-            let col = [s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j]];
-            let o = output_1d::<S>(col);
+            let mut col = [S::zero(); 8];
+            for i in 0..T::IN {
+                col[i] = s[i][j];
+            }
+            let o = T::output_1d::<S>(&col);
             for (i, &oi) in o.iter().enumerate().take(rows_valid) {
                 let mut x = S::add(oi, bias);
                 x = match act {
@@ -428,20 +531,32 @@ unsafe fn output_tile<S: Simd>(args: &BlockArgs, t: usize, m: *const f32, slot: 
     }
 }
 
-/// Computes block `block` completely. `v` and `m` are scratch of
-/// `POINTS * block_tiles * cin_p` and `POINTS * block_tiles * cout_p` floats.
+/// Computes block `block` completely. `v` and `m` are scratch of `points · v_plane` and
+/// `points · m_plane` floats.
 #[inline(always)]
 pub(crate) unsafe fn run_block<S: Isa>(args: &BlockArgs, block: usize, v: *mut f32, m: *mut f32) {
+    match args.variant {
+        Variant::F4 => run_block_tiles::<S, F4>(args, block, v, m),
+        Variant::F6 => run_block_tiles::<S, F6>(args, block, v, m),
+    }
+}
+
+#[inline(always)]
+unsafe fn run_block_tiles<S: Isa, T: Tile>(
+    args: &BlockArgs,
+    block: usize,
+    v: *mut f32,
+    m: *mut f32,
+) {
     let first = block * args.block_tiles;
     let count = (args.total_tiles - first).min(args.block_tiles);
     for slot in 0..count {
         if slot + PREFETCH_TILES < count {
-            prefetch_input_tile::<S>(args, first + slot + PREFETCH_TILES);
+            prefetch_input_tile::<S, T>(args, first + slot + PREFETCH_TILES);
         }
-        input_tile::<S>(args, first + slot, v, slot);
+        input_tile::<S, T>(args, first + slot, v, slot);
     }
-    let rows = args.block_tiles;
-    for k in 0..POINTS {
+    for k in 0..T::IN * T::IN {
         S::gemm(
             v.add(k * args.v_plane),
             args.cin_p,
@@ -450,11 +565,11 @@ pub(crate) unsafe fn run_block<S: Isa>(args: &BlockArgs, block: usize, v: *mut f
             args.cin,
             m.add(k * args.m_plane),
             args.cout_p,
-            rows,
+            args.block_tiles,
             args.cout_p,
         );
     }
     for slot in 0..count {
-        output_tile::<S>(args, first + slot, m, slot);
+        output_tile::<S, T>(args, first + slot, m, slot);
     }
 }

@@ -1,14 +1,14 @@
-//! Fast 3×3, stride-1, padding-1 convolution on NHWC tensors: Winograd F(4×4, 3×3) with
-//! hand-written SIMD (AVX-512, AVX2+FMA, portable) selected at run time.
+//! Fast 3×3, stride-1, padding-1 convolution on NHWC tensors: Winograd F(6×6, 3×3) (default) or
+//! F(4×4, 3×3), with hand-written SIMD (AVX-512, AVX2+FMA, portable) selected at run time.
 //!
 //! Use: pack the weights once with [`Winograd3x3Weights::new`], then call [`conv3x3`] /
 //! [`conv3x3_into`] per frame. [`is_profitable`] says when the general convolution path should be
 //! used instead (e.g. three input channels).
 //!
-//! Each block of output tiles runs input transform → 36 small GEMMs → output transform → bias →
-//! epilogue inside one worker, with its transformed data in per-thread scratch that is sized for
-//! L2 and reused across calls (no allocation in the steady state). Blocks run in parallel on
-//! rayon's pool.
+//! Each block of output tiles runs input transform → 64 (or 36) small GEMMs → output transform →
+//! bias → epilogue inside one worker, with its transformed data in per-thread scratch that is
+//! sized for L2 and reused across calls (no allocation in the steady state). Blocks run in
+//! parallel on rayon's pool.
 
 mod kernel;
 pub mod reference;
@@ -20,7 +20,8 @@ use rayon::prelude::*;
 
 use crate::epilogue::{Activation, Epilogue};
 use crate::{NnError, Tensor};
-use kernel::{BlockArgs, FastActivation, CHANNEL_QUANTUM, POINTS, ROW_QUANTUM, TILE_OUT};
+pub use kernel::Variant;
+use kernel::{BlockArgs, FastActivation, CHANNEL_QUANTUM, ROW_QUANTUM};
 
 /// The SIMD instruction set a kernel call runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,10 +76,11 @@ impl SimdLevel {
     }
 }
 
-/// 3×3 convolution weights transformed to the Winograd domain (`G g Gᵀ`, 6×6 per filter) and laid
-/// out for the kernel's GEMMs: `[36][cin][cout rounded up to 16]`.
+/// 3×3 convolution weights transformed to the Winograd domain (`G g Gᵀ`, 6×6 or 8×8 per filter)
+/// and laid out for the kernel's GEMMs: `[points][cin][cout rounded up to 16]`.
 #[derive(Clone, Debug)]
 pub struct Winograd3x3Weights {
+    variant: Variant,
     cin: usize,
     cout: usize,
     cout_p: usize,
@@ -86,7 +88,7 @@ pub struct Winograd3x3Weights {
 }
 
 /// `G` for F(4×4, 3×3), points 0, ±1, ±2, ∞.
-const G: [[f64; 3]; 6] = [
+const G4: [[f64; 3]; 6] = [
     [1.0 / 4.0, 0.0, 0.0],
     [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
     [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
@@ -95,9 +97,35 @@ const G: [[f64; 3]; 6] = [
     [0.0, 0.0, 1.0],
 ];
 
+/// `G` for F(6×6, 3×3), points 0, ±1, ±2, ±1/2, ∞.
+const G6: [[f64; 3]; 8] = [
+    [1.0, 0.0, 0.0],
+    [-2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0],
+    [-2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0],
+    [1.0 / 90.0, 1.0 / 45.0, 2.0 / 45.0],
+    [1.0 / 90.0, -1.0 / 45.0, 2.0 / 45.0],
+    [32.0 / 45.0, 16.0 / 45.0, 8.0 / 45.0],
+    [32.0 / 45.0, -16.0 / 45.0, 8.0 / 45.0],
+    [0.0, 0.0, 1.0],
+];
+
+/// The variant [`Winograd3x3Weights::new`] picks.
+pub const DEFAULT_VARIANT: Variant = Variant::F6;
+
 impl Winograd3x3Weights {
-    /// Transforms PyTorch-layout weights `[cout][cin][3][3]` (OIHW, as in a checkpoint).
+    /// Transforms PyTorch-layout weights `[cout][cin][3][3]` (OIHW, as in a checkpoint) for
+    /// [`DEFAULT_VARIANT`].
     pub fn new(weight_oihw: &[f32], cout: usize, cin: usize) -> Result<Self, NnError> {
+        Self::with_variant(weight_oihw, cout, cin, DEFAULT_VARIANT)
+    }
+
+    /// Like [`Winograd3x3Weights::new`] for an explicit variant.
+    pub fn with_variant(
+        weight_oihw: &[f32],
+        cout: usize,
+        cin: usize,
+        variant: Variant,
+    ) -> Result<Self, NnError> {
         if cout == 0 || cin == 0 {
             return Err(NnError::Shape {
                 what: "winograd 3x3 conv weight",
@@ -113,27 +141,33 @@ impl Winograd3x3Weights {
                 got: weight_oihw.len(),
             });
         }
+        let g: &[[f64; 3]] = match variant {
+            Variant::F4 => &G4,
+            Variant::F6 => &G6,
+        };
+        let n = variant.tile_in();
         let cout_p = cout.next_multiple_of(CHANNEL_QUANTUM);
-        let mut packed = vec![0.0f32; POINTS * cin * cout_p];
+        let mut packed = vec![0.0f32; variant.points() * cin * cout_p];
+        let mut gg = vec![[0.0f64; 3]; n]; // G · w
         for o in 0..cout {
             for c in 0..cin {
-                let g = &weight_oihw[(o * cin + c) * 9..][..9];
+                let wk = &weight_oihw[(o * cin + c) * 9..][..9];
                 // Transform in f64 so packing adds no rounding beyond the final cast.
-                let mut gg = [[0.0f64; 3]; 6]; // G · g
                 for (i, row) in gg.iter_mut().enumerate() {
                     for (kx, slot) in row.iter_mut().enumerate() {
-                        *slot = (0..3).map(|ky| G[i][ky] * g[ky * 3 + kx] as f64).sum();
+                        *slot = (0..3).map(|ky| g[i][ky] * wk[ky * 3 + kx] as f64).sum();
                     }
                 }
                 for (i, row) in gg.iter().enumerate() {
-                    for (j, grow) in G.iter().enumerate() {
+                    for (j, grow) in g.iter().enumerate() {
                         let u: f64 = (0..3).map(|kx| row[kx] * grow[kx]).sum();
-                        packed[((i * 6 + j) * cin + c) * cout_p + o] = u as f32;
+                        packed[((i * n + j) * cin + c) * cout_p + o] = u as f32;
                     }
                 }
             }
         }
         Ok(Winograd3x3Weights {
+            variant,
             cin,
             cout,
             cout_p,
@@ -141,6 +175,9 @@ impl Winograd3x3Weights {
         })
     }
 
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
     pub fn cin(&self) -> usize {
         self.cin
     }
@@ -238,13 +275,15 @@ pub(crate) fn conv3x3_impl(
         _ => None,
     };
 
-    let tiles_h = h.div_ceil(TILE_OUT);
-    let tiles_w = w.div_ceil(TILE_OUT);
+    let variant = weights.variant;
+    let points = variant.points();
+    let tiles_h = h.div_ceil(variant.tile_out());
+    let tiles_w = w.div_ceil(variant.tile_out());
     let total_tiles = n * tiles_h * tiles_w;
     let cin_p = cin.next_multiple_of(CHANNEL_QUANTUM);
     let block_tiles = block_tiles
         .map(|t| t.next_multiple_of(ROW_QUANTUM))
-        .unwrap_or_else(|| choose_block_tiles(total_tiles, cin_p, weights.cout_p));
+        .unwrap_or_else(|| choose_block_tiles(total_tiles, points, cin_p, weights.cout_p));
     let v_plane = block_tiles * cin_p + PLANE_PAD;
     let m_plane = block_tiles * weights.cout_p + PLANE_PAD;
     let args = BlockArgs {
@@ -258,6 +297,7 @@ pub(crate) fn conv3x3_impl(
         tiles_h,
         total_tiles,
         block_tiles,
+        variant,
         v_plane,
         m_plane,
         input: input.data().as_ptr(),
@@ -273,8 +313,8 @@ pub(crate) fn conv3x3_impl(
         None
     };
     let run = |block: usize| {
-        with_scratch(POINTS * (v_plane + m_plane), |scratch| {
-            let (v, m) = scratch.split_at_mut(POINTS * v_plane);
+        with_scratch(points * (v_plane + m_plane), |scratch| {
+            let (v, m) = scratch.split_at_mut(points * v_plane);
             // SAFETY: `level` is supported (asserted above); `args` describes live buffers of the
             // asserted shapes; scratch has the sizes `run_block` needs; blocks write disjoint
             // output pixels.
@@ -297,9 +337,9 @@ const PLANE_PAD: usize = 16;
 
 /// Tiles per block: the transformed input and output of one block (36 points × tiles × channels)
 /// should fit in about half of a 1 MiB L2, next to the weights of one point.
-fn choose_block_tiles(total_tiles: usize, cin_p: usize, cout_p: usize) -> usize {
+fn choose_block_tiles(total_tiles: usize, points: usize, cin_p: usize, cout_p: usize) -> usize {
     const SCRATCH_BUDGET_BYTES: usize = 512 * 1024;
-    let per_tile = POINTS * (cin_p + cout_p) * std::mem::size_of::<f32>();
+    let per_tile = points * (cin_p + cout_p) * std::mem::size_of::<f32>();
     let by_cache = (SCRATCH_BUDGET_BYTES / per_tile / ROW_QUANTUM).max(1) * ROW_QUANTUM;
     // Enough blocks for every worker on small images.
     let workers = rayon::current_num_threads().max(1);
@@ -346,9 +386,10 @@ unsafe fn apply_generic_epilogue(args: &BlockArgs, block: usize, epilogue: &Epil
         let (b, ty, tx) = kernel::tile_coords(args, t);
         // Tiles of this tile row inside the block.
         let run = (args.tiles_w - tx).min(end - t);
-        let x0 = tx * TILE_OUT;
-        let x1 = ((tx + run) * TILE_OUT).min(args.w);
-        for y in ty * TILE_OUT..((ty + 1) * TILE_OUT).min(args.h) {
+        let tile_out = args.variant.tile_out();
+        let x0 = tx * tile_out;
+        let x1 = ((tx + run) * tile_out).min(args.w);
+        for y in ty * tile_out..((ty + 1) * tile_out).min(args.h) {
             let first_pixel = (b * args.h + y) * args.w + x0;
             let chunk = std::slice::from_raw_parts_mut(
                 args.output.add(first_pixel * args.cout),

@@ -24,6 +24,7 @@ pub(crate) unsafe trait Simd: Copy + Send + Sync + 'static {
     unsafe fn store_partial(p: *mut f32, v: Self::V, n: usize);
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// `a * b + c`.
     unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
@@ -95,6 +96,10 @@ unsafe impl Simd for Portable {
     #[inline(always)]
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V {
         lanewise!(a, b, |x, y| x - y)
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
+        lanewise!(a, b, |x, y| x * y)
     }
     #[inline(always)]
     unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
@@ -176,6 +181,11 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx512f")]
+        unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+            _mm512_mul_ps(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
         unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
             _mm512_fmadd_ps(a, b, c)
         }
@@ -250,6 +260,11 @@ mod x86 {
         #[target_feature(enable = "avx2,fma")]
         unsafe fn sub(a: __m256, b: __m256) -> __m256 {
             _mm256_sub_ps(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+            _mm256_mul_ps(a, b)
         }
         #[inline]
         #[target_feature(enable = "avx2,fma")]
