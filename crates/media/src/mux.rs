@@ -368,7 +368,8 @@ impl Muxer {
                     36,
                 );
                 if !data.is_null() {
-                    ffi::av_display_rotation_set(data as *mut i32, rot);
+                    // av_display_rotation_set takes the clockwise angle; ours is counter-clockwise.
+                    ffi::av_display_rotation_set(data as *mut i32, -rot);
                 }
             }
         }
