@@ -8,8 +8,6 @@
 //! Entry points: [`probe`], [`open_source`] (videos, single images, directories of frames,
 //! printf patterns) and [`open_sink`] (video files, single images, directories/patterns).
 
-#![allow(dead_code)] // TODO(media): remove once the video sink uses every helper.
-
 mod colour;
 mod encode;
 mod error;

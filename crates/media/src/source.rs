@@ -29,7 +29,7 @@ use ffmpeg_next::format::Pixel;
 
 use crate::colour::{is_full_range, sws_matrix, Converter};
 use crate::error::{one_line, MediaError};
-use crate::ff::{self, rat};
+use crate::ff;
 use crate::frame::{Frame, SampleDepth};
 use crate::probe::{describe_video, stream_has_alpha_mode, video_stream_index};
 use crate::types::{DecodeErrorPolicy, DecodeOptions, InputKind, VideoInfo};
@@ -539,9 +539,4 @@ impl Drop for VideoFileSource {
             crate::fflog::unwatch(unsafe { self.decoder.as_ptr() } as *const std::ffi::c_void);
         }
     }
-}
-
-#[allow(dead_code)]
-pub(crate) fn stream_time_base(input: &Input, idx: usize) -> Option<(i32, i32)> {
-    input.stream(idx).map(|s| rat(s.time_base()))
 }

@@ -353,3 +353,96 @@ pub(crate) fn rational_f64(r: (i32, i32)) -> f64 {
         r.0 as f64 / r.1 as f64
     }
 }
+
+fn fmt_rate(r: (i32, i32)) -> String {
+    if r.1 == 1 {
+        format!("{}", r.0)
+    } else {
+        format!("{}/{} ({:.3})", r.0, r.1, rational_f64(r))
+    }
+}
+
+impl std::fmt::Display for VideoInfo {
+    /// Multi-line human summary (used by `upframe probe`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "video stream #{}: {} {}x{} {} ({}-bit{})",
+            self.stream_index,
+            self.codec,
+            self.width,
+            self.height,
+            self.pix_fmt,
+            self.bit_depth,
+            if self.has_alpha { ", alpha" } else { "" }
+        )?;
+        writeln!(
+            f,
+            "  frame rate: {} fps{}; r_frame_rate {}; time base {}/{}",
+            fmt_rate(self.avg_frame_rate),
+            if self.vfr {
+                " average, variable (VFR)"
+            } else {
+                ""
+            },
+            fmt_rate(self.r_frame_rate),
+            self.time_base.0,
+            self.time_base.1
+        )?;
+        match self.frame_count {
+            Some(n) => write!(f, "  frames: {n}")?,
+            None => write!(f, "  frames: unknown")?,
+        }
+        match self.duration_s {
+            Some(d) => writeln!(f, "; duration {d:.3} s")?,
+            None => writeln!(f)?,
+        }
+        writeln!(
+            f,
+            "  colour: primaries {}, transfer {}, matrix {}, range {}{}",
+            self.colour.primaries_name(),
+            self.colour.transfer_name(),
+            self.colour.matrix_name(),
+            self.colour.range_name(),
+            if self.colour.is_hdr() { " (HDR)" } else { "" }
+        )?;
+        write!(
+            f,
+            "  rotation: {} deg; frames decode as {} channel(s), {:?}",
+            self.rotation_deg, self.channels, self.depth
+        )
+    }
+}
+
+impl std::fmt::Display for MediaInfo {
+    /// Multi-line human summary (used by `upframe probe`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.format_name)?;
+        if let Some(d) = self.duration_s {
+            write!(f, ", {d:.3} s")?;
+        }
+        writeln!(
+            f,
+            ", {} stream(s), {} chapter(s)",
+            self.streams.len(),
+            self.chapters
+        )?;
+        for s in &self.streams {
+            write!(f, "  #{} {} {}", s.index, s.kind, s.codec)?;
+            if let Some(l) = &s.language {
+                write!(f, " [{l}]")?;
+            }
+            if let (Some(sr), Some(ch)) = (s.sample_rate, s.channels) {
+                write!(f, " {sr} Hz {ch} ch")?;
+            }
+            if let Some(b) = s.bit_rate {
+                write!(f, " {} kb/s", b / 1000)?;
+            }
+            writeln!(f)?;
+        }
+        match &self.video {
+            Some(v) => write!(f, "{v}"),
+            None => write!(f, "no video stream"),
+        }
+    }
+}
