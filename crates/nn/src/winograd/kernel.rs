@@ -423,10 +423,15 @@ unsafe fn input_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, v: *mut f32, 
     let mut c0 = 0;
     while c0 < cin {
         let lanes = (cin - c0).min(S::LANES);
-        let mut rows = [[S::zero(); 8]; 8];
-        for (i, row_out) in rows.iter_mut().enumerate().take(T::IN) {
+        // Uninitialised rather than zero-filled: zeroing an 8×8 array of vectors is a 4 KiB
+        // memset per tile and channel chunk. Rows `0..IN` are all written below and only those
+        // are read.
+        let mut rows_mem = std::mem::MaybeUninit::<[[S::V; 8]; 8]>::uninit();
+        let rows_ptr = rows_mem.as_mut_ptr() as *mut [S::V; 8];
+        for i in 0..T::IN {
             let y = y0 + i as isize;
             if y < 0 || y >= h {
+                rows_ptr.add(i).write([S::zero(); 8]);
                 continue;
             }
             let row = image.add((y as usize * args.w) * cin + c0);
@@ -442,14 +447,14 @@ unsafe fn input_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, v: *mut f32, 
                     };
                 }
             }
-            *row_out = T::input_1d::<S>(&d);
+            rows_ptr.add(i).write(T::input_1d::<S>(&d));
         }
         // Column pass: `j` indexes the inner dimension of every row (a transpose).
         #[allow(clippy::needless_range_loop)]
         for j in 0..T::IN {
             let mut col = [S::zero(); 8];
             for i in 0..T::IN {
-                col[i] = rows[i][j];
+                col[i] = (*rows_ptr.add(i))[j];
             }
             let tc = T::input_1d::<S>(&col);
             for (i, &x) in tc.iter().enumerate().take(T::IN) {
@@ -483,13 +488,15 @@ unsafe fn output_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, m: *const f3
                 S::load_partial(p, lanes)
             }
         };
-        let mut s = [[S::zero(); 8]; 8];
-        for (i, si) in s.iter_mut().enumerate().take(T::IN) {
+        // Uninitialised, not zero-filled (see `input_tile`); rows `0..IN` are written and read.
+        let mut s_mem = std::mem::MaybeUninit::<[[S::V; 8]; 8]>::uninit();
+        let s_ptr = s_mem.as_mut_ptr() as *mut [S::V; 8];
+        for i in 0..T::IN {
             let mut row = [S::zero(); 8];
             for (j, rj) in row.iter_mut().enumerate().take(T::IN) {
                 *rj = S::load(src.add((i * T::IN + j) * kstride + c0));
             }
-            *si = T::output_1d::<S>(&row);
+            s_ptr.add(i).write(T::output_1d::<S>(&row));
         }
         let bias = if args.bias.is_null() {
             S::zero()
@@ -508,7 +515,7 @@ unsafe fn output_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, m: *const f3
         for j in 0..cols_valid {
             let mut col = [S::zero(); 8];
             for i in 0..T::IN {
-                col[i] = s[i][j];
+                col[i] = (*s_ptr.add(i))[j];
             }
             let o = T::output_1d::<S>(&col);
             for (i, &oi) in o.iter().enumerate().take(rows_valid) {
