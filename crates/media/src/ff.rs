@@ -124,3 +124,23 @@ pub(crate) fn codec_name(id: ffmpeg_next::codec::Id) -> String {
         std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn degrees_normalise_to_half_open_range() {
+        assert_eq!(normalise_degrees(-180.0), 180.0);
+        assert_eq!(normalise_degrees(270.0), -90.0);
+        assert_eq!(normalise_degrees(-0.0), 0.0);
+        assert_eq!(normalise_degrees(179.99999), 180.0);
+    }
+
+    #[test]
+    fn rescale_rounds_to_nearest() {
+        assert_eq!(rescale(1, (1, 24), (1, 1_200_000)), 50_000);
+        assert_eq!(rescale(3, (1, 90000), (1, 1000)), 0);
+        assert_eq!(s_to_ts(5.0, (1, 1000)), 5000);
+    }
+}

@@ -142,3 +142,24 @@ impl Drop for PartialFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_name_keeps_extension_beside_output() {
+        assert_eq!(
+            partial_path(Path::new("/a/b/out.mp4")),
+            PathBuf::from("/a/b/.out.upframe-partial.mp4")
+        );
+        assert_eq!(
+            partial_path(Path::new("clip.tar.mkv")),
+            PathBuf::from(".clip.tar.upframe-partial.mkv")
+        );
+        assert_eq!(
+            partial_path(Path::new("noext")),
+            PathBuf::from(".noext.upframe-partial")
+        );
+    }
+}

@@ -476,3 +476,38 @@ impl FrameSink for SingleImageSink {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_compares_numbers_by_value() {
+        let mut v = vec![
+            "f10.png", "f2.png", "f1.png", "f02.png", "a.png", "f100.png",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            vec!["a.png", "f1.png", "f2.png", "f02.png", "f10.png", "f100.png"]
+        );
+    }
+
+    #[test]
+    fn patterns_parse_and_format() {
+        let p = Pattern::parse(Path::new("out/frame_%06d.png")).unwrap();
+        assert_eq!(p.format(7), PathBuf::from("out/frame_000007.png"));
+        assert_eq!(p.number_of("frame_000123.png"), Some(123));
+        assert_eq!(
+            p.number_of("frame_12.png"),
+            None,
+            "shorter than the pad width"
+        );
+        assert_eq!(p.number_of("other_000001.png"), None);
+        let q = Pattern::parse(Path::new("%d.jpg")).unwrap();
+        assert_eq!(q.format(12), PathBuf::from("./12.jpg"));
+        assert_eq!(q.number_of("12.jpg"), Some(12));
+        assert!(Pattern::parse(Path::new("100%.png")).is_none());
+        assert!(Pattern::parse(Path::new("video.mp4")).is_none());
+    }
+}

@@ -91,6 +91,20 @@ pub fn decode_all(path: &std::path::Path) -> Vec<upframe_media::Frame> {
     frames
 }
 
+/// Decodes every frame but keeps pixel data only for every `keep_every`-th frame (others get an
+/// empty `data`), to keep memory low on long clips.
+pub fn decode_light(path: &std::path::Path, keep_every: u64) -> Vec<upframe_media::Frame> {
+    let mut src = upframe_media::open_source(path, &Default::default()).expect("open source");
+    let mut frames = Vec::new();
+    while let Some(mut f) = src.next_frame().expect("decode") {
+        if f.index % keep_every != 0 {
+            f.data = Vec::new();
+        }
+        frames.push(f);
+    }
+    frames
+}
+
 /// Mean and max absolute difference in 8-bit levels.
 pub fn diff_levels(a: &[f32], b: &[f32]) -> (f64, f64) {
     assert_eq!(a.len(), b.len());
