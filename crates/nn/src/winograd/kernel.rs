@@ -377,7 +377,7 @@ pub(crate) fn tile_coords(args: &BlockArgs, t: usize) -> (usize, usize, usize) {
 
 /// How many tiles ahead the input transform prefetches: the image is far larger than L2, and the
 /// transform's strided loads across six rows defeat the hardware prefetchers.
-const PREFETCH_TILES: usize = 2;
+const PREFETCH_TILES: usize = 4;
 
 /// Prefetches the input pixels of tile `t` that the tile before it did not read: its last `OUT`
 /// columns in each of its `IN` rows.
@@ -405,6 +405,26 @@ unsafe fn prefetch_input_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize) {
             off += 16;
         }
         // The last line may start past the last 64-byte step.
+        S::prefetch(row.add(floats - 1));
+    }
+}
+
+/// Prefetches the output pixels of tile `t` (the stores would otherwise each wait for their line
+/// to be read from memory).
+#[inline(always)]
+unsafe fn prefetch_output_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize) {
+    let (b, ty, tx) = tile_coords(args, t);
+    let x0 = tx * T::OUT;
+    let floats = ((x0 + T::OUT).min(args.w) - x0) * args.cout;
+    for y in ty * T::OUT..((ty + 1) * T::OUT).min(args.h) {
+        let row = args
+            .output
+            .add(((b * args.h + y) * args.w + x0) * args.cout);
+        let mut off = 0;
+        while off < floats {
+            S::prefetch(row.add(off));
+            off += 16;
+        }
         S::prefetch(row.add(floats - 1));
     }
 }
@@ -577,6 +597,9 @@ unsafe fn run_block_tiles<S: Isa, T: Tile>(
         );
     }
     for slot in 0..count {
+        if slot + PREFETCH_TILES < count {
+            prefetch_output_tile::<S, T>(args, first + slot + PREFETCH_TILES);
+        }
         output_tile::<S, T>(args, first + slot, m, slot);
     }
 }
