@@ -395,11 +395,7 @@ unsafe fn apply_generic_epilogue(args: &BlockArgs, block: usize, epilogue: &Epil
                 args.output.add(first_pixel * args.cout),
                 (x1 - x0) * args.cout,
             );
-            // One pixel per call: `Epilogue::apply_block` at 52009d0 applies per-channel vectors
-            // (PReLU slopes, bias, scale) only to the first pixel of a multi-pixel chunk.
-            for (i, px) in chunk.chunks_exact_mut(args.cout).enumerate() {
-                epilogue.apply_row(px, first_pixel + i, args.cout, None);
-            }
+            epilogue.apply_row(chunk, first_pixel, args.cout, None);
         }
         t += run;
     }
