@@ -15,6 +15,12 @@ pub enum MediaError {
     EmptyFile { path: PathBuf },
     #[error("{}: not a media file ({reason})", .path.display())]
     NotMedia { path: PathBuf, reason: String },
+    #[error("{}: looks like {format} but cannot be read ({reason}); the file may be truncated or damaged", .path.display())]
+    Damaged {
+        path: PathBuf,
+        format: String,
+        reason: String,
+    },
     #[error("{}: no video stream", .path.display())]
     NoVideoStream { path: PathBuf },
     #[error("{}: {what} is not supported ({reason})", .path.display())]
@@ -76,6 +82,7 @@ impl MediaError {
             | MediaError::IsDirectory { path }
             | MediaError::EmptyFile { path }
             | MediaError::NotMedia { path, .. }
+            | MediaError::Damaged { path, .. }
             | MediaError::NoVideoStream { path }
             | MediaError::Unsupported { path, .. }
             | MediaError::Decode { path, .. }

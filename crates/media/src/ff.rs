@@ -33,10 +33,57 @@ pub(crate) fn init() {
 pub(crate) fn open_input(path: &Path) -> Result<Input, MediaError> {
     init();
     check_input_file(path)?;
-    ffmpeg_next::format::input(&path).map_err(|e| MediaError::NotMedia {
-        path: path.to_path_buf(),
-        reason: one_line(&e.to_string()),
+    ffmpeg_next::format::input(&path).map_err(|e| {
+        let reason = one_line(&e.to_string());
+        match sniff_format(path) {
+            Some(format) => MediaError::Damaged {
+                path: path.to_path_buf(),
+                format,
+                reason,
+            },
+            None => MediaError::NotMedia {
+                path: path.to_path_buf(),
+                reason,
+            },
+        }
     })
+}
+
+/// The container FFmpeg recognises from the first bytes of `path` with a confident score
+/// (tells "damaged video" apart from "not a video at all").
+fn sniff_format(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return None,
+        }
+    }
+    // FFmpeg wants AVPROBE_PADDING_SIZE zero bytes after the data.
+    buf.truncate(n);
+    buf.extend(std::iter::repeat_n(0u8, ffi::AVPROBE_PADDING_SIZE as usize));
+    let name = std::ffi::CString::new(path.to_string_lossy().as_bytes()).ok()?;
+    let pd = ffi::AVProbeData {
+        filename: name.as_ptr(),
+        buf: buf.as_mut_ptr(),
+        buf_size: n as i32,
+        mime_type: std::ptr::null(),
+    };
+    let mut score = 0;
+    // SAFETY: pd points at our buffer (with padding) for the duration of the call.
+    let fmt = unsafe { ffi::av_probe_input_format2(&pd, 1, &mut score) };
+    if fmt.is_null() || score < ffi::AVPROBE_SCORE_EXTENSION as i32 + 1 {
+        return None;
+    }
+    // SAFETY: static demuxer description.
+    let long = unsafe { std::ffi::CStr::from_ptr((*fmt).name) }
+        .to_string_lossy()
+        .into_owned();
+    Some(long)
 }
 
 pub(crate) fn rat(r: ffmpeg_next::Rational) -> (i32, i32) {

@@ -129,7 +129,10 @@ fn assert_audio_identical(input: &Path, output: &Path, start: f64, end: Option<f
         // MP4 stores a stream's start offset in an edit list in the movie time scale (1/1000 s),
         // so start times can move by up to 1 ms; relative timing stays exact.
         let pts_tol = tol.max(1e-3 + 1e-9);
-        assert!((pa - pb).abs() <= pts_tol, "audio packet {i} pts {pa} vs {pb}");
+        assert!(
+            (pa - pb).abs() <= pts_tol,
+            "audio packet {i} pts {pa} vs {pb}"
+        );
     }
 }
 
@@ -274,17 +277,32 @@ fn bbb_window_with_vorbis_starts_at_zero() {
 
 #[test]
 fn box_mp4_with_skip_gives_455_frames_and_increasing_timestamps() {
-    let Some(input) = common::video("box.mp4") else { return };
+    let Some(input) = common::video("box.mp4") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("box.mp4");
-    let opts = DecodeOptions { on_decode_error: upframe_media::DecodeErrorPolicy::Skip, ..Default::default() };
-    let enc = EncodeOptions { crf: Some(28.0), preset: Some("ultrafast".into()), ..Default::default() };
+    let opts = DecodeOptions {
+        on_decode_error: upframe_media::DecodeErrorPolicy::Skip,
+        ..Default::default()
+    };
+    let enc = EncodeOptions {
+        crf: Some(28.0),
+        preset: Some("ultrafast".into()),
+        ..Default::default()
+    };
     let src = transcode(&input, &out, &opts, enc);
     assert_eq!(src.len(), 455);
     let dec = common::decode_light(&out, 1_000_000);
     assert_eq!(dec.len(), 455);
-    let tb = open_source(&out, &Default::default()).unwrap().info().time_base;
-    let tb_in = open_source(&input, &Default::default()).unwrap().info().time_base;
+    let tb = open_source(&out, &Default::default())
+        .unwrap()
+        .info()
+        .time_base;
+    let tb_in = open_source(&input, &Default::default())
+        .unwrap()
+        .info()
+        .time_base;
     let a = seconds(&src, tb_in);
     let b = seconds(&dec, tb);
     assert!(b.windows(2).all(|w| w[1] > w[0]));
@@ -299,8 +317,13 @@ fn box_mp4_with_skip_gives_455_frames_and_increasing_timestamps() {
 #[test]
 #[ignore]
 fn measure_decode_and_encode_throughput() {
-    let Some(input) = common::video("big_buck_bunny_0_30.webm") else { return };
-    let opts = DecodeOptions { max_frames: Some(240), ..Default::default() };
+    let Some(input) = common::video("big_buck_bunny_0_30.webm") else {
+        return;
+    };
+    let opts = DecodeOptions {
+        max_frames: Some(240),
+        ..Default::default()
+    };
     let mut src = open_source(&input, &opts).unwrap();
     let t = std::time::Instant::now();
     let mut frames = Vec::new();
@@ -314,7 +337,13 @@ fn measure_decode_and_encode_throughput() {
     let dir = tempfile::tempdir().unwrap();
     for (name, enc) in [
         ("x264_medium_crf18.mp4", EncodeOptions::default()),
-        ("x264_ultrafast.mp4", EncodeOptions { preset: Some("ultrafast".into()), ..Default::default() }),
+        (
+            "x264_ultrafast.mp4",
+            EncodeOptions {
+                preset: Some("ultrafast".into()),
+                ..Default::default()
+            },
+        ),
     ] {
         let mut spec = OutputSpec::like_source(src.info());
         spec.encode = enc;
@@ -324,6 +353,9 @@ fn measure_decode_and_encode_throughput() {
             sink.write_frame(f).unwrap();
         }
         sink.finish().unwrap();
-        eprintln!("encode 1280x720 {name}: {:.1} fps", frames.len() as f64 / t.elapsed().as_secs_f64());
+        eprintln!(
+            "encode 1280x720 {name}: {:.1} fps",
+            frames.len() as f64 / t.elapsed().as_secs_f64()
+        );
     }
 }
