@@ -76,7 +76,7 @@ fn sniff_format(path: &Path) -> Option<String> {
     let mut score = 0;
     // SAFETY: pd points at our buffer (with padding) for the duration of the call.
     let fmt = unsafe { ffi::av_probe_input_format2(&pd, 1, &mut score) };
-    if fmt.is_null() || score < ffi::AVPROBE_SCORE_EXTENSION as i32 + 1 {
+    if fmt.is_null() || score <= ffi::AVPROBE_SCORE_EXTENSION {
         return None;
     }
     // SAFETY: static demuxer description.
