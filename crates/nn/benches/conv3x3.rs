@@ -5,7 +5,9 @@
 //! `cargo bench -p upframe-nn --bench conv3x3 [-- FILTER]`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use upframe_nn::winograd::{conv3x3_into_with, SimdLevel, Winograd3x3Weights};
+use upframe_nn::winograd::{
+    conv3x3_into_with, SimdLevel, Variant, Winograd3x3Weights, DEFAULT_VARIANT,
+};
 use upframe_nn::{Activation, Epilogue, Tensor};
 
 /// Deterministic values in [-1, 1).
@@ -43,25 +45,38 @@ fn bench(c: &mut Criterion) {
     group.measurement_time(std::time::Duration::from_secs(3));
     for &(name, h, w, cin, cout) in SHAPES {
         let input = Tensor::from_vec([1, h, w, cin], noise(h * w * cin, 1));
-        let weights = match Winograd3x3Weights::new(&noise(cout * cin * 9, 2), cout, cin) {
-            Ok(w) => w,
-            Err(e) => panic!("weights: {e}"),
-        };
         let bias = noise(cout, 3);
         let slopes = noise(cout, 4);
         let epilogue = Epilogue::act(Activation::PRelu(&slopes));
         let mut out = Tensor::zeros([1, h, w, cout]);
         group.throughput(Throughput::Elements((2 * 9 * cin * cout * h * w) as u64));
-        for level in SimdLevel::supported() {
-            let id = BenchmarkId::new(
-                format!("{name}_{cin}to{cout}_{h}x{w}"),
-                format!("{level:?}"),
-            );
-            group.bench_function(id, |b| {
-                b.iter(|| {
-                    conv3x3_into_with(level, &input, &weights, Some(&bias), &epilogue, &mut out)
-                })
-            });
+        // Both variants on the main SRVGG shape, the default one elsewhere.
+        let variants: &[Variant] = if name == "srvgg_body" {
+            &[Variant::F6, Variant::F4]
+        } else {
+            &[DEFAULT_VARIANT]
+        };
+        for &variant in variants {
+            let weights = match Winograd3x3Weights::with_variant(
+                &noise(cout * cin * 9, 2),
+                cout,
+                cin,
+                variant,
+            ) {
+                Ok(w) => w,
+                Err(e) => panic!("weights: {e}"),
+            };
+            for level in SimdLevel::supported() {
+                let id = BenchmarkId::new(
+                    format!("{name}_{cin}to{cout}_{h}x{w}"),
+                    format!("{variant:?}_{level:?}"),
+                );
+                group.bench_function(id, |b| {
+                    b.iter(|| {
+                        conv3x3_into_with(level, &input, &weights, Some(&bias), &epilogue, &mut out)
+                    })
+                });
+            }
         }
     }
     group.finish();

@@ -39,7 +39,11 @@ impl SimdLevel {
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            // The AVX-512 path is compiled with AVX2 and FMA enabled too.
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
                 return SimdLevel::Avx512;
             }
             if std::arch::is_x86_feature_detected!("avx2")
@@ -56,7 +60,11 @@ impl SimdLevel {
         match self {
             SimdLevel::Portable => true,
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            SimdLevel::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx2 => {
                 std::arch::is_x86_feature_detected!("avx2")
