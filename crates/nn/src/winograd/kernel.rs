@@ -429,6 +429,43 @@ unsafe fn prefetch_output_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize) {
     }
 }
 
+/// Row pass of the input transform for one channel chunk of a tile that touches the image border
+/// or has a partial chunk: rows and columns outside the image read as zero (the padding).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn input_rows_checked<S: Simd, T: Tile>(
+    args: &BlockArgs,
+    image: *const f32,
+    y0: isize,
+    x0: isize,
+    c0: usize,
+    lanes: usize,
+    rows_ptr: *mut [S::V; 8],
+) {
+    let (h, w, cin) = (args.h as isize, args.w as isize, args.cin);
+    for i in 0..T::IN {
+        let y = y0 + i as isize;
+        if y < 0 || y >= h {
+            rows_ptr.add(i).write([S::zero(); 8]);
+            continue;
+        }
+        let row = image.add((y as usize * args.w) * cin + c0);
+        let mut d = [S::zero(); 8];
+        for (j, dj) in d.iter_mut().enumerate().take(T::IN) {
+            let x = x0 + j as isize;
+            if x >= 0 && x < w {
+                let p = row.add(x as usize * cin);
+                *dj = if lanes == S::LANES {
+                    S::load(p)
+                } else {
+                    S::load_partial(p, lanes)
+                };
+            }
+        }
+        rows_ptr.add(i).write(T::input_1d::<S>(&d));
+    }
+}
+
 /// Transforms the `IN×IN×cin` input patch of tile `t` into `v[k][slot][..cin]`.
 #[inline(always)]
 unsafe fn input_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, v: *mut f32, slot: usize) {
@@ -439,6 +476,7 @@ unsafe fn input_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, v: *mut f32, 
     let kstride = args.v_plane;
     let dst = v.add(slot * args.cin_p);
     let image = args.input.add(b * args.h * args.w * cin);
+    let interior = y0 >= 0 && y0 + T::IN as isize <= h && x0 >= 0 && x0 + T::IN as isize <= w;
     // Only the first `cin` columns of a `v` row are read by the GEMM; the padding is left alone.
     let mut c0 = 0;
     while c0 < cin {
@@ -448,26 +486,19 @@ unsafe fn input_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, v: *mut f32, 
         // are read.
         let mut rows_mem = std::mem::MaybeUninit::<[[S::V; 8]; 8]>::uninit();
         let rows_ptr = rows_mem.as_mut_ptr() as *mut [S::V; 8];
-        for i in 0..T::IN {
-            let y = y0 + i as isize;
-            if y < 0 || y >= h {
-                rows_ptr.add(i).write([S::zero(); 8]);
-                continue;
-            }
-            let row = image.add((y as usize * args.w) * cin + c0);
-            let mut d = [S::zero(); 8];
-            for (j, dj) in d.iter_mut().enumerate().take(T::IN) {
-                let x = x0 + j as isize;
-                if x >= 0 && x < w {
-                    let p = row.add(x as usize * cin);
-                    *dj = if lanes == S::LANES {
-                        S::load(p)
-                    } else {
-                        S::load_partial(p, lanes)
-                    };
+        if interior && lanes == S::LANES {
+            // Fast path (most tiles): no bounds checks, full vectors.
+            let first = image.add((y0 as usize * args.w + x0 as usize) * cin + c0);
+            for i in 0..T::IN {
+                let row = first.add(i * args.w * cin);
+                let mut d = [S::zero(); 8];
+                for (j, dj) in d.iter_mut().enumerate().take(T::IN) {
+                    *dj = S::load(row.add(j * cin));
                 }
+                rows_ptr.add(i).write(T::input_1d::<S>(&d));
             }
-            rows_ptr.add(i).write(T::input_1d::<S>(&d));
+        } else {
+            input_rows_checked::<S, T>(args, image, y0, x0, c0, lanes, rows_ptr);
         }
         // Column pass: `j` indexes the inner dimension of every row (a transpose).
         #[allow(clippy::needless_range_loop)]
