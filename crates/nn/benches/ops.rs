@@ -50,6 +50,8 @@ fn convs(c: &mut Criterion) {
     conv_case(c, "192to192_k3s1_34x60", [1, 34, 60, 192], 192, 3, 1);
     conv_case(c, "23to96_k3s2_544x960", [1, 544, 960, 23], 96, 3, 2);
     conv_case(c, "96to192_k3s2_272x480", [1, 272, 480, 96], 192, 3, 2);
+    conv_case(c, "64to3_k3s1_540x960", [1, 540, 960, 64], 3, 3, 1);
+    conv_case(c, "3to16_k3s2_1088x1920", [1, 1088, 1920, 3], 16, 3, 2);
 }
 
 fn conv_transposes(c: &mut Criterion) {

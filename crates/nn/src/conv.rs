@@ -14,6 +14,8 @@ use crate::{Epilogue, NnError, Tensor, Workspace};
 thread_local! {
     /// Per-thread im2col / GEMM scratch, grown on demand and reused across calls and frames.
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// Per-thread column-major product buffer of [`matmul_narrow`].
+    static NARROW: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with a per-thread scratch slice of at least `len` elements (contents unspecified).
@@ -75,9 +77,12 @@ fn matmul(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
     }
 }
 
+/// Output channel counts up to which convolutions take the narrow path.
+const NARROW_MAX_N: usize = 8;
+
 /// `bᵀ` of a row-major `[k, n]` matrix when `n` is small enough for the small-n kernel.
 fn transpose_for_small_n(b: &[f32], k: usize, n: usize) -> Option<Vec<f32>> {
-    (n <= crate::small_n::MAX_N).then(|| {
+    (n <= NARROW_MAX_N).then(|| {
         let mut t = vec![0.0; k * n];
         for kk in 0..k {
             for j in 0..n {
@@ -88,7 +93,8 @@ fn transpose_for_small_n(b: &[f32], k: usize, n: usize) -> Option<Vec<f32>> {
     })
 }
 
-/// `out = a · b`, through the small-n kernel when `bt` (= `bᵀ`) is given.
+/// `out = a · b`, through the narrow-product path when `bt` (= `bᵀ`, present for few output
+/// channels) is given.
 fn product(
     m: usize,
     n: usize,
@@ -99,9 +105,50 @@ fn product(
     out: &mut [f32],
 ) {
     match bt {
-        Some(bt) if k > 0 && m > 0 => crate::small_n::matmul_small_n(m, n, k, a, bt, out),
+        Some(_) if k > 0 && m > 0 => matmul_narrow(m, n, k, a, b, out),
         _ => matmul(m, n, k, a, b, out),
     }
+}
+
+/// `out = a · b` for few columns `n`: GEMM into a column-major scratch (so the SIMD kernel
+/// runs along the long `m` dimension instead of the short `n`), then transposed into `out`.
+fn matmul_narrow(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
+    NARROW.with(|cell| {
+        let mut tmp = cell.borrow_mut();
+        if tmp.len() < m * n {
+            tmp.resize(m * n, 0.0);
+        }
+        // SAFETY: `tmp` holds m·n elements, column-major (row stride 1, column stride m); the
+        // operands are as in `matmul`.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                tmp.as_mut_ptr(),
+                m as isize,
+                1,
+                false,
+                a.as_ptr(),
+                1,
+                k as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+        for (i, o) in out[..m * n].chunks_exact_mut(n).enumerate() {
+            for (j, o) in o.iter_mut().enumerate() {
+                *o = tmp[j * m + i];
+            }
+        }
+    })
 }
 
 /// A 2-D convolution layer (`torch.nn.Conv2d`, groups = 1, dilation = 1, zero padding).

@@ -17,7 +17,6 @@ pub mod epilogue;
 mod error;
 pub mod ops;
 pub mod reference;
-mod small_n;
 mod tensor;
 pub mod winograd;
 mod workspace;

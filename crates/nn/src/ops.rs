@@ -3,6 +3,7 @@
 //! writes into a caller-provided tensor (e.g. from a [`crate::Workspace`]) and overwrites every
 //! element. Shape mismatches are programming errors and panic.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -25,6 +26,24 @@ fn for_rows(data: &mut [f32], row: usize, f: impl Fn(usize, &mut [f32]) + Sync +
     } else {
         data.chunks_mut(row).enumerate().for_each(|(i, c)| f(i, c));
     }
+}
+
+thread_local! {
+    /// Per-thread coordinate tables of the resampling ops, reused across calls.
+    static TAPS: RefCell<(Vec<LinearTap>, Vec<LinearTap>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static GRID: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` on this thread's pair of reusable vectors (fresh ones if a caller further up this
+/// thread's stack holds them, e.g. under rayon work stealing).
+fn with_reused<T: Default + 'static>(
+    key: &'static std::thread::LocalKey<RefCell<T>>,
+    f: impl FnOnce(&mut T),
+) {
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => f(&mut v),
+        Err(_) => f(&mut T::default()),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,6 +299,14 @@ pub fn upsample_nearest(x: &Tensor, r: usize) -> Tensor {
     let [n, h, w, c] = x.shape();
     assert!(r > 0, "upsample factor");
     let mut out = Tensor::zeros([n, h * r, w * r, c]);
+    upsample_nearest_into(x, r, &mut out);
+    out
+}
+
+pub fn upsample_nearest_into(x: &Tensor, r: usize, out: &mut Tensor) {
+    let [n, h, w, c] = x.shape();
+    assert!(r > 0, "upsample factor");
+    assert_eq!(out.shape(), [n, h * r, w * r, c], "upsample output shape");
     let src = x.data();
     for_rows(out.data_mut(), w * r * c, |orow, o| {
         let (b, oy) = (orow / (h * r), orow % (h * r));
@@ -288,7 +315,6 @@ pub fn upsample_nearest(x: &Tensor, r: usize) -> Tensor {
             d.copy_from_slice(&line[(ox / r) * c..][..c]);
         }
     });
-    out
 }
 
 /// Per output coordinate along one axis: the two source indices and their weights, computed
@@ -301,35 +327,40 @@ pub(crate) struct LinearTap {
     pub l1: f32,
 }
 
-/// `scale`: PyTorch's `scale_factor` for this axis if one was given (then the coordinate ratio
-/// is `1 / scale_factor`, not `in / out`), else `None` (size form: `in / out`).
-pub(crate) fn linear_taps(input: usize, output: usize, scale: Option<f64>) -> Vec<LinearTap> {
+/// Fills `taps` with the taps of every output coordinate. `scale`: PyTorch's `scale_factor`
+/// for this axis if one was given (then the coordinate ratio is `1 / scale_factor`, not
+/// `in / out`), else `None` (size form: `in / out`).
+pub(crate) fn fill_linear_taps(
+    taps: &mut Vec<LinearTap>,
+    input: usize,
+    output: usize,
+    scale: Option<f64>,
+) {
     let ratio: f32 = match scale {
         Some(s) if s > 0.0 => (1.0 / s) as f32,
         _ => input as f32 / output as f32,
     };
-    (0..output)
-        .map(|o| {
-            if input == output {
-                return LinearTap {
-                    i0: o,
-                    i1: o,
-                    l0: 1.0,
-                    l1: 0.0,
-                };
-            }
-            let real = (ratio * (o as f32 + 0.5) - 0.5).max(0.0);
-            let i0 = (real.floor() as usize).min(input - 1);
-            let l1 = (real - i0 as f32).clamp(0.0, 1.0);
-            let i1 = i0 + usize::from(i0 < input - 1);
-            LinearTap {
-                i0,
-                i1,
-                l0: 1.0 - l1,
-                l1,
-            }
-        })
-        .collect()
+    taps.clear();
+    taps.extend((0..output).map(|o| {
+        if input == output {
+            return LinearTap {
+                i0: o,
+                i1: o,
+                l0: 1.0,
+                l1: 0.0,
+            };
+        }
+        let real = (ratio * (o as f32 + 0.5) - 0.5).max(0.0);
+        let i0 = (real.floor() as usize).min(input - 1);
+        let l1 = (real - i0 as f32).clamp(0.0, 1.0);
+        let i1 = i0 + usize::from(i0 < input - 1);
+        LinearTap {
+            i0,
+            i1,
+            l0: 1.0 - l1,
+            l1,
+        }
+    }));
 }
 
 /// `F.interpolate(x, scale_factor=sf, mode="bilinear", align_corners=False)` (recompute_scale_factor
@@ -366,15 +397,23 @@ pub fn resize_bilinear_into(x: &Tensor, scale_factor: Option<f64>, out: &mut Ten
     let [on, oh, ow, oc] = out.shape();
     assert!(on == n && oc == c, "resize output batch/channels");
     assert!(h > 0 && w > 0, "resize of an empty tensor");
-    let ty = linear_taps(h, oh, scale_factor);
-    let tx = linear_taps(w, ow, scale_factor);
+    with_reused(&TAPS, |(ty, tx)| {
+        fill_linear_taps(ty, h, oh, scale_factor);
+        fill_linear_taps(tx, w, ow, scale_factor);
+        resize_rows(x, ty, tx, out);
+    });
+}
+
+fn resize_rows(x: &Tensor, ty: &[LinearTap], tx: &[LinearTap], out: &mut Tensor) {
+    let [_, h, w, c] = x.shape();
+    let [_, oh, ow, _] = out.shape();
     let src = x.data();
     for_rows(out.data_mut(), ow * c, |orow, o| {
         let (b, oy) = (orow / oh.max(1), orow % oh.max(1));
         let t = ty[oy];
         let r0 = &src[(b * h + t.i0) * w * c..][..w * c];
         let r1 = &src[(b * h + t.i1) * w * c..][..w * c];
-        for (d, tx) in o.chunks_exact_mut(c).zip(&tx) {
+        for (d, tx) in o.chunks_exact_mut(c).zip(tx) {
             let (a0, a1) = (&r0[tx.i0 * c..][..c], &r0[tx.i1 * c..][..c]);
             let (b0, b1) = (&r1[tx.i0 * c..][..c], &r1[tx.i1 * c..][..c]);
             for ch in 0..c {
@@ -389,21 +428,21 @@ pub fn resize_bilinear_into(x: &Tensor, scale_factor: Option<f64>, out: &mut Ten
 
 /// `torch.linspace(-1, 1, steps)` in `f32`, computed as PyTorch's CPU kernel does: from both
 /// ends towards the middle, each value a single fused multiply-add (checked bit-exact).
-pub(crate) fn linspace_pm1(steps: usize) -> Vec<f32> {
+pub(crate) fn fill_linspace_pm1(v: &mut Vec<f32>, steps: usize) {
+    v.clear();
     if steps == 1 {
-        return vec![-1.0];
+        v.push(-1.0);
+        return;
     }
     let step = 2.0f32 / (steps - 1) as f32;
     let half = steps / 2;
-    (0..steps)
-        .map(|i| {
-            if i < half {
-                step.mul_add(i as f32, -1.0)
-            } else {
-                (-step).mul_add((steps - i - 1) as f32, 1.0)
-            }
-        })
-        .collect()
+    v.extend((0..steps).map(|i| {
+        if i < half {
+            step.mul_add(i as f32, -1.0)
+        } else {
+            (-step).mul_add((steps - i - 1) as f32, 1.0)
+        }
+    }));
 }
 
 /// RIFE's backward warp: samples `img` at `pixel + flow` with
@@ -424,11 +463,26 @@ pub fn warp(img: &Tensor, flow: &Tensor) -> Tensor {
 /// [`warp`] reading the flow from channels `flow_c0, flow_c0 + 1` of `flow` (RIFE's
 /// `flow[:, 2:4]` without a copy), into `out` (shape of `img`).
 pub fn warp_into(img: &Tensor, flow: &Tensor, flow_c0: usize, out: &mut Tensor) {
-    let [n, h, w, c] = img.shape();
+    let [n, h, w, _] = img.shape();
     assert_eq!(flow.shape()[..3], [n, h, w], "warp flow spatial shape");
     assert!(flow_c0 + 2 <= flow.c(), "warp flow channels");
     assert_eq!(out.shape(), img.shape(), "warp output shape");
-    let (gx, gy) = (linspace_pm1(w), linspace_pm1(h));
+    with_reused(&GRID, |(gx, gy)| {
+        fill_linspace_pm1(gx, w);
+        fill_linspace_pm1(gy, h);
+        warp_rows(img, flow, flow_c0, gx, gy, out);
+    });
+}
+
+fn warp_rows(
+    img: &Tensor,
+    flow: &Tensor,
+    flow_c0: usize,
+    gx: &[f32],
+    gy: &[f32],
+    out: &mut Tensor,
+) {
+    let [_, h, w, c] = img.shape();
     // RIFE divides by (W - 1) / 2 computed in double, applied to an f32 tensor.
     let (nx, ny) = (
         ((w as f64 - 1.0) / 2.0) as f32,
@@ -475,8 +529,9 @@ fn sample_bilinear(
     sy: f32,
     d: &mut [f32],
 ) {
-    let (x0f, y0f) = (sx.floor(), sy.floor());
-    let (x0, y0) = ((x0f as usize).min(w - 1), (y0f as usize).min(h - 1));
+    // sx, sy >= 0 (clipped), so truncation is floor — and not a libm call on baseline x86-64.
+    let (x0, y0) = ((sx as usize).min(w - 1), (sy as usize).min(h - 1));
+    let (x0f, y0f) = (x0 as f32, y0 as f32);
     let (fx, fy) = (sx - x0f, sy - y0f);
     let (ex, ey) = (1.0 - fx, 1.0 - fy);
     let (nw, mut ne, mut sw, mut se) = (ey * ex, ey * fx, fy * ex, fy * fx);
@@ -538,8 +593,21 @@ fn pad_index(i: isize, size: usize, mode: PadMode) -> Option<usize> {
     }
 }
 
-/// `F.pad(x, (left, right, top, bottom), mode)`.
-pub fn pad(x: &Tensor, [top, bottom, left, right]: [usize; 4], mode: PadMode) -> Tensor {
+/// `F.pad(x, (left, right, top, bottom), mode)`; `pads` is `[top, bottom, left, right]`.
+pub fn pad(x: &Tensor, pads: [usize; 4], mode: PadMode) -> Tensor {
+    let [n, h, w, c] = x.shape();
+    let [top, bottom, left, right] = pads;
+    let mut out = Tensor::zeros([n, h + top + bottom, w + left + right, c]);
+    pad_into(x, pads, mode, &mut out);
+    out
+}
+
+pub fn pad_into(
+    x: &Tensor,
+    [top, bottom, left, right]: [usize; 4],
+    mode: PadMode,
+    out: &mut Tensor,
+) {
     let [n, h, w, c] = x.shape();
     if mode == PadMode::Reflect {
         assert!(
@@ -551,7 +619,7 @@ pub fn pad(x: &Tensor, [top, bottom, left, right]: [usize; 4], mode: PadMode) ->
         assert!(h > 0 && w > 0, "replicate padding of an empty tensor");
     }
     let (oh, ow) = (h + top + bottom, w + left + right);
-    let mut out = Tensor::zeros([n, oh, ow, c]);
+    assert_eq!(out.shape(), [n, oh, ow, c], "pad output shape");
     let src = x.data();
     for_rows(out.data_mut(), ow * c, |orow, o| {
         let (b, oy) = (orow / oh, orow % oh);
@@ -560,25 +628,34 @@ pub fn pad(x: &Tensor, [top, bottom, left, right]: [usize; 4], mode: PadMode) ->
             return;
         };
         let line = &src[(b * h + sy) * w * c..][..w * c];
-        for (ox, d) in o.chunks_exact_mut(c).enumerate() {
+        // The interior is one contiguous copy; only the borders go pixel by pixel.
+        o[left * c..(left + w) * c].copy_from_slice(line);
+        for ox in (0..left).chain(left + w..ow) {
+            let d = &mut o[ox * c..][..c];
             match pad_index(ox as isize - left as isize, w, mode) {
                 Some(sx) => d.copy_from_slice(&line[sx * c..][..c]),
                 None => d.fill(0.0),
             }
         }
     });
-    out
 }
 
 /// `x[:, :, y..y+h, x..x+w]`.
 pub fn crop(x: &Tensor, y: usize, x0: usize, h: usize, w: usize) -> Tensor {
+    let mut out = Tensor::zeros([x.n(), h, w, x.c()]);
+    crop_into(x, y, x0, &mut out);
+    out
+}
+
+/// Copies the window of `out`'s size at `(y, x0)` of `x` into `out`.
+pub fn crop_into(x: &Tensor, y: usize, x0: usize, out: &mut Tensor) {
     let [n, ih, iw, c] = x.shape();
+    let [on, h, w, oc] = out.shape();
+    assert!(on == n && oc == c, "crop output batch/channels");
     assert!(y + h <= ih && x0 + w <= iw, "crop outside the tensor");
-    let mut out = Tensor::zeros([n, h, w, c]);
     let src = x.data();
     for_rows(out.data_mut(), w * c, |orow, o| {
         let (b, oy) = (orow / h, orow % h);
         o.copy_from_slice(&src[((b * ih + y + oy) * iw + x0) * c..][..w * c]);
     });
-    out
 }
