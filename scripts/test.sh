@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The README's test command: installs what a fresh Debian/Ubuntu machine lacks, then checks and tests.
+# The README's test command: installs what a fresh Debian/Ubuntu machine lacks, then checks
+# formatting, lints (clippy -D warnings on the whole workspace) and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace

@@ -1,9 +1,65 @@
-//! The `upframe` command-line program.
+//! The `upframe` command-line program: argument parsing, subcommand dispatch, and the one-line
+//! error / exit-code convention (1 on errors, 2 on usage errors, 130 when interrupted).
 
 mod bench_cmd;
 mod model_cmd;
 mod models_cmd;
+mod probe_cmd;
+mod progress;
+mod upscale_cmd;
 
-fn main() {
-    println!("upframe");
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// upframe: upscale videos and images (Lanczos now; Real-ESRGAN models next) natively, with
+/// FFmpeg in-process, keeping timing, colour, rotation, alpha, audio and subtitles.
+#[derive(Debug, Parser)]
+#[command(name = "upframe", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Upscale (or resize) a video, an image or an image sequence.
+    Upscale(upscale_cmd::UpscaleArgs),
+    /// Describe a media file: streams, frame count, frame rate / VFR, pixel format, colour, rotation.
+    Probe(probe_cmd::ProbeArgs),
+    /// Run a raw network on tensors, or describe a weight file.
+    Model(model_cmd::ModelArgs),
+    /// The model registry and the local model cache.
+    Models(models_cmd::ModelsArgs),
+    /// Time upframe's engine against the PyTorch reference.
+    Bench(bench_cmd::BenchArgs),
+}
+
+/// Marks an error as "the user interrupted the run" so `main` exits with 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Upscale(args) => upscale_cmd::run(args),
+        Command::Probe(args) => probe_cmd::run(args),
+        Command::Model(args) => model_cmd::run(args),
+        Command::Models(args) => models_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<Interrupted>().is_some() => {
+            eprintln!("upframe: interrupted; no output was written");
+            ExitCode::from(130)
+        }
+        Err(err) => {
+            // One line: the chain joined with ": " (contexts name the file first).
+            let line = format!("{err:#}").replace('\n', " ");
+            eprintln!("upframe: error: {line}");
+            ExitCode::from(1)
+        }
+    }
 }

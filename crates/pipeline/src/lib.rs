@@ -4,14 +4,16 @@
 //! bounded queue between stages so memory stays flat however long the input is
 //! ([`runner::run_job`]). Processors implement [`FrameProcessor`] (one in, one out) or
 //! [`FrameInterpolator`] (two in, one between). The first real processor is the Lanczos
-//! resizer ([`resize`]).
+//! resizer ([`resize`]). [`job::run_video_job`] wires a media source and sink to the runner.
 
 pub mod error;
+pub mod job;
 pub mod processor;
 pub mod resize;
 pub mod runner;
 
 pub use error::PipelineError;
+pub use job::{expected_frames, run_video_job, JobError, JobSummary, VideoJob};
 pub use processor::{chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor};
 pub use resize::{
     opencv_lanczos4_coefficients, resize_lanczos3, resize_lanczos4_opencv, scaled_size,

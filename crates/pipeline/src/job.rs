@@ -1,0 +1,201 @@
+//! Whole-file jobs: open the source, size the sink from the processor chain, keep the source's
+//! timing/colour/rotation/depth/alpha, pass audio and subtitles through, run the threaded
+//! runner, and finish the sink only on success (on error or cancellation the sink is dropped,
+//! which deletes its temporary file, so nothing appears under the output name).
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use upframe_media::{
+    open_sink, open_source, DecodeOptions, EncodeOptions, FrameSource, InputKind, MediaError,
+    OutputSpec, OutputSummary, Passthrough, VideoInfo,
+};
+
+use crate::error::PipelineError;
+use crate::processor::{chain_output_channels, chain_output_size, FrameProcessor};
+use crate::runner::{run_job, JobReport, Progress, RunOptions};
+
+/// Errors of a whole-file job: media (open, decode, encode, mux) or pipeline (processors,
+/// cancellation). Both render as one line that names the file when there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+}
+
+impl JobError {
+    /// Whether the job stopped because it was cancelled (Ctrl-C, SIGTERM).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JobError::Pipeline(PipelineError::Cancelled))
+    }
+}
+
+/// Called once the source is open: its stream, the output size and the expected frame count.
+pub type StartCallback<'a> = dyn FnMut(&VideoInfo, (usize, usize), Option<u64>) + 'a;
+
+/// What to read, what to write and how.
+#[derive(Clone, Debug)]
+pub struct VideoJob {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub decode: DecodeOptions,
+    pub encode: EncodeOptions,
+    pub overwrite: bool,
+    /// Copy the input's audio streams (video inputs only).
+    pub audio: bool,
+    /// Copy the input's subtitle streams (video inputs only).
+    pub subtitles: bool,
+    /// Frames per queue between stages.
+    pub queue_depth: usize,
+    pub cancel: Arc<AtomicBool>,
+    pub progress_interval: Duration,
+}
+
+impl VideoJob {
+    pub fn new(input: impl Into<PathBuf>, output: impl Into<PathBuf>) -> Self {
+        VideoJob {
+            input: input.into(),
+            output: output.into(),
+            decode: DecodeOptions::default(),
+            encode: EncodeOptions::default(),
+            overwrite: false,
+            audio: true,
+            subtitles: true,
+            queue_depth: 4,
+            cancel: Arc::new(AtomicBool::new(false)),
+            progress_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What a finished job did.
+#[derive(Clone, Debug)]
+pub struct JobSummary {
+    pub input: VideoInfo,
+    pub output: OutputSummary,
+    pub report: JobReport,
+    /// Frames dropped because they could not be decoded (`--on-decode-error skip`).
+    pub skipped_frames: u64,
+    pub output_width: usize,
+    pub output_height: usize,
+}
+
+/// The number of frames a window of `info` should hold, when it can be told in advance.
+pub fn expected_frames(info: &VideoInfo, decode: &DecodeOptions) -> Option<u64> {
+    let fps = info.fps();
+    let mut total = info.frame_count;
+    if let (Some(start), Some(t)) = (decode.start_s, total) {
+        if fps > 0.0 {
+            total = Some(t.saturating_sub((start * fps).round() as u64));
+        }
+    }
+    if let Some(d) = decode.duration_s {
+        if fps > 0.0 {
+            let in_window = (d * fps).round() as u64;
+            total = Some(total.map_or(in_window, |t| t.min(in_window)));
+        }
+    }
+    if let Some(m) = decode.max_frames {
+        total = Some(total.map_or(m, |t| t.min(m)));
+    }
+    total
+}
+
+/// Runs `processors` over every frame of `job.input` and writes `job.output`.
+///
+/// `on_start` is called once the source is open and the output size is known (before the first
+/// frame), `progress` periodically while frames are written.
+pub fn run_video_job(
+    job: &VideoJob,
+    mut processors: Vec<Box<dyn FrameProcessor>>,
+    on_start: &mut StartCallback<'_>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<JobSummary, JobError> {
+    let mut source = open_source(&job.input, &job.decode)?;
+    let info = source.info().clone();
+    let (out_w, out_h) = chain_output_size(&processors, info.width, info.height);
+    let total = expected_frames(&info, &job.decode);
+    on_start(&info, (out_w, out_h), total);
+
+    let mut spec = OutputSpec::like_source(&info);
+    spec.width = out_w;
+    spec.height = out_h;
+    spec.channels = chain_output_channels(&processors, info.channels);
+    spec.encode = job.encode.clone();
+    spec.overwrite = job.overwrite;
+    spec.source_path = Some(job.input.clone());
+    let is_video_file = upframe_media::probe(&job.input)
+        .map(|m| m.kind == InputKind::Video)
+        .unwrap_or(false);
+    if is_video_file {
+        // A frame-count window has no duration of its own: give the audio the same span.
+        let duration_s = job.decode.duration_s.or_else(|| {
+            let fps = info.fps();
+            job.decode
+                .max_frames
+                .filter(|_| fps > 0.0)
+                .map(|n| n as f64 / fps)
+        });
+        spec.passthrough = Some(Passthrough {
+            input: job.input.clone(),
+            audio: job.audio,
+            subtitles: job.subtitles,
+            start_s: job.decode.start_s,
+            duration_s,
+            metadata: true,
+        });
+    }
+    let mut sink = open_sink(&job.output, &spec)?;
+
+    let options = RunOptions {
+        queue_depth: job.queue_depth,
+        cancel: job.cancel.clone(),
+        total_frames: total,
+        progress_interval: job.progress_interval,
+    };
+    let report = {
+        let source_ref: &mut Box<dyn FrameSource> = &mut source;
+        let mut read = || {
+            source_ref
+                .next_frame()
+                .map_err(|e| PipelineError::Source(Box::new(e)))
+        };
+        let sink_ref = &mut sink;
+        let mut write = |f: &upframe_media::Frame| {
+            sink_ref
+                .write_frame(f)
+                .map_err(|e| PipelineError::Sink(Box::new(e)))
+        };
+        run_job(&mut read, &mut processors, &mut write, &options, progress)
+    };
+    // On error the sink is dropped here, deleting its temporary file.
+    let report = report.map_err(unwrap_media)?;
+    let skipped_frames = source.skipped_frames();
+    drop(source);
+    let output = sink.finish()?;
+    Ok(JobSummary {
+        input: info,
+        output,
+        report,
+        skipped_frames,
+        output_width: out_w,
+        output_height: out_h,
+    })
+}
+
+/// Gives a media error that travelled through the runner back its own type.
+fn unwrap_media(e: PipelineError) -> JobError {
+    match e {
+        PipelineError::Source(inner) | PipelineError::Sink(inner) => {
+            match inner.downcast::<MediaError>() {
+                Ok(m) => JobError::Media(*m),
+                Err(other) => JobError::Pipeline(PipelineError::Source(other)),
+            }
+        }
+        other => JobError::Pipeline(other),
+    }
+}
