@@ -561,31 +561,68 @@ unsafe fn output_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, m: *const f3
             FastActivation::Leaky(a) => (S::splat(a), 2),
             FastActivation::PRelu(p) => (load(p.add(c0)), 2),
         };
-        // Column pass: `j` indexes the inner dimension of every row (a transpose).
-        #[allow(clippy::needless_range_loop)]
-        for j in 0..cols_valid {
-            let mut col = [S::zero(); 8];
-            for i in 0..T::IN {
-                col[i] = (*s_ptr.add(i))[j];
+        let epi = ColumnEpilogue::<S> {
+            bias,
+            slope,
+            act,
+            row_stride: args.w * cout,
+        };
+        let out_chunk = out_base.add(c0);
+        if rows_valid == T::OUT && cols_valid == T::OUT && lanes == S::LANES {
+            // Interior tile, full vectors: constant trip counts, no masks.
+            for j in 0..T::OUT {
+                output_column::<S, T>(s_ptr, j, T::OUT, S::LANES, &epi, out_chunk.add(j * cout));
             }
-            let o = T::output_1d::<S>(&col);
-            for (i, &oi) in o.iter().enumerate().take(rows_valid) {
-                let mut x = S::add(oi, bias);
-                x = match act {
-                    0 => x,
-                    1 => S::max(x, zero),
-                    // x >= 0 ? x : a·x  ==  max(x, 0) + a·min(x, 0), exactly.
-                    _ => S::fmadd(slope, S::min(x, zero), S::max(x, zero)),
-                };
-                let p = out_base.add((i * args.w + j) * cout + c0);
-                if lanes == S::LANES {
-                    S::store(p, x);
-                } else {
-                    S::store_partial(p, x, lanes);
-                }
+        } else {
+            for j in 0..cols_valid {
+                output_column::<S, T>(s_ptr, j, rows_valid, lanes, &epi, out_chunk.add(j * cout));
             }
         }
         c0 += S::LANES;
+    }
+}
+
+/// Bias and in-register activation for [`output_column`].
+struct ColumnEpilogue<S: Simd> {
+    bias: S::V,
+    slope: S::V,
+    /// 0: none, 1: ReLU, 2: leaky/PReLU with `slope`.
+    act: u8,
+    /// Elements between vertically adjacent output pixels.
+    row_stride: usize,
+}
+
+/// Column pass of the output transform for column `j` of a tile, then bias + activation, stored
+/// to the first `rows` pixels going down from `out` (`lanes` channels each).
+#[inline(always)]
+unsafe fn output_column<S: Simd, T: Tile>(
+    s_ptr: *const [S::V; 8],
+    j: usize,
+    rows: usize,
+    lanes: usize,
+    epi: &ColumnEpilogue<S>,
+    out: *mut f32,
+) {
+    let mut col = [S::zero(); 8];
+    for (i, c) in col.iter_mut().enumerate().take(T::IN) {
+        *c = (*s_ptr.add(i))[j];
+    }
+    let o = T::output_1d::<S>(&col);
+    let zero = S::zero();
+    for (i, &oi) in o.iter().enumerate().take(rows) {
+        let mut x = S::add(oi, epi.bias);
+        x = match epi.act {
+            0 => x,
+            1 => S::max(x, zero),
+            // x >= 0 ? x : a·x  ==  max(x, 0) + a·min(x, 0), exactly.
+            _ => S::fmadd(epi.slope, S::min(x, zero), S::max(x, zero)),
+        };
+        let p = out.add(i * epi.row_stride);
+        if lanes == S::LANES {
+            S::store(p, x);
+        } else {
+            S::store_partial(p, x, lanes);
+        }
     }
 }
 
