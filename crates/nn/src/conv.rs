@@ -9,7 +9,10 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use crate::{Epilogue, NnError, Tensor, Workspace};
+use crate::{narrow, Epilogue, NnError, Tensor, Workspace};
+
+/// Output pixels per parallel work item of the direct narrow-convolution path.
+const NARROW_BLOCK_PX: usize = 256;
 
 thread_local! {
     /// Per-thread im2col / GEMM scratch, grown on demand and reused across calls and frames.
@@ -78,7 +81,7 @@ fn matmul(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
 }
 
 /// Output channel counts up to which convolutions take the narrow path.
-const NARROW_MAX_N: usize = 8;
+const NARROW_MAX_N: usize = narrow::MAX_N;
 
 /// `bᵀ` of a row-major `[k, n]` matrix when `n` is small enough for the small-n kernel.
 fn transpose_for_small_n(b: &[f32], k: usize, n: usize) -> Option<Vec<f32>> {
@@ -305,6 +308,50 @@ impl Conv2d {
         let direct = self.kh == 1 && self.kw == 1 && self.stride == 1 && self.padding == 0;
         let input = x.data();
         let bias = self.bias();
+        if let Some(bt) = self.packed_t.as_deref() {
+            if narrow::available() && self.kh * self.kw <= narrow::MAX_SEGMENTS {
+                let (kh, kw, s, pad) = (self.kh, self.kw, self.stride, self.padding as isize);
+                out.data_mut()
+                    .par_chunks_mut(NARROW_BLOCK_PX * cout)
+                    .enumerate()
+                    .for_each(|(blk, out_blk)| {
+                        let p0 = blk * NARROW_BLOCK_PX;
+                        narrow::run(cout, k, input, bt, out_blk, |i, segs| {
+                            let p = p0 + i;
+                            let (b, rem) = (p / pixels_per_image, p % pixels_per_image);
+                            let (oy, ox) = (rem / ow, rem % ow);
+                            let x0 = (ox * s) as isize - pad;
+                            for ky in 0..kh {
+                                let iy = (oy * s + ky) as isize - pad;
+                                if iy < 0 || iy >= h as isize {
+                                    continue; // zero padding contributes nothing
+                                }
+                                let row = (b * h + iy as usize) * w;
+                                if x0 >= 0 && x0 as usize + kw <= w {
+                                    segs.push(narrow::Segment {
+                                        src: (row + x0 as usize) * cin,
+                                        k_off: ky * kw * cin,
+                                        len: kw * cin,
+                                    });
+                                    continue;
+                                }
+                                for kx in 0..kw {
+                                    let ix = x0 + kx as isize;
+                                    if ix >= 0 && ix < w as isize {
+                                        segs.push(narrow::Segment {
+                                            src: (row + ix as usize) * cin,
+                                            k_off: (ky * kw + kx) * cin,
+                                            len: cin,
+                                        });
+                                    }
+                                }
+                            }
+                        });
+                        epilogue.apply_row(out_blk, p0, cout, bias);
+                    });
+                return;
+            }
+        }
         out.data_mut()
             .par_chunks_mut(block_px * cout)
             .enumerate()
@@ -585,6 +632,34 @@ impl ConvTranspose2d {
                     for j in 0..ncols {
                         out_band[(ry * ow + rx + j * s) * cout..][..cout].fill(0.0);
                     }
+                    continue;
+                }
+                let narrow_ok = narrow::available()
+                    && phase.taps_y.len() * phase.taps_x.len() <= narrow::MAX_SEGMENTS;
+                if let (Some(bt), true) = (phase.packed_t.as_deref(), narrow_ok) {
+                    with_scratch(ncols * cout, |res| {
+                        narrow::run(cout, k, input, bt, res, |j, segs| {
+                            let mut t = 0;
+                            for &(dy, _) in &phase.taps_y {
+                                let iy = m as isize + dy;
+                                for &(dx, _) in &phase.taps_x {
+                                    let ix = j as isize + dx;
+                                    if iy >= 0 && iy < h as isize && ix >= 0 && ix < w as isize {
+                                        segs.push(narrow::Segment {
+                                            src: ((b * h + iy as usize) * w + ix as usize) * cin,
+                                            k_off: t * cin,
+                                            len: cin,
+                                        });
+                                    }
+                                    t += 1;
+                                }
+                            }
+                        });
+                        for j in 0..ncols {
+                            out_band[(ry * ow + rx + j * s) * cout..][..cout]
+                                .copy_from_slice(&res[j * cout..][..cout]);
+                        }
+                    });
                     continue;
                 }
                 with_scratch(ncols * k + ncols * cout, |scratch| {

@@ -15,6 +15,7 @@
 mod conv;
 pub mod epilogue;
 mod error;
+mod narrow;
 pub mod ops;
 pub mod reference;
 mod tensor;
