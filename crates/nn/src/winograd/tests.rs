@@ -288,6 +288,23 @@ fn tune_block_tiles() {
         Ok(b) => b.split(',').map(|x| x.trim().parse().ok()).collect(),
         Err(_) => vec![None],
     };
+    if std::env::var("WINO_GEMM").is_ok() {
+        // The general im2col + GEMM path on the same shape, for the `is_profitable` decision.
+        let conv = crate::Conv2d::new(&c.weight, [cout, cin, 3, 3], Some(&c.bias), 1, 1).unwrap();
+        let ms = pool.install(|| {
+            let mut best = u64::MAX;
+            for _ in 0..5 {
+                let t0 = thread_cpu_ns();
+                conv.forward_gemm(&c.input, &epi, &mut out);
+                best = best.min(thread_cpu_ns() - t0);
+            }
+            best as f64 / 1e6
+        });
+        println!(
+            "im2col+GEMM: {ms:.2} ms single-thread CPU, {:.1} GFLOP/s",
+            flops / ms / 1e6
+        );
+    }
     let only = std::env::var("WINO_LEVEL").ok();
     let reps: usize = std::env::var("WINO_REPS")
         .ok()
