@@ -490,15 +490,154 @@ fn warp_rows(
     );
     let fc = flow.c();
     let (src, fl) = (img.data(), flow.data());
+    let geo = WarpGeometry {
+        h,
+        w,
+        nx,
+        ny,
+        fc,
+        flow_c0,
+    };
     for_rows(out.data_mut(), w * c, |row, o| {
-        let (b, y) = (row / h, row % h);
-        for (x, d) in o.chunks_exact_mut(c).enumerate() {
-            let f = &fl[((b * h + y) * w + x) * fc + flow_c0..][..2];
-            let sx = grid_to_pixel(gx[x] + f[0] / nx, w);
-            let sy = grid_to_pixel(gy[y] + f[1] / ny, h);
-            sample_bilinear(src, b, h, w, c, sx, sy, d);
+        // Fixed channel counts let the compiler unroll the per-pixel channel loop.
+        match c {
+            1 => warp_row::<1>(&geo, src, fl, gx, gy, row, o),
+            2 => warp_row::<2>(&geo, src, fl, gx, gy, row, o),
+            3 => warp_row::<3>(&geo, src, fl, gx, gy, row, o),
+            4 => warp_row::<4>(&geo, src, fl, gx, gy, row, o),
+            5 => warp_row::<5>(&geo, src, fl, gx, gy, row, o),
+            6 => warp_row::<6>(&geo, src, fl, gx, gy, row, o),
+            7 => warp_row::<7>(&geo, src, fl, gx, gy, row, o),
+            8 => warp_row::<8>(&geo, src, fl, gx, gy, row, o),
+            _ => warp_row_dyn(&geo, c, src, fl, gx, gy, row, o),
         }
     });
+}
+
+struct WarpGeometry {
+    h: usize,
+    w: usize,
+    nx: f32,
+    ny: f32,
+    fc: usize,
+    flow_c0: usize,
+}
+
+/// Source position `(sx, sy)` of output pixel `(x, y)` in image `b`.
+#[inline(always)]
+fn warp_source(
+    g: &WarpGeometry,
+    fl: &[f32],
+    gx: &[f32],
+    gy: &[f32],
+    b: usize,
+    y: usize,
+    x: usize,
+) -> (f32, f32) {
+    let f = &fl[((b * g.h + y) * g.w + x) * g.fc + g.flow_c0..][..2];
+    (
+        grid_to_pixel(gx[x] + f[0] / g.nx, g.w),
+        grid_to_pixel(gy[y] + f[1] / g.ny, g.h),
+    )
+}
+
+/// Pixels per strip of [`warp_row`]: coordinates are computed for a strip in one branch-free,
+/// vectorisable pass, then the strip's samples are gathered.
+const WARP_STRIP: usize = 64;
+
+#[inline(always)]
+fn warp_row<const C: usize>(
+    g: &WarpGeometry,
+    src: &[f32],
+    fl: &[f32],
+    gx: &[f32],
+    gy: &[f32],
+    row: usize,
+    o: &mut [f32],
+) {
+    let (b, y) = (row / g.h, row % g.h);
+    let (w, h) = (g.w, g.h);
+    let (wmax, hmax) = ((w - 1) as f32, (h - 1) as f32);
+    let (half_w, half_h) = (wmax / 2.0, hmax / 2.0);
+    let base = b * h * w;
+    let flow_row = &fl[(b * h + y) * w * g.fc..][..w * g.fc];
+    let gyy = gy[y];
+    let mut x_start = 0;
+    while x_start < w {
+        let n = WARP_STRIP.min(w - x_start);
+        let mut o00 = [0usize; WARP_STRIP];
+        let mut dx = [0usize; WARP_STRIP];
+        let mut dy = [0usize; WARP_STRIP];
+        let mut wts = [[0.0f32; 4]; WARP_STRIP];
+        for i in 0..n {
+            let x = x_start + i;
+            let f = &flow_row[x * g.fc + g.flow_c0..][..2];
+            // Same operations, in the same order, as grid_to_pixel / BilinearTaps.
+            let sx = if w == 1 {
+                0.0
+            } else {
+                ((gx[x] + f[0] / g.nx + 1.0) * half_w).max(0.0).min(wmax)
+            };
+            let sy = if h == 1 {
+                0.0
+            } else {
+                ((gyy + f[1] / g.ny + 1.0) * half_h).max(0.0).min(hmax)
+            };
+            let (x0, y0) = ((sx as usize).min(w - 1), (sy as usize).min(h - 1));
+            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+            let (ex, ey) = (1.0 - fx, 1.0 - fy);
+            let x_in = x0 + 1 < w;
+            let y_in = y0 + 1 < h;
+            let ne = if x_in { ey * fx } else { 0.0 };
+            let sw = if y_in { fy * ex } else { 0.0 };
+            let se = if x_in && y_in { fy * fx } else { 0.0 };
+            wts[i] = [ey * ex, ne, sw, se];
+            o00[i] = base + y0 * w + x0;
+            dx[i] = usize::from(x_in);
+            dy[i] = if y_in { w } else { 0 };
+        }
+        let out = &mut o[x_start * C..(x_start + n) * C];
+        for (i, d) in out.chunks_exact_mut(C).enumerate() {
+            let p = o00[i];
+            let [nw, ne, sw, se] = wts[i];
+            let p00: &[f32; C] = src[p * C..][..C].try_into().unwrap_or(&[0.0; C]);
+            let p01: &[f32; C] = src[(p + dx[i]) * C..][..C].try_into().unwrap_or(&[0.0; C]);
+            let p10: &[f32; C] = src[(p + dy[i]) * C..][..C].try_into().unwrap_or(&[0.0; C]);
+            let p11: &[f32; C] = src[(p + dy[i] + dx[i]) * C..][..C]
+                .try_into()
+                .unwrap_or(&[0.0; C]);
+            for ch in 0..C {
+                d[ch] = p00[ch] * nw + p01[ch] * ne + p10[ch] * sw + p11[ch] * se;
+            }
+        }
+        x_start += n;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn warp_row_dyn(
+    g: &WarpGeometry,
+    c: usize,
+    src: &[f32],
+    fl: &[f32],
+    gx: &[f32],
+    gy: &[f32],
+    row: usize,
+    o: &mut [f32],
+) {
+    let (b, y) = (row / g.h, row % g.h);
+    for (x, d) in o.chunks_exact_mut(c).enumerate() {
+        let (sx, sy) = warp_source(g, fl, gx, gy, b, y, x);
+        let t = BilinearTaps::new(g.h, g.w, sx, sy);
+        let base = b * g.h * g.w;
+        let p00 = &src[(base + t.o00) * c..][..c];
+        let p01 = &src[(base + t.o01) * c..][..c];
+        let p10 = &src[(base + t.o10) * c..][..c];
+        let p11 = &src[(base + t.o11) * c..][..c];
+        for ch in 0..c {
+            d[ch] = p00[ch] * t.nw + p01[ch] * t.ne + p10[ch] * t.sw + p11[ch] * t.se;
+        }
+    }
 }
 
 /// grid_sample's `align_corners=True` unnormalisation and border clipping.
@@ -514,49 +653,53 @@ fn grid_to_pixel(g: f32, size: usize) -> f32 {
     p.max(0.0).min((size - 1) as f32)
 }
 
-/// Bilinear sample at `(sx, sy)` (already clipped into the image). Neighbours past the
-/// right/bottom edge get weight zero, as grid_sample's bounds mask gives them; they are read at
-/// a clamped (valid) index so the channel loop has no branches.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn sample_bilinear(
-    src: &[f32],
-    b: usize,
-    h: usize,
-    w: usize,
-    c: usize,
-    sx: f32,
-    sy: f32,
-    d: &mut [f32],
-) {
-    // sx, sy >= 0 (clipped), so truncation is floor — and not a libm call on baseline x86-64.
-    let (x0, y0) = ((sx as usize).min(w - 1), (sy as usize).min(h - 1));
-    let (x0f, y0f) = (x0 as f32, y0 as f32);
-    let (fx, fy) = (sx - x0f, sy - y0f);
-    let (ex, ey) = (1.0 - fx, 1.0 - fy);
-    let (nw, mut ne, mut sw, mut se) = (ey * ex, ey * fx, fy * ex, fy * fx);
-    let x1 = if x0 + 1 < w {
-        x0 + 1
-    } else {
-        ne = 0.0;
-        se = 0.0;
-        x0
-    };
-    let y1 = if y0 + 1 < h {
-        y0 + 1
-    } else {
-        sw = 0.0;
-        se = 0.0;
-        y0
-    };
-    let row0 = (b * h + y0) * w;
-    let row1 = (b * h + y1) * w;
-    let p00 = &src[(row0 + x0) * c..][..c];
-    let p01 = &src[(row0 + x1) * c..][..c];
-    let p10 = &src[(row1 + x0) * c..][..c];
-    let p11 = &src[(row1 + x1) * c..][..c];
-    for ch in 0..c {
-        d[ch] = p00[ch] * nw + p01[ch] * ne + p10[ch] * sw + p11[ch] * se;
+/// The four neighbours (pixel offsets within the image) and weights of a bilinear sample at
+/// `(sx, sy)`, already clipped into the image. Neighbours past the right/bottom edge get weight
+/// zero, as grid_sample's bounds mask gives them, and a clamped (valid) offset so the channel
+/// loop has no branches. The weights are grid_sample's (`nw = (1-fy)(1-fx)`, …).
+struct BilinearTaps {
+    o00: usize,
+    o01: usize,
+    o10: usize,
+    o11: usize,
+    nw: f32,
+    ne: f32,
+    sw: f32,
+    se: f32,
+}
+
+impl BilinearTaps {
+    #[inline(always)]
+    fn new(h: usize, w: usize, sx: f32, sy: f32) -> Self {
+        // sx, sy >= 0 (clipped), so truncation is floor — and not a libm call on baseline x86-64.
+        let (x0, y0) = ((sx as usize).min(w - 1), (sy as usize).min(h - 1));
+        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+        let (ex, ey) = (1.0 - fx, 1.0 - fy);
+        let (nw, mut ne, mut sw, mut se) = (ey * ex, ey * fx, fy * ex, fy * fx);
+        let x1 = if x0 + 1 < w {
+            x0 + 1
+        } else {
+            ne = 0.0;
+            se = 0.0;
+            x0
+        };
+        let y1 = if y0 + 1 < h {
+            y0 + 1
+        } else {
+            sw = 0.0;
+            se = 0.0;
+            y0
+        };
+        BilinearTaps {
+            o00: y0 * w + x0,
+            o01: y0 * w + x1,
+            o10: y1 * w + x0,
+            o11: y1 * w + x1,
+            nw,
+            ne,
+            sw,
+            se,
+        }
     }
 }
 
