@@ -27,3 +27,11 @@ pub use epilogue::{Activation, Epilogue};
 pub use error::NnError;
 pub use tensor::Tensor;
 pub use workspace::Workspace;
+
+/// Switches off this crate's hand-written AVX-512 kernels for few-output-channel convolutions
+/// (process-wide), so tests can exercise the portable fallback on any machine. Not for
+/// production use.
+#[doc(hidden)]
+pub fn disable_narrow_simd_kernels_for_testing(disabled: bool) {
+    narrow::set_disabled(disabled);
+}

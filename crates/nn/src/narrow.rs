@@ -37,8 +37,21 @@ impl Segments {
     }
 }
 
-/// Whether this CPU runs the direct kernel.
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by tests to exercise the GEMM fallback on machines that have AVX-512.
+static DISABLED: AtomicBool = AtomicBool::new(false);
+
+/// Turns the direct kernel off (process-wide) so the portable GEMM path runs instead.
+pub(crate) fn set_disabled(disabled: bool) {
+    DISABLED.store(disabled, Ordering::Relaxed);
+}
+
+/// Whether this CPU runs the direct kernel (and it is not disabled).
 pub(crate) fn available() -> bool {
+    if DISABLED.load(Ordering::Relaxed) {
+        return false;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         is_x86_feature_detected!("avx512f")
