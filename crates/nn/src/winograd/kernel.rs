@@ -4,7 +4,7 @@
 //! never leaves L2.
 //!
 //! Tiles are numbered in one flat list over (batch, tile row, tile column); a block is a run of
-//! `block_tiles` consecutive tiles (a multiple of [`ROW_QUANTUM`], so the GEMM microkernels never
+//! `block_tiles` consecutive tiles (a multiple of every microkernel row count used, so the GEMM microkernels never
 //! see a partial row block; rows past the last tile are computed and ignored).
 //!
 //! F(4×4, 3×3) matrices (interpolation points 0, ±1, ±2, ∞; Lavin & Gray 2015):
@@ -46,9 +46,39 @@ impl Variant {
         self.tile_in() * self.tile_in()
     }
 }
-/// Blocks hold a multiple of this many tiles: the least common multiple of every microkernel's
-/// row count.
-pub(crate) const ROW_QUANTUM: usize = 24;
+/// Rows of the AVX-512 microkernel for a column panel of `nv` 16-lane vectors (24 or 12
+/// accumulators of the 32 registers).
+pub(crate) const fn avx512_rows(nv: usize) -> usize {
+    match nv {
+        4 => 6,
+        3 => 8,
+        _ => 12,
+    }
+}
+/// Rows of the AVX2 microkernel (6 × 2 accumulators of the 16 registers).
+pub(crate) const AVX2_ROWS: usize = 6;
+/// Rows of the portable microkernel.
+pub(crate) const PORTABLE_ROWS: usize = 4;
+
+/// Blocks must hold a multiple of this many tiles with AVX-512 for `cols` output columns: the
+/// least common multiple of the row counts of the panels [`Isa::gemm`] splits `cols` into.
+pub(crate) fn avx512_row_quantum(cols: usize) -> usize {
+    let gcd = |mut a: usize, mut b: usize| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let mut q = 1;
+    let mut j = 0;
+    while j < cols {
+        let nv = ((cols - j) / 16).clamp(1, 4);
+        let r = avx512_rows(nv);
+        q = q / gcd(q, r) * r;
+        j += nv * 16;
+    }
+    q
+}
 /// Channel counts are padded to a multiple of this in the scratch and packed-weight layouts
 /// (the widest vector), so every vector load/store there is a full one.
 pub(crate) const CHANNEL_QUANTUM: usize = 16;
@@ -99,7 +129,7 @@ unsafe impl Sync for BlockArgs {}
 
 /// Per-ISA choice of GEMM microkernels.
 pub(crate) trait Isa: Simd {
-    /// `c[rows × cols] = a[rows × k] · b[k × cols]`, `rows` a multiple of [`ROW_QUANTUM`],
+    /// `c[rows × cols] = a[rows × k] · b[k × cols]`, `rows` a multiple of the row count of every microkernel used,
     /// `cols` a multiple of [`CHANNEL_QUANTUM`]; leading dimensions in elements.
     ///
     /// # Safety
@@ -194,13 +224,13 @@ mod x86_isa {
             // Column panels of up to 4 vectors (64 channels); 24 accumulators where possible.
             let mut j = 0;
             while j < cols {
-                let nv = ((cols - j) / 16).min(4);
+                let nv = ((cols - j) / 16).clamp(1, 4);
                 let (bj, cj) = (b.add(j), c.add(j));
                 match nv {
-                    4 => panel::<Avx512, 6, 4>(a, lda, bj, ldb, k, cj, ldc, rows),
-                    3 => panel::<Avx512, 8, 3>(a, lda, bj, ldb, k, cj, ldc, rows),
-                    2 => panel::<Avx512, 12, 2>(a, lda, bj, ldb, k, cj, ldc, rows),
-                    _ => panel::<Avx512, 12, 1>(a, lda, bj, ldb, k, cj, ldc, rows),
+                    4 => panel::<Avx512, { avx512_rows(4) }, 4>(a, lda, bj, ldb, k, cj, ldc, rows),
+                    3 => panel::<Avx512, { avx512_rows(3) }, 3>(a, lda, bj, ldb, k, cj, ldc, rows),
+                    2 => panel::<Avx512, { avx512_rows(2) }, 2>(a, lda, bj, ldb, k, cj, ldc, rows),
+                    _ => panel::<Avx512, { avx512_rows(1) }, 1>(a, lda, bj, ldb, k, cj, ldc, rows),
                 }
                 j += nv * 16;
             }
@@ -224,7 +254,7 @@ mod x86_isa {
             // 16 ymm registers: 6 × 2 accumulators + 2 B vectors + 1 broadcast.
             let mut j = 0;
             while j < cols {
-                panel::<Avx2, 6, 2>(a, lda, b.add(j), ldb, k, c.add(j), ldc, rows);
+                panel::<Avx2, AVX2_ROWS, 2>(a, lda, b.add(j), ldb, k, c.add(j), ldc, rows);
                 j += 16;
             }
         }
@@ -246,7 +276,7 @@ impl Isa for super::simd::Portable {
     ) {
         let mut j = 0;
         while j < cols {
-            panel::<Self, 4, 2>(a, lda, b.add(j), ldb, k, c.add(j), ldc, rows);
+            panel::<Self, PORTABLE_ROWS, 2>(a, lda, b.add(j), ldb, k, c.add(j), ldc, rows);
             j += 16;
         }
     }

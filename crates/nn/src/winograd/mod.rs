@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::epilogue::{Activation, Epilogue};
 use crate::{NnError, Tensor};
 pub use kernel::Variant;
-use kernel::{BlockArgs, FastActivation, CHANNEL_QUANTUM, ROW_QUANTUM};
+use kernel::{BlockArgs, FastActivation, CHANNEL_QUANTUM};
 
 /// The SIMD instruction set a kernel call runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,9 +293,10 @@ pub(crate) fn conv3x3_impl(
     let tiles_w = w.div_ceil(variant.tile_out());
     let total_tiles = n * tiles_h * tiles_w;
     let cin_p = cin.next_multiple_of(CHANNEL_QUANTUM);
+    let quantum = row_quantum(level, weights.cout_p);
     let block_tiles = block_tiles
-        .map(|t| t.next_multiple_of(ROW_QUANTUM))
-        .unwrap_or_else(|| choose_block_tiles(total_tiles, points, cin_p, weights.cout_p));
+        .map(|t| t.next_multiple_of(quantum))
+        .unwrap_or_else(|| choose_block_tiles(total_tiles, points, cin_p, weights.cout_p, quantum));
     let v_plane = block_tiles * cin_p + PLANE_PAD;
     let m_plane = block_tiles * weights.cout_p + PLANE_PAD;
     let args = BlockArgs {
@@ -347,18 +348,36 @@ pub(crate) fn conv3x3_impl(
 /// Padding between scratch planes, in floats (one cache line).
 const PLANE_PAD: usize = 16;
 
-/// Tiles per block: the transformed input and output of one block (36 points × tiles × channels)
-/// should fit in about half of a 1 MiB L2, next to the weights of one point.
-fn choose_block_tiles(total_tiles: usize, points: usize, cin_p: usize, cout_p: usize) -> usize {
+/// Blocks hold a multiple of this many tiles, so that the GEMM microkernels that `level` uses for
+/// `cout_p` columns never see a partial row block.
+fn row_quantum(level: SimdLevel, cout_p: usize) -> usize {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => kernel::avx512_row_quantum(cout_p),
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => kernel::AVX2_ROWS,
+        _ => kernel::PORTABLE_ROWS,
+    }
+}
+
+/// Tiles per block: the transformed input and output of one block (points × tiles × channels)
+/// should fit in about half of a 1 MiB L2; small images are split into enough blocks to keep
+/// every worker busy.
+fn choose_block_tiles(
+    total_tiles: usize,
+    points: usize,
+    cin_p: usize,
+    cout_p: usize,
+    quantum: usize,
+) -> usize {
     const SCRATCH_BUDGET_BYTES: usize = 512 * 1024;
+    // Below this, the per-block fixed costs (one pass over all packed weights) dominate.
+    const MIN_BLOCK_TILES: usize = 12;
     let per_tile = points * (cin_p + cout_p) * std::mem::size_of::<f32>();
-    let by_cache = (SCRATCH_BUDGET_BYTES / per_tile / ROW_QUANTUM).max(1) * ROW_QUANTUM;
-    // Enough blocks for every worker on small images.
+    let by_cache = (SCRATCH_BUDGET_BYTES / per_tile).max(MIN_BLOCK_TILES);
     let workers = rayon::current_num_threads().max(1);
-    let by_parallelism = total_tiles
-        .div_ceil(4 * workers)
-        .next_multiple_of(ROW_QUANTUM);
-    by_cache.min(by_parallelism).max(ROW_QUANTUM)
+    let by_parallelism = total_tiles.div_ceil(4 * workers).max(MIN_BLOCK_TILES);
+    by_cache.min(by_parallelism).next_multiple_of(quantum)
 }
 
 /// # Safety

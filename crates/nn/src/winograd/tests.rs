@@ -272,8 +272,9 @@ fn tune_block_tiles() {
     let (h, w, cin, cout) = (v[0], v[1], v[2], v[3]);
     let c = case(1, h, w, cin, cout, 1);
     let variant = match std::env::var("WINO_VARIANT").as_deref() {
+        Ok("F4") => Variant::F4,
         Ok("F6") => Variant::F6,
-        _ => Variant::F4,
+        _ => DEFAULT_VARIANT,
     };
     let wts = Winograd3x3Weights::with_variant(&c.weight, cout, cin, variant).unwrap();
     let slopes = noise(cout, 4);
@@ -451,8 +452,9 @@ fn srvgg_real_weights_parity() {
             Vec::new()
         };
         let variant = match std::env::var("WINO_VARIANT").as_deref() {
+            Ok("F4") => Variant::F4,
             Ok("F6") => Variant::F6,
-            _ => Variant::F4,
+            _ => DEFAULT_VARIANT,
         };
         let wts = Winograd3x3Weights::with_variant(&wt, b.len(), cin, variant).unwrap();
         let out = Tensor::zeros([1, h, w, b.len()]);
