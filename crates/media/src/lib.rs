@@ -7,6 +7,32 @@
 //!
 //! Entry points: [`probe`], [`open_source`] (videos, single images, directories of frames,
 //! printf patterns) and [`open_sink`] (video files, single images, directories/patterns).
+//!
+//! Behaviour decisions (tested in `tests/`):
+//! - **Colour**: YUV→RGB uses the stream's matrix and range (`sws_setColorspaceDetails`, with
+//!   accurate rounding and full chroma interpolation); untagged video is BT.601 when SD and
+//!   BT.709 when wider than 1024 or taller than 576, limited range. Encoding uses the
+//!   [`OutputSpec::colour`] tags and writes them; an untagged matrix/range is written as an
+//!   explicit tag chosen the same way from the *output* size, so players agree after upscaling.
+//! - **Depth**: >8-bit sources decode through 16-bit RGB to [`SampleDepth::High`] with the source's
+//!   bit count; high-depth output defaults to libx265 yuv420p10le (libvpx-vp9 yuv420p10le for
+//!   .webm when this libvpx has high bit depth, else its first supported format). 8-bit defaults: libx264 crf 18 preset medium yuv420p; .webm libvpx-vp9 crf 24.
+//! - **Frame count** ([`VideoInfo::frame_count`]): the header's `nb_frames` when present, else
+//!   the number of video packets (a demux-only pass, no decoding). **VFR**: `avg_frame_rate`
+//!   and `r_frame_rate` differ by more than 1 %.
+//! - **Timestamps**: frames keep the source pts; raw streams without timestamps are stamped from
+//!   the frame rate. Sinks rescale `Frame::pts` from [`OutputSpec::time_base`] to the encoder and
+//!   muxer, shifted by [`OutputSpec::start_s`] (or `passthrough.start_s`) for video and copied
+//!   streams alike, so VFR timing survives.
+//! - **Decode errors**: see [`DecodeErrorPolicy`] and the `source` module docs: `Abort` fails on
+//!   any error the decoder returns *or logs* (box.mp4: frame 0), `Skip` drops and counts frames.
+//! - **Sequences**: default 25 fps ([`DecodeOptions::sequence_frame_rate`]); output patterns are
+//!   numbered from 1 (as FFmpeg's image2 muxer); a directory output gets `%06d.png`.
+//! - **Odd sizes** with chroma-subsampled formats are an [`MediaError::InvalidOutput`] error
+//!   (suggesting yuv444p), not silently padded or cropped.
+//! - **Segmented output** (future): [`open_sink`]'s video sink is an encoder half (`encode.rs`)
+//!   plus a muxer half (`mux.rs`) over a temporary file, so a segmenting sink can run one muxer
+//!   per segment with the same encoder setup and join segments by stream copy.
 
 mod colour;
 mod encode;
