@@ -194,7 +194,7 @@ pub enum RegistryError {
     #[error("{}: {source}", .path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error(
-        "model '{name}' has no direct download: {instructions} ({page}) and save it as {}",
+        "model '{name}' has no direct download: {instructions} to {} (download page: {page})",
         .destination.display()
     )]
     ManualDownload {
