@@ -119,6 +119,14 @@ pub(crate) struct BlockArgs {
     /// `cout` values, or null.
     pub bias: *const f32,
     pub activation: FastActivation,
+    /// Per-channel scale (`cout` values), or null.
+    pub scale: *const f32,
+    /// Residual tensor shaped like the output, or null.
+    pub residual: *const f32,
+    /// Post-activation multiplier (used with `post_add`).
+    pub post_scale: f32,
+    /// Post-activation addend tensor shaped like the output, or null.
+    pub post_add: *const f32,
     pub output: *mut f32,
 }
 
@@ -439,23 +447,28 @@ unsafe fn prefetch_input_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize) {
     }
 }
 
-/// Prefetches the output pixels of tile `t` (the stores would otherwise each wait for their line
+/// Prefetches the output pixels of tile `t`, and the residual / post-add pixels the epilogue will
+/// read (the stores would otherwise each wait for their line
 /// to be read from memory).
 #[inline(always)]
 unsafe fn prefetch_output_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize) {
     let (b, ty, tx) = tile_coords(args, t);
     let x0 = tx * T::OUT;
     let floats = ((x0 + T::OUT).min(args.w) - x0) * args.cout;
-    for y in ty * T::OUT..((ty + 1) * T::OUT).min(args.h) {
-        let row = args
-            .output
-            .add(((b * args.h + y) * args.w + x0) * args.cout);
-        let mut off = 0;
-        while off < floats {
-            S::prefetch(row.add(off));
-            off += 16;
+    // The output, and the epilogue's tensors shaped like it.
+    for base in [args.output as *const f32, args.residual, args.post_add] {
+        if base.is_null() {
+            continue;
         }
-        S::prefetch(row.add(floats - 1));
+        for y in ty * T::OUT..((ty + 1) * T::OUT).min(args.h) {
+            let row = base.add(((b * args.h + y) * args.w + x0) * args.cout);
+            let mut off = 0;
+            while off < floats {
+                S::prefetch(row.add(off));
+                off += 16;
+            }
+            S::prefetch(row.add(floats - 1));
+        }
     }
 }
 
@@ -591,39 +604,60 @@ unsafe fn output_tile<S: Simd, T: Tile>(args: &BlockArgs, t: usize, m: *const f3
             FastActivation::Leaky(a) => (S::splat(a), 2),
             FastActivation::PRelu(p) => (load(p.add(c0)), 2),
         };
+        let out_chunk = out_base.add(c0);
+        // Element offset of this chunk's first pixel, for the tensors shaped like the output.
+        let offset = out_chunk.offset_from(args.output) as usize;
         let epi = ColumnEpilogue::<S> {
             bias,
+            scale: (!args.scale.is_null()).then(|| load(args.scale.add(c0))),
+            residual: if args.residual.is_null() {
+                std::ptr::null()
+            } else {
+                args.residual.add(offset)
+            },
             slope,
             act,
+            post_scale: S::splat(args.post_scale),
+            post_add: if args.post_add.is_null() {
+                std::ptr::null()
+            } else {
+                args.post_add.add(offset)
+            },
             row_stride: args.w * cout,
         };
-        let out_chunk = out_base.add(c0);
         if rows_valid == T::OUT && cols_valid == T::OUT && lanes == S::LANES {
             // Interior tile, full vectors: constant trip counts, no masks.
             for j in 0..T::OUT {
-                output_column::<S, T>(s_ptr, j, T::OUT, S::LANES, &epi, out_chunk.add(j * cout));
+                output_column::<S, T>(s_ptr, j, T::OUT, S::LANES, &epi, out_chunk, j * cout);
             }
         } else {
             for j in 0..cols_valid {
-                output_column::<S, T>(s_ptr, j, rows_valid, lanes, &epi, out_chunk.add(j * cout));
+                output_column::<S, T>(s_ptr, j, rows_valid, lanes, &epi, out_chunk, j * cout);
             }
         }
         c0 += S::LANES;
     }
 }
 
-/// Bias and in-register activation for [`output_column`].
+/// The epilogue as done in registers by [`output_column`]:
+/// `y = act((x + bias) · scale + residual) · post_scale + post_add`, each term optional.
 struct ColumnEpilogue<S: Simd> {
     bias: S::V,
+    scale: Option<S::V>,
+    /// This chunk's first element in the residual tensor, or null.
+    residual: *const f32,
     slope: S::V,
     /// 0: none, 1: ReLU, 2: leaky/PReLU with `slope`.
     act: u8,
+    post_scale: S::V,
+    /// This chunk's first element in the post-add tensor, or null.
+    post_add: *const f32,
     /// Elements between vertically adjacent output pixels.
     row_stride: usize,
 }
 
-/// Column pass of the output transform for column `j` of a tile, then bias + activation, stored
-/// to the first `rows` pixels going down from `out` (`lanes` channels each).
+/// Column pass of the output transform for column `j` of a tile, then the epilogue, stored to the
+/// first `rows` pixels going down from `out + col_offset` (`lanes` channels each).
 #[inline(always)]
 unsafe fn output_column<S: Simd, T: Tile>(
     s_ptr: *const [S::V; 8],
@@ -632,6 +666,7 @@ unsafe fn output_column<S: Simd, T: Tile>(
     lanes: usize,
     epi: &ColumnEpilogue<S>,
     out: *mut f32,
+    col_offset: usize,
 ) {
     let mut col = [S::zero(); 8];
     for (i, c) in col.iter_mut().enumerate().take(T::IN) {
@@ -639,15 +674,32 @@ unsafe fn output_column<S: Simd, T: Tile>(
     }
     let o = T::output_1d::<S>(&col);
     let zero = S::zero();
+    let load = |p: *const f32| {
+        if lanes == S::LANES {
+            S::load(p)
+        } else {
+            S::load_partial(p, lanes)
+        }
+    };
     for (i, &oi) in o.iter().enumerate().take(rows) {
+        let at = col_offset + i * epi.row_stride;
         let mut x = S::add(oi, epi.bias);
+        if let Some(scale) = epi.scale {
+            x = S::mul(x, scale);
+        }
+        if !epi.residual.is_null() {
+            x = S::add(x, load(epi.residual.add(at)));
+        }
         x = match epi.act {
             0 => x,
             1 => S::max(x, zero),
             // x >= 0 ? x : a·x  ==  max(x, 0) + a·min(x, 0), exactly.
             _ => S::fmadd(epi.slope, S::min(x, zero), S::max(x, zero)),
         };
-        let p = out.add(i * epi.row_stride);
+        if !epi.post_add.is_null() {
+            x = S::fmadd(x, epi.post_scale, load(epi.post_add.add(at)));
+        }
+        let p = out.add(at);
         if lanes == S::LANES {
             S::store(p, x);
         } else {

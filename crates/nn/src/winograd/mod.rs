@@ -274,18 +274,18 @@ pub(crate) fn conv3x3_impl(
         return;
     }
 
-    // The activation goes into registers when nothing else in the epilogue comes before it;
-    // otherwise the whole epilogue runs on each finished block (bias already added).
-    let simple =
-        epilogue.channel_scale.is_none() && epilogue.residual.is_none() && epilogue.post.is_none();
-    let fast_activation = match (simple, epilogue.activation) {
-        (true, Activation::None) => Some(FastActivation::None),
-        (true, Activation::Relu) => Some(FastActivation::Relu),
-        (true, Activation::LeakyRelu(a)) => Some(FastActivation::Leaky(a)),
-        (true, Activation::PRelu(p)) if p.len() == 1 => Some(FastActivation::Leaky(p[0])),
-        (true, Activation::PRelu(p)) => Some(FastActivation::PRelu(p.as_ptr())),
-        _ => None,
+    // The whole epilogue runs in registers right after the output transform, except a sigmoid,
+    // for which the generic epilogue runs over each finished block instead (bias already added).
+    let fast_activation = match epilogue.activation {
+        Activation::None => Some(FastActivation::None),
+        Activation::Relu => Some(FastActivation::Relu),
+        Activation::LeakyRelu(a) => Some(FastActivation::Leaky(a)),
+        Activation::PRelu(p) if p.len() == 1 => Some(FastActivation::Leaky(p[0])),
+        Activation::PRelu(p) => Some(FastActivation::PRelu(p.as_ptr())),
+        Activation::Sigmoid => None,
     };
+    let fused = fast_activation.is_some();
+    let null = std::ptr::null::<f32>();
 
     let variant = weights.variant;
     let points = variant.points();
@@ -317,6 +317,19 @@ pub(crate) fn conv3x3_impl(
         weights: weights.packed.as_ptr(),
         bias: bias.map_or(std::ptr::null(), |b| b.as_ptr()),
         activation: fast_activation.unwrap_or(FastActivation::None),
+        scale: match epilogue.channel_scale {
+            Some(sc) if fused => sc.as_ptr(),
+            _ => null,
+        },
+        residual: match epilogue.residual {
+            Some(r) if fused => r.data().as_ptr(),
+            _ => null,
+        },
+        post_scale: epilogue.post.map_or(1.0, |(sc, _)| sc),
+        post_add: match epilogue.post {
+            Some((_, t)) if fused => t.data().as_ptr(),
+            _ => null,
+        },
         output: output.data_mut().as_mut_ptr(),
     };
     let blocks = total_tiles.div_ceil(block_tiles);

@@ -278,7 +278,16 @@ fn tune_block_tiles() {
     };
     let wts = Winograd3x3Weights::with_variant(&c.weight, cout, cin, variant).unwrap();
     let slopes = noise(cout, 4);
-    let epi = Epilogue::act(Activation::PRelu(&slopes));
+    let residual = Tensor::from_vec([1, h, w, cout], noise(h * w * cout, 6));
+    let scale = noise(cout, 7);
+    // WINO_EPI=res: RIFE ResConv's `lrelu(conv * beta + x)` instead of SRVGG's PReLU.
+    let epi = if std::env::var("WINO_EPI").as_deref() == Ok("res") {
+        Epilogue::leaky_relu(0.2)
+            .with_channel_scale(&scale)
+            .with_residual(&residual)
+    } else {
+        Epilogue::act(Activation::PRelu(&slopes))
+    };
     let mut out = Tensor::zeros([1, h, w, cout]);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
