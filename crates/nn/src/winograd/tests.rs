@@ -222,11 +222,18 @@ proptest! {
     #[test]
     fn random_shapes_match_reference(
         n in 1usize..3, h in 1usize..40, w in 1usize..40,
-        cin in 1usize..70, cout in 1usize..70, seed in 0u64..1000,
+        cin in 1usize..70, cout in 1usize..70, seed in 0u64..1000, kind in 0usize..3,
     ) {
         let c = case(n, h, w, cin, cout, seed);
         let slopes = noise(cout, seed + 9);
-        let epi = Epilogue::act(Activation::PRelu(&slopes));
+        let scale = noise(cout, seed + 10);
+        let other = Tensor::from_vec([n, h, w, cout], noise(n * h * w * cout, seed + 11));
+        // SRVGG's PReLU, RIFE's ResConv, Real-ESRGAN's RDB tail.
+        let epi = match kind {
+            0 => Epilogue::act(Activation::PRelu(&slopes)),
+            1 => Epilogue::leaky_relu(0.2).with_channel_scale(&scale).with_residual(&other),
+            _ => Epilogue::none().with_post(0.2, &other),
+        };
         let reference = conv3x3_direct(&c.input, &c.weight, cout, Some(&c.bias), &epi);
         for level in SimdLevel::supported() {
             for variant in VARIANTS {
