@@ -102,6 +102,11 @@ fn run(filter: &str) {
         let ep = Epilogue::leaky_relu(0.2);
         let t = time(5, || conv.forward_gemm(&x, &ep, &mut out));
         report(name, flops * 1e-9, "GFLOP", t);
+        if k == 3 && s == 1 && cin >= 16 {
+            // What `forward_into` picks for this shape (the Winograd kernel).
+            let t = time(5, || conv.forward_into(&x, &ep, &mut out));
+            report(&format!("{name} (dispatch)"), flops * 1e-9, "GFLOP", t);
+        }
     }
     for &(name, input, cout) in &[
         ("convT 192->52 17x30", [1, 17, 30, 192], 52),

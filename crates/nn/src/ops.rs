@@ -28,6 +28,35 @@ fn for_rows(data: &mut [f32], row: usize, f: impl Fn(usize, &mut [f32]) + Sync +
     }
 }
 
+/// Element-wise chunk length for parallel element-wise ops (a multiple of every channel count
+/// up to 8 and of 16 lanes).
+const ELEMWISE_CHUNK: usize = 1 << 14;
+
+/// `f(a_chunk, b_chunk)` over matching chunks of two equally long buffers, in parallel when
+/// large.
+fn zip_chunks(a: &mut [f32], b: &[f32], f: impl Fn(&mut [f32], &[f32]) + Sync + Send) {
+    assert_eq!(a.len(), b.len(), "element-wise op lengths");
+    if a.len() >= PAR_MIN_ELEMS {
+        a.par_chunks_mut(ELEMWISE_CHUNK)
+            .zip(b.par_chunks(ELEMWISE_CHUNK))
+            .for_each(|(x, y)| f(x, y));
+    } else {
+        f(a, b);
+    }
+}
+
+/// `f(chunk, first_element_index)` over chunks of whole pixels, in parallel when large.
+fn pixel_chunks(a: &mut [f32], c: usize, f: impl Fn(&mut [f32], usize) + Sync + Send) {
+    let chunk = (ELEMWISE_CHUNK / c.max(1)).max(1) * c.max(1);
+    if a.len() >= PAR_MIN_ELEMS {
+        a.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, x)| f(x, i * chunk));
+    } else {
+        f(a, 0);
+    }
+}
+
 thread_local! {
     /// Per-thread coordinate tables of the resampling ops, reused across calls.
     static TAPS: RefCell<(Vec<LinearTap>, Vec<LinearTap>)> = const { RefCell::new((Vec::new(), Vec::new())) };
@@ -62,7 +91,7 @@ pub fn activate_inplace(x: &mut Tensor, activation: Activation) {
     if let Activation::PRelu(w) = activation {
         assert!(w.len() == c || w.len() == 1, "PReLU parameter count");
     }
-    activation.apply(x.data_mut(), c);
+    pixel_chunks(x.data_mut(), c, |chunk, _| activation.apply(chunk, c));
 }
 
 /// `F.leaky_relu(x, slope)`.
@@ -78,15 +107,15 @@ pub fn sigmoid(x: &Tensor) -> Tensor {
     activate(x, Activation::Sigmoid)
 }
 
-fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Tensor {
+fn zip_map(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Tensor {
     assert_eq!(a.shape(), b.shape(), "element-wise op shapes");
-    let data = a
-        .data()
-        .iter()
-        .zip(b.data())
-        .map(|(&x, &y)| f(x, y))
-        .collect();
-    Tensor::from_vec(a.shape(), data)
+    let mut out = a.clone();
+    zip_chunks(out.data_mut(), b.data(), |x, y| {
+        for (x, &y) in x.iter_mut().zip(y) {
+            *x = f(*x, y);
+        }
+    });
+    out
 }
 
 /// `a + b` (same shapes).
@@ -106,29 +135,37 @@ pub fn scale(a: &Tensor, s: f32) -> Tensor {
 /// `a += b`.
 pub fn add_inplace(a: &mut Tensor, b: &Tensor) {
     assert_eq!(a.shape(), b.shape(), "add_inplace shapes");
-    for (x, &y) in a.data_mut().iter_mut().zip(b.data()) {
-        *x += y;
-    }
+    zip_chunks(a.data_mut(), b.data(), |a, b| {
+        for (x, &y) in a.iter_mut().zip(b) {
+            *x += y;
+        }
+    });
 }
 /// `a *= b`.
 pub fn mul_inplace(a: &mut Tensor, b: &Tensor) {
     assert_eq!(a.shape(), b.shape(), "mul_inplace shapes");
-    for (x, &y) in a.data_mut().iter_mut().zip(b.data()) {
-        *x *= y;
-    }
+    zip_chunks(a.data_mut(), b.data(), |a, b| {
+        for (x, &y) in a.iter_mut().zip(b) {
+            *x *= y;
+        }
+    });
 }
 /// `a *= s`.
 pub fn scale_inplace(a: &mut Tensor, s: f32) {
-    for x in a.data_mut() {
-        *x *= s;
-    }
+    pixel_chunks(a.data_mut(), 1, |a, _| {
+        for x in a {
+            *x *= s;
+        }
+    });
 }
 /// `a = a * s + b` (Real-ESRGAN's `x * 0.2 + residual` outside a convolution).
 pub fn scale_add_inplace(a: &mut Tensor, s: f32, b: &Tensor) {
     assert_eq!(a.shape(), b.shape(), "scale_add_inplace shapes");
-    for (x, &y) in a.data_mut().iter_mut().zip(b.data()) {
-        *x = *x * s + y;
-    }
+    zip_chunks(a.data_mut(), b.data(), |a, b| {
+        for (x, &y) in a.iter_mut().zip(b) {
+            *x = *x * s + y;
+        }
+    });
 }
 
 /// `a * mask + b * (1 - mask)`, RIFE's final merge; `mask` has one channel (broadcast over the
@@ -147,12 +184,15 @@ pub fn blend_into(a: &Tensor, b: &Tensor, mask: &Tensor, out: &mut Tensor) {
     let mc = mask.c();
     assert!(mc == 1 || mc == c, "blend mask channels");
     let (ad, bd, md) = (a.data(), b.data(), mask.data());
-    for (p, o) in out.data_mut().chunks_exact_mut(c).enumerate() {
-        for (ch, o) in o.iter_mut().enumerate() {
-            let m = if mc == 1 { md[p] } else { md[p * c + ch] };
-            *o = ad[p * c + ch] * m + bd[p * c + ch] * (1.0 - m);
+    pixel_chunks(out.data_mut(), c, |chunk, e0| {
+        for (i, o) in chunk.chunks_exact_mut(c).enumerate() {
+            let p = e0 / c + i;
+            for (ch, o) in o.iter_mut().enumerate() {
+                let m = if mc == 1 { md[p] } else { md[p * c + ch] };
+                *o = ad[p * c + ch] * m + bd[p * c + ch] * (1.0 - m);
+            }
         }
-    }
+    });
 }
 
 /// A tensor of `shape` filled with `value` (`torch.full`; RIFE's timestep channel).
@@ -216,13 +256,13 @@ pub fn slice_channels_into(x: &Tensor, range: Range<usize>, out: &mut Tensor) {
     if oc == 0 {
         return;
     }
-    for (o, s) in out
-        .data_mut()
-        .chunks_exact_mut(oc)
-        .zip(x.data().chunks_exact(c))
-    {
-        o.copy_from_slice(&s[range.clone()]);
-    }
+    let src = x.data();
+    for_rows(out.data_mut(), w * oc, |row, o| {
+        let line = &src[row * w * c..][..w * c];
+        for (o, s) in o.chunks_exact_mut(oc).zip(line.chunks_exact(c)) {
+            o.copy_from_slice(&s[range.clone()]);
+        }
+    });
 }
 
 /// `F.pixel_shuffle(x, r)`: `[n, h, w, c·r²] → [n, h·r, w·r, c]` with PyTorch's channel order

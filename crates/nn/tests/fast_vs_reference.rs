@@ -239,3 +239,53 @@ fn bad_weight_shapes_are_errors_not_panics() {
     assert!(ConvTranspose2d::new(&[0.0; 10], [1, 2, 4, 4], None, 2, 1).is_err());
     assert!(ConvTranspose2d::new(&[0.0; 32], [1, 2, 4, 4], None, 2, 4).is_err());
 }
+
+#[test]
+fn elementwise_ops_match_their_formulas_small_and_parallel() {
+    // 3·5·7 is below the parallel threshold, 1·130·131·7 above it (and not a chunk multiple).
+    for shape in [[1, 3, 5, 7], [1, 130, 131, 7]] {
+        let a = tensor(11, shape);
+        let b = tensor(12, shape);
+        let m1 = tensor(13, [shape[0], shape[1], shape[2], 1]);
+        let len = a.len();
+        let (ad, bd) = (a.data(), b.data());
+        let check = |t: &Tensor, f: &dyn Fn(usize) -> f32| {
+            assert_eq!(t.shape(), shape);
+            for i in 0..len {
+                assert_eq!(t.data()[i], f(i), "element {i}");
+            }
+        };
+        check(&ops::add(&a, &b), &|i| ad[i] + bd[i]);
+        check(&ops::mul(&a, &b), &|i| ad[i] * bd[i]);
+        check(&ops::scale(&a, 0.3), &|i| ad[i] * 0.3);
+        let mut t = a.clone();
+        ops::scale_add_inplace(&mut t, 0.2, &b);
+        check(&t, &|i| ad[i] * 0.2 + bd[i]);
+        let mut t = a.clone();
+        ops::add_inplace(&mut t, &b);
+        check(&t, &|i| ad[i] + bd[i]);
+        let mut t = a.clone();
+        ops::mul_inplace(&mut t, &b);
+        check(&t, &|i| ad[i] * bd[i]);
+        let c = shape[3];
+        check(&ops::blend(&a, &b, &m1), &|i| {
+            let m = m1.data()[i / c];
+            ad[i] * m + bd[i] * (1.0 - m)
+        });
+        check(&ops::blend(&a, &b, &b), &|i| {
+            ad[i] * bd[i] + bd[i] * (1.0 - bd[i])
+        });
+        let slopes: Vec<f32> = (0..c).map(|ch| ch as f32 / 10.0).collect();
+        check(&ops::prelu(&a, &slopes), &|i| {
+            if ad[i] >= 0.0 {
+                ad[i]
+            } else {
+                ad[i] * slopes[i % c]
+            }
+        });
+        let sliced = ops::slice_channels(&a, 2..5);
+        for (p, px) in sliced.data().chunks_exact(3).enumerate() {
+            assert_eq!(px, &ad[p * c + 2..p * c + 5]);
+        }
+    }
+}
