@@ -6,11 +6,40 @@
 //! tests compare the two. Model code only sees this crate's public API, so a GPU backend can later
 //! sit behind the same interface.
 //!
-//! - [`Conv2d`], [`ConvTranspose2d`]: layers with weights packed at construction, fused
-//!   [`Epilogue`] (bias, channel scale, residual, activation, post scale-and-add).
-//! - [`ops`]: activations, arithmetic, concat/slice, pixel (un)shuffle, nearest/bilinear resize,
-//!   RIFE's warp, pad/crop.
-//! - [`Workspace`]: a buffer pool so that steady-state frames allocate nothing.
+//! - [`Conv2d`], [`ConvTranspose2d`]: layers built from PyTorch-layout weights (OIHW / IOHW;
+//!   bad lengths are [`NnError`]s), packed once; a fused [`Epilogue`] applies bias, per-channel
+//!   scale, residual, activation and a post scale-and-add while the output is hot in cache.
+//!   Dispatch: 3×3 stride-1 padding-1 → Winograd ([`winograd`]); ≤ 8 output channels → a
+//!   direct AVX-512 kernel; everything else → im2col + `gemm` (runtime SIMD dispatch).
+//!   All run in parallel on rayon's global pool.
+//! - [`ops`]: activations, arithmetic, blend, concat/slice, pixel (un)shuffle, nearest and
+//!   bilinear resize (both `F.interpolate` forms), RIFE's warp, pad/crop — each with an
+//!   allocating form and an `_into` form.
+//! - [`Workspace`]: a buffer pool; `forward_ws` / `ws.tensor(shape)` + `*_into` + `ws.recycle`
+//!   make steady-state frames allocation-free (convolution scratch is per-thread and reused).
+//!
+//! ```
+//! use upframe_nn::{ops, Activation, Conv2d, Epilogue, Tensor, Workspace};
+//!
+//! # fn main() -> Result<(), upframe_nn::NnError> {
+//! let (cin, cout) = (4, 4);
+//! let weight = vec![0.01f32; cout * cin * 3 * 3]; // OIHW, as in the checkpoint
+//! let bias = vec![0.0f32; cout];
+//! let conv = Conv2d::new(&weight, [cout, cin, 3, 3], Some(&bias), 1, 1)?;
+//! let beta = vec![1.0f32; cout];
+//!
+//! let mut ws = Workspace::new();
+//! let x = Tensor::zeros([1, 16, 16, cin]);
+//! // RIFE's ResConv: lrelu(conv(x) * beta + x), one pass over the output.
+//! let ep = Epilogue::act(Activation::LeakyRelu(0.2)).with_channel_scale(&beta).with_residual(&x);
+//! let y = conv.forward_ws(&x, &ep, &mut ws);
+//! let mut half = ws.tensor([1, 8, 8, cout]);
+//! ops::resize_bilinear_into(&y, Some(0.5), &mut half); // F.interpolate(scale_factor=0.5)
+//! ws.recycle(y);
+//! ws.recycle(half);
+//! # Ok(())
+//! # }
+//! ```
 
 mod conv;
 pub mod epilogue;
