@@ -405,3 +405,30 @@ fn manual_models_explain_instead_of_downloading() {
     );
     assert!(listing(cache.path()).is_empty());
 }
+
+#[test]
+fn stale_temporary_downloads_are_cleaned_up() {
+    let Some((_, server)) = setup(1) else { return };
+    let cache = tempfile::tempdir().expect("tempdir");
+    let stale = cache.path().join(".upframe-download-killed.part");
+    let fresh = cache.path().join(".upframe-download-running.part");
+    std::fs::write(&stale, b"left by a killed process").expect("write");
+    std::fs::write(&fresh, b"another download in progress").expect("write");
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .and_then(|f| f.set_modified(two_hours_ago))
+        .expect("age the stale file");
+    fetch(
+        anime(),
+        cache.path(),
+        &options(server.base("good")),
+        &mut NoProgress,
+    )
+    .expect("download");
+    assert_eq!(
+        listing(cache.path()),
+        vec![".upframe-download-running.part", "realesr-animevideov3.pth"]
+    );
+}

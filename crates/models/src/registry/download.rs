@@ -14,6 +14,10 @@ use super::{hex, sha256_file, KnownModel, RegistryError, Source, BASE_URL_ENV};
 /// Upper bound on a download whose official size is unknown (only with `allow_unverified`).
 const MAX_UNKNOWN_SIZE: u64 = 4 << 30;
 const READ_CHUNK: usize = 256 << 10;
+const TEMP_PREFIX: &str = ".upframe-download-";
+const TEMP_SUFFIX: &str = ".part";
+/// A temporary download untouched for this long belongs to a killed process.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
 
 /// Knobs of [`fetch`].
 #[derive(Debug, Clone, Default)]
@@ -139,9 +143,10 @@ pub fn fetch(
 
     // The temporary file lives next to the destination so the final rename stays on one
     // filesystem (atomic); it is deleted when dropped on any error path below.
+    remove_stale_downloads(parent);
     let mut temp = tempfile::Builder::new()
-        .prefix(".upframe-download-")
-        .suffix(".part")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(parent)
         .map_err(|e| RegistryError::io(parent, e))?;
     progress.start(&url, declared.or(model.size));
@@ -197,6 +202,29 @@ pub fn fetch(
         sha256,
         verified: model.sha256.is_some(),
     })
+}
+
+/// Deletes temporary downloads left by killed processes (not modified for [`STALE_AFTER`]);
+/// a download in progress keeps writing, so its file stays fresh. Best effort.
+fn remove_stale_downloads(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|age| age > STALE_AFTER) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// `<base>/<last path segment of the official URL>`.

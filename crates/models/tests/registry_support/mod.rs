@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// `<assets>/models`, where `<assets>` is `UPFRAME_ASSETS` or the workspace's `../shared`.
@@ -32,10 +32,12 @@ pub fn shared_models_dir() -> Option<PathBuf> {
 /// the first path segment: `good`, `corrupt` (one byte flipped), `truncated` (full
 /// Content-Length, half the body, then close), `short` (half the body, Content-Length to
 /// match), `unsized` (half the body, no Content-Length), `missing` (404), `redirect` (302 to
-/// `good`), `loop` (302 to itself).
+/// `good`), `loop` (302 to itself). It also acts as an HTTP CONNECT proxy: a `CONNECT` request
+/// is recorded, answered with 200, and the tunnelled request is served as above.
 pub struct TestServer {
     pub address: String,
     requests: Arc<AtomicUsize>,
+    connect_targets: Arc<Mutex<Vec<String>>>,
 }
 
 impl TestServer {
@@ -43,17 +45,30 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let address = format!("http://{}", listener.local_addr().expect("local addr"));
         let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
+        let connect_targets = Arc::new(Mutex::new(Vec::new()));
+        let (counter, targets) = (requests.clone(), connect_targets.clone());
         std::thread::spawn(move || {
             for _ in 0..max_connections {
                 let Ok((stream, _)) = listener.accept() else {
                     return;
                 };
                 counter.fetch_add(1, Ordering::SeqCst);
-                let _ = handle(stream, &body);
+                let _ = handle(stream, &body, &targets);
             }
         });
-        TestServer { address, requests }
+        TestServer {
+            address,
+            requests,
+            connect_targets,
+        }
+    }
+
+    /// The `host:port` of every CONNECT request received so far.
+    pub fn connect_targets(&self) -> Vec<String> {
+        self.connect_targets
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
     }
 
     /// Base URL of one behaviour, e.g. `base("corrupt")`.
@@ -66,10 +81,8 @@ impl TestServer {
     }
 }
 
-fn handle(stream: TcpStream, body: &[u8]) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+/// Reads a request line and its headers; returns the request line.
+fn read_head(reader: &mut impl BufRead) -> std::io::Result<String> {
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     loop {
@@ -77,6 +90,26 @@ fn handle(stream: TcpStream, body: &[u8]) -> std::io::Result<()> {
         if reader.read_line(&mut header)? == 0 || header == "\r\n" {
             break;
         }
+    }
+    Ok(request_line)
+}
+
+fn handle(
+    stream: TcpStream,
+    body: &[u8],
+    connect_targets: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = read_head(&mut reader)?;
+    if let Some(target) = request_line.strip_prefix("CONNECT ") {
+        let target = target.split_whitespace().next().unwrap_or("").to_string();
+        if let Ok(mut targets) = connect_targets.lock() {
+            targets.push(target);
+        }
+        (&stream).write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+        request_line = read_head(&mut reader)?;
     }
     let path = request_line
         .split_whitespace()
