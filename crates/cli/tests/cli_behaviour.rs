@@ -1,0 +1,257 @@
+//! CLI behaviour that does not depend on pixels: output safety (killed, failed, interrupted runs
+//! leave nothing under the output name; existing outputs are untouched without --overwrite;
+//! output == input refused), exit codes, `probe`, and the `--json` summary.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn sample() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../samples/sample.mp4"
+    ))
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_lists_working_commands() {
+    let out = upframe().args(["upscale", "-i", "x.mp4"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = upframe().args(["upscale", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--model",
+        "--scale",
+        "--crf",
+        "--on-decode-error",
+        "--no-audio",
+        "--json",
+    ] {
+        assert!(help.contains(flag), "help lacks {flag}");
+    }
+    let out = upframe()
+        .args([
+            "upscale",
+            "-i",
+            "a",
+            "-o",
+            "b",
+            "--on-decode-error",
+            "maybe",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn missing_input_and_unknown_model_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = upframe()
+        .args(["upscale", "-i", "/nonexistent/in.mp4", "-o"])
+        .arg(dir.path().join("o.mp4"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("upframe: error: /nonexistent/in.mp4: "),
+        "{err}"
+    );
+
+    let out = upframe()
+        .args(["upscale", "-n", "nosuchmodel", "-i"])
+        .arg(sample())
+        .arg("-o")
+        .arg(dir.path().join("o.mp4"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown model 'nosuchmodel'"), "{err}");
+}
+
+#[test]
+fn sample_json_summary_and_existing_output_protection() {
+    if !have_ff_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("s2.mp4");
+    let out = upframe()
+        .args([
+            "upscale",
+            "--quiet",
+            "--json",
+            "--frames",
+            "10",
+            "--preset",
+            "ultrafast",
+            "-i",
+        ])
+        .arg(sample())
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "--quiet printed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["frames_in"], 10);
+    assert_eq!(v["frames_out"], 10);
+    assert_eq!(v["output_size"], serde_json::json!([640, 360]));
+    assert!(v["fps"].as_f64().unwrap() > 0.0);
+    assert!(v["peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
+    assert_eq!(v["copied_streams"], 1);
+
+    // Existing output: refused, untouched.
+    std::fs::write(&output, b"precious").unwrap();
+    let out = upframe()
+        .args(["upscale", "--quiet", "--frames", "2", "-i"])
+        .arg(sample())
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--overwrite"));
+    assert_eq!(std::fs::read(&output).unwrap(), b"precious");
+    // With --overwrite it is replaced.
+    let out = upframe()
+        .args([
+            "upscale",
+            "--quiet",
+            "--overwrite",
+            "--frames",
+            "2",
+            "--preset",
+            "ultrafast",
+            "-i",
+        ])
+        .arg(sample())
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_ne!(std::fs::read(&output).unwrap(), b"precious");
+
+    // Output == input: refused even with --overwrite, input untouched.
+    let copy = dir.path().join("in.mp4");
+    std::fs::copy(sample(), &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    let out = upframe()
+        .args(["upscale", "--quiet", "--overwrite", "-i"])
+        .arg(&copy)
+        .arg("-o")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&copy).unwrap(), before);
+}
+
+/// Starts a long run, waits until it has written something, then signals it.
+fn interrupted_run(signal: &str) -> (Option<i32>, tempfile::TempDir, std::path::PathBuf) {
+    let input = asset("media/video/vtest.avi").expect("checked by caller");
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("long.mp4");
+    let mut child = upframe()
+        .args(["upscale", "--quiet", "--preset", "ultrafast", "-i"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .spawn()
+        .unwrap();
+    // Wait for the temporary output to appear (the run is under way), at most 60 s.
+    let started = Instant::now();
+    while files_named_like(dir.path(), "").is_empty() && started.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended too early to be interrupted"
+    );
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    (code.code().or(code.signal().map(|s| -s)), dir, output)
+}
+
+#[test]
+fn sigkill_and_sigint_leave_nothing_under_the_output_name() {
+    if asset("media/video/vtest.avi").is_none() || !have_ff_tools() {
+        return;
+    }
+    let (code, dir, output) = interrupted_run("-KILL");
+    assert_eq!(code, Some(-9));
+    assert!(
+        !output.exists(),
+        "SIGKILL left a file under the output name"
+    );
+    drop(dir);
+
+    let (code, dir, output) = interrupted_run("-INT");
+    assert_eq!(code, Some(130));
+    assert!(!output.exists());
+    assert!(
+        files_named_like(dir.path(), "").is_empty(),
+        "temporary not removed"
+    );
+
+    let (code, dir, output) = interrupted_run("-TERM");
+    assert_eq!(code, Some(130));
+    assert!(!output.exists());
+    assert!(
+        files_named_like(dir.path(), "").is_empty(),
+        "temporary not removed"
+    );
+}
+
+#[test]
+fn probe_reports_vfr_rotation_and_hdr() {
+    let Some(fire) = asset("media/video/fire2.mp4") else {
+        return;
+    };
+    let out = upframe().arg("probe").arg(&fire).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("VFR"), "{text}");
+    assert!(
+        text.contains("rotation: 180") || text.contains("rotation: -180"),
+        "{text}"
+    );
+    assert!(text.contains("frames: 25"), "{text}");
+    assert!(text.contains("aac"), "{text}");
+
+    let Some(tos) = asset("media/video/ToS-s01_hdr10_main10.h265") else {
+        return;
+    };
+    let out = upframe()
+        .args(["probe", "--json"])
+        .arg(&tos)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["video"]["bit_depth"], 10);
+    assert_eq!(v["video"]["colour"]["transfer"], "smpte2084");
+    assert_eq!(v["video"]["colour"]["hdr"], true);
+}
