@@ -285,14 +285,28 @@ impl VideoEncoder {
                 }
             }
         }
-        if name == "libx265" && !spec.encode.options.iter().any(|(k, _)| k == "x265-params") {
-            opts.set("x265-params", "log-level=error");
+        if name == "libx265" {
+            let mut params: Vec<String> = spec
+                .hdr
+                .as_ref()
+                .map(crate::hdr::x265_params)
+                .unwrap_or_default();
+            match spec.encode.options.iter().find(|(k, _)| k == "x265-params") {
+                Some((_, user)) => {
+                    params.retain(|p| !user.contains(p.split('=').next().unwrap_or("")));
+                    params.insert(0, user.clone());
+                }
+                None => params.insert(0, "log-level=error".into()),
+            }
+            opts.set("x265-params", &params.join(":"));
         }
         if name == "prores_ks" && pinfo.has_alpha {
             opts.set("profile", "4444");
         }
         for (k, v) in &spec.encode.options {
-            opts.set(k, v);
+            if !(name == "libx265" && k == "x265-params") {
+                opts.set(k, v);
+            }
         }
         let encoder = ctx
             .open_as_with(codec, opts)

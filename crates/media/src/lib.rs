@@ -40,6 +40,7 @@ mod error;
 mod ff;
 mod fflog;
 mod frame;
+mod hdr;
 mod images;
 mod mux;
 mod output;
@@ -56,8 +57,9 @@ pub use frame::{Frame, SampleDepth};
 pub use images::{read_image, write_image};
 pub use probe::probe;
 pub use types::{
-    ColourRange, ColourTags, DecodeErrorPolicy, DecodeOptions, EncodeOptions, InputKind, MediaInfo,
-    OutputSpec, OutputSummary, Passthrough, StreamInfo, StreamKind, VideoInfo,
+    ColourRange, ColourTags, DecodeErrorPolicy, DecodeOptions, EncodeOptions, HdrMetadata,
+    InputKind, MasteringDisplay, MediaInfo, OutputSpec, OutputSummary, Passthrough, StreamInfo,
+    StreamKind, VideoInfo,
 };
 
 /// A stream of decoded frames: a video file, one image, or a sequence of images.

@@ -336,6 +336,7 @@ impl Muxer {
         enc_tb: (i32, i32),
         frame_rate: (i32, i32),
         rotation_deg: f64,
+        hdr: Option<&crate::types::HdrMetadata>,
     ) -> Result<(), MediaError> {
         let path = self.partial.final_path().to_path_buf();
         let codec_id = encoder.id();
@@ -372,6 +373,10 @@ impl Muxer {
                     ffi::av_display_rotation_set(data as *mut i32, -rot);
                 }
             }
+        }
+        if let Some(hdr) = hdr {
+            // SAFETY: the stream pointer is valid while `ost` borrows the context.
+            crate::hdr::attach_to_stream(unsafe { ost.as_mut_ptr() }, hdr);
         }
         self.video_index = ost.index();
         self.video_tb = enc_tb;

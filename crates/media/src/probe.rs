@@ -270,6 +270,7 @@ pub(crate) fn describe_video(
         vfr,
         colour: tags_from_ff(prim, trc, space, range),
         rotation_deg: ff::stream_rotation(&stream),
+        hdr: crate::hdr::from_stream(&stream),
         duration_s,
         channels,
         depth,

@@ -258,6 +258,7 @@ impl ImageSequenceSource {
             vfr: false,
             colour: ColourTags::UNSPECIFIED,
             rotation_deg: 0.0,
+            hdr: None,
             duration_s: Some(n as f64 / fps),
             channels: first.channels,
             depth: first.depth,

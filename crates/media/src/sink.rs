@@ -66,6 +66,7 @@ impl VideoFileSink {
             encoder.time_base,
             spec.frame_rate,
             spec.rotation_deg,
+            spec.hdr.as_ref(),
         )?;
         let offset_s = spec
             .start_s

@@ -180,6 +180,8 @@ pub struct VideoFileSource {
     input_done: bool,
     finished: bool,
     last_pts: Option<i64>,
+    /// A frame decoded at open time (to read HDR metadata) and not handed out yet.
+    peeked: Option<Frame>,
 }
 
 impl VideoFileSource {
@@ -263,6 +265,15 @@ impl VideoFileSource {
             input_done: false,
             finished: false,
             last_pts: None,
+            peeked: None,
+        })
+        .and_then(|mut s| {
+            // HDR streams whose container has no static metadata carry it in frame SEI: decode
+            // the first frame now so `info()` has it before a sink is opened.
+            if s.info.colour.is_hdr() && s.info.hdr.is_none() {
+                s.peeked = s.decode_next()?;
+            }
+            Ok(s)
         })
     }
 
@@ -473,6 +484,16 @@ impl FrameSource for VideoFileSource {
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>, MediaError> {
+        if let Some(f) = self.peeked.take() {
+            return Ok(Some(f));
+        }
+        self.decode_next()
+    }
+}
+
+impl VideoFileSource {
+    /// Decodes and converts the next in-window frame.
+    fn decode_next(&mut self) -> Result<Option<Frame>, MediaError> {
         if self.finished {
             return Ok(None);
         }
@@ -485,6 +506,9 @@ impl FrameSource for VideoFileSource {
                 Ok(()) => {
                     let n = self.decoded_count;
                     self.decoded_count += 1;
+                    if self.info.hdr.is_none() && self.info.colour.is_hdr() {
+                        self.info.hdr = crate::hdr::from_frame(&self.decoded);
+                    }
                     let assigned = self.assign_pts(self.decoded.pts());
                     let pts = match assigned.or(self.decoded.timestamp()).or(self.decoded.pts()) {
                         Some(p) => p,

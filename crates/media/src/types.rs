@@ -81,6 +81,25 @@ impl ColourTags {
     }
 }
 
+/// SMPTE ST 2086 mastering display colour volume (CIE 1931 xy chromaticities, cd/m²).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MasteringDisplay {
+    pub red: (f64, f64),
+    pub green: (f64, f64),
+    pub blue: (f64, f64),
+    pub white_point: (f64, f64),
+    pub min_luminance: f64,
+    pub max_luminance: f64,
+}
+
+/// HDR10 static metadata of a stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HdrMetadata {
+    pub mastering: Option<MasteringDisplay>,
+    /// (MaxCLL, MaxFALL) in cd/m².
+    pub max_cll: Option<(u32, u32)>,
+}
+
 /// What kind of input a path is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum InputKind {
@@ -164,6 +183,9 @@ pub struct VideoInfo {
     pub rotation_deg: f64,
     /// Duration of the video stream in seconds, when known.
     pub duration_s: Option<f64>,
+    /// HDR10 static metadata (from the container, or from the first frame's SEI for HDR
+    /// streams), when present.
+    pub hdr: Option<HdrMetadata>,
     /// Channels the source's frames carry: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
     pub channels: usize,
     /// Depth of the frames the source yields.
@@ -293,6 +315,8 @@ pub struct OutputSpec {
     pub colour: ColourTags,
     /// Display rotation to store in the output (degrees, counter-clockwise).
     pub rotation_deg: f64,
+    /// HDR10 static metadata to write (container side data; SEI with libx265).
+    pub hdr: Option<HdrMetadata>,
     pub encode: EncodeOptions,
     pub overwrite: bool,
     /// Source time in seconds that becomes output time 0 (usually `DecodeOptions::start_s`):
@@ -317,6 +341,7 @@ impl OutputSpec {
             frame_rate: info.avg_frame_rate,
             colour: info.colour,
             rotation_deg: info.rotation_deg,
+            hdr: info.hdr,
             encode: EncodeOptions::default(),
             overwrite: false,
             start_s: None,

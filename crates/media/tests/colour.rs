@@ -42,6 +42,7 @@ fn flat_spec(w: usize, h: usize, tags: ColourTags) -> OutputSpec {
         frame_rate: (25, 1),
         colour: tags,
         rotation_deg: 0.0,
+        hdr: None,
         encode: EncodeOptions {
             codec: Some("libx264".into()),
             crf: Some(0.0),

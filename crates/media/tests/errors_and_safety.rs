@@ -37,6 +37,7 @@ fn spec(w: usize, h: usize) -> OutputSpec {
         frame_rate: (25, 1),
         colour: Default::default(),
         rotation_deg: 0.0,
+        hdr: None,
         encode: EncodeOptions {
             preset: Some("ultrafast".into()),
             ..Default::default()

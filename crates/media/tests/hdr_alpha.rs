@@ -43,6 +43,18 @@ fn tos_10_bit_hdr_roundtrip_keeps_depth_and_tags() {
         src.info().colour,
         "primaries/transfer/matrix/range preserved"
     );
+    // Mastering display metadata (from the source's SEI, per ffprobe) is carried over.
+    let hdr = src.info().hdr.expect("ToS has mastering display SEI");
+    let m = hdr.mastering.unwrap();
+    assert!(
+        (m.red.0 - 35400.0 / 50000.0).abs() < 1e-9
+            && (m.white_point.1 - 16450.0 / 50000.0).abs() < 1e-9
+    );
+    assert_eq!((m.min_luminance, m.max_luminance), (0.0, 1000.0));
+    assert_eq!(v.hdr, Some(hdr), "container side data");
+    let mut reopened = open_source(&out, &Default::default()).unwrap();
+    reopened.next_frame().unwrap();
+    assert_eq!(reopened.info().hdr, Some(hdr));
     let dec = common::decode_all(&out);
     assert_eq!(dec.len(), 3);
     for (i, (a, b)) in frames.iter().zip(&dec).enumerate() {
