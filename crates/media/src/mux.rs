@@ -350,6 +350,7 @@ impl Muxer {
                 ),
             });
         }
+        let fmt_name = self.octx.format().name().to_string();
         let mut ost = self
             .octx
             .add_stream(ffmpeg_next::encoder::find(codec_id))
@@ -372,6 +373,13 @@ impl Muxer {
                     // av_display_rotation_set takes the clockwise angle; ours is counter-clockwise.
                     ffi::av_display_rotation_set(data as *mut i32, -rot);
                 }
+            }
+        }
+        if codec_id == ffmpeg_next::codec::Id::HEVC && (fmt_name == "mp4" || fmt_name == "mov") {
+            // hvc1 (parameter sets in the sample entry) is what Apple players accept.
+            // SAFETY: plain field write on the new stream's codec parameters.
+            unsafe {
+                (*(*ost.as_mut_ptr()).codecpar).codec_tag = u32::from_le_bytes(*b"hvc1");
             }
         }
         if let Some(hdr) = hdr {

@@ -121,3 +121,38 @@ fn alpha_webm_roundtrip_keeps_alpha() {
         assert!(b.iter().any(|&x| x < 0.5) && b.iter().any(|&x| x > 0.5));
     }
 }
+
+#[test]
+fn hevc_in_mp4_is_tagged_hvc1_and_bitrate_mode_works() {
+    let Some(input) = common::video("ToS-s01_hdr10_main10.h265") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tos.mp4");
+    let mut src = open_source(
+        &input,
+        &DecodeOptions {
+            max_frames: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut spec = OutputSpec::like_source(src.info());
+    spec.encode = EncodeOptions {
+        preset: Some("ultrafast".into()),
+        bitrate: Some(2_000_000),
+        ..Default::default()
+    };
+    let mut sink = open_sink(&out, &spec).unwrap();
+    while let Some(f) = src.next_frame().unwrap() {
+        sink.write_frame(&f).unwrap();
+    }
+    sink.finish().unwrap();
+    ffmpeg_next::init().unwrap();
+    let ictx = ffmpeg_next::format::input(&out).unwrap();
+    let tag = unsafe { (*ictx.stream(0).unwrap().parameters().as_ptr()).codec_tag };
+    assert_eq!(&tag.to_le_bytes(), b"hvc1");
+    let info = probe(&out).unwrap().video.unwrap();
+    assert_eq!(info.hdr, src.info().hdr);
+    assert_eq!(info.colour, src.info().colour);
+}
