@@ -28,8 +28,10 @@ pub(crate) fn muxer_name(final_path: &Path) -> Result<String, MediaError> {
     if fmt.is_null() {
         return Err(MediaError::InvalidOutput {
             path: final_path.to_path_buf(),
-            reason: "unknown output container; use an extension such as .mp4, .mkv, .webm or .mov"
-                .into(),
+            reason:
+                "unknown output container; use an extension such as .mp4, .mkv, .webm or .mov, \
+                     or end the path with / for a directory of frames"
+                    .into(),
         });
     }
     // SAFETY: non-null static muxer with a NUL-terminated name.

@@ -119,6 +119,17 @@ pub(crate) fn packed_format(channels: usize, depth: SampleDepth) -> Pixel {
     }
 }
 
+/// `i / 255` for every byte value (same values as dividing, without a division per sample).
+static U8_TO_F32: [f32; 256] = {
+    let mut t = [0.0f32; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i as f32 / 255.0;
+        i += 1;
+    }
+    t
+};
+
 /// Reads a packed 8/16-bit FFmpeg frame into `f32` samples in `[0, 1]`.
 pub(crate) fn packed_to_f32(
     packed: &ffmpeg_next::frame::Video,
@@ -144,7 +155,7 @@ pub(crate) fn packed_to_f32(
     } else {
         for y in 0..h {
             let row = &data[y * stride..y * stride + row_len];
-            out.extend(row.iter().map(|&b| b as f32 / 255.0));
+            out.extend(row.iter().map(|&b| U8_TO_F32[b as usize]));
         }
     }
 }
