@@ -125,12 +125,23 @@ fn run(filter: &str) {
         let t = time(5, || conv.forward_into(&x, &Epilogue::none(), &mut out));
         report(name, flops * 1e-9, "GFLOP", t);
     }
-    if "warp 1088x1920x3".contains(filter) {
-        let img = filled([1, 1088, 1920, 3]);
-        let flow = filled([1, 1088, 1920, 2]);
+    for c in [3, 7] {
+        let name = format!("warp 1088x1920x{c}");
+        if !name.contains(filter) {
+            continue;
+        }
+        let img = filled([1, 1088, 1920, c]);
+        // A smooth flow field of up to ±40 px, like motion between real frames at this size.
+        let flow_data = (0..1088 * 1920)
+            .flat_map(|p| {
+                let (y, x) = ((p / 1920) as f32, (p % 1920) as f32);
+                [40.0 * (y / 50.0 + x / 70.0).sin(), 25.0 * (x / 60.0).cos()]
+            })
+            .collect();
+        let flow = Tensor::from_vec([1, 1088, 1920, 2], flow_data);
         let mut out = Tensor::zeros(img.shape());
         let t = time(5, || ops::warp_into(&img, &flow, 0, &mut out));
-        report("warp 1088x1920x3", 1088.0 * 1920.0 * 1e-6, "Mpx", t);
+        report(&name, 1088.0 * 1920.0 * 1e-6, "Mpx", t);
     }
     if "bilinear up16 68x120x13".contains(filter) {
         let tmp = filled([1, 68, 120, 13]);

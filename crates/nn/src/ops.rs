@@ -554,6 +554,24 @@ fn warp_rows(
     });
 }
 
+/// Hints the CPU to load the cache line holding `data[index]` (no-op where unsupported or
+/// out of range).
+#[inline(always)]
+fn prefetch(data: &[f32], index: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v) = data.get(index) {
+        // SAFETY: prefetching is only a hint and the pointer is to a live element.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(
+                (v as *const f32).cast::<i8>(),
+                std::arch::x86_64::_MM_HINT_T0,
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, index);
+}
+
 struct WarpGeometry {
     h: usize,
     w: usize,
@@ -581,9 +599,24 @@ fn warp_source(
     )
 }
 
-/// Pixels per strip of [`warp_row`]: coordinates are computed for a strip in one branch-free,
-/// vectorisable pass, then the strip's samples are gathered.
-const WARP_STRIP: usize = 64;
+/// How many pixels ahead [`warp_row`] prefetches the source pixels it will gather.
+const WARP_PREFETCH_AHEAD: usize = 64;
+
+/// Where and how one output pixel of a warp samples its source.
+#[derive(Clone, Copy, Default)]
+struct WarpTap {
+    /// Flat pixel index of the top-left neighbour.
+    o00: usize,
+    /// Offsets to the right and lower neighbours (0 at the image edge, whose weight is 0).
+    dx: usize,
+    dy: usize,
+    /// `[nw, ne, sw, se]`.
+    weights: [f32; 4],
+}
+
+thread_local! {
+    static WARP_TAPS: RefCell<Vec<WarpTap>> = const { RefCell::new(Vec::new()) };
+}
 
 #[inline(always)]
 fn warp_row<const C: usize>(
@@ -595,6 +628,26 @@ fn warp_row<const C: usize>(
     row: usize,
     o: &mut [f32],
 ) {
+    with_reused(&WARP_TAPS, |taps| {
+        warp_row_with::<C>(g, src, fl, gx, gy, row, o, taps)
+    });
+}
+
+/// First the taps of the whole row in one branch-free pass (coordinates exactly as
+/// grid_to_pixel / BilinearTaps), then the gathers, prefetching ahead: flows reach tens of rows
+/// away, beyond L2 and the hardware prefetchers.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn warp_row_with<const C: usize>(
+    g: &WarpGeometry,
+    src: &[f32],
+    fl: &[f32],
+    gx: &[f32],
+    gy: &[f32],
+    row: usize,
+    o: &mut [f32],
+    taps: &mut Vec<WarpTap>,
+) {
     let (b, y) = (row / g.h, row % g.h);
     let (w, h) = (g.w, g.h);
     let (wmax, hmax) = ((w - 1) as f32, (h - 1) as f32);
@@ -602,55 +655,52 @@ fn warp_row<const C: usize>(
     let base = b * h * w;
     let flow_row = &fl[(b * h + y) * w * g.fc..][..w * g.fc];
     let gyy = gy[y];
-    let mut x_start = 0;
-    while x_start < w {
-        let n = WARP_STRIP.min(w - x_start);
-        let mut o00 = [0usize; WARP_STRIP];
-        let mut dx = [0usize; WARP_STRIP];
-        let mut dy = [0usize; WARP_STRIP];
-        let mut wts = [[0.0f32; 4]; WARP_STRIP];
-        for i in 0..n {
-            let x = x_start + i;
-            let f = &flow_row[x * g.fc + g.flow_c0..][..2];
-            // Same operations, in the same order, as grid_to_pixel / BilinearTaps.
-            let sx = if w == 1 {
-                0.0
-            } else {
-                ((gx[x] + f[0] / g.nx + 1.0) * half_w).max(0.0).min(wmax)
-            };
-            let sy = if h == 1 {
-                0.0
-            } else {
-                ((gyy + f[1] / g.ny + 1.0) * half_h).max(0.0).min(hmax)
-            };
-            let (x0, y0) = ((sx as usize).min(w - 1), (sy as usize).min(h - 1));
-            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-            let (ex, ey) = (1.0 - fx, 1.0 - fy);
-            let x_in = x0 + 1 < w;
-            let y_in = y0 + 1 < h;
-            let ne = if x_in { ey * fx } else { 0.0 };
-            let sw = if y_in { fy * ex } else { 0.0 };
-            let se = if x_in && y_in { fy * fx } else { 0.0 };
-            wts[i] = [ey * ex, ne, sw, se];
-            o00[i] = base + y0 * w + x0;
-            dx[i] = usize::from(x_in);
-            dy[i] = if y_in { w } else { 0 };
+    taps.clear();
+    taps.extend((0..w).map(|x| {
+        let f = &flow_row[x * g.fc + g.flow_c0..][..2];
+        let sx = if w == 1 {
+            0.0
+        } else {
+            ((gx[x] + f[0] / g.nx + 1.0) * half_w).max(0.0).min(wmax)
+        };
+        let sy = if h == 1 {
+            0.0
+        } else {
+            ((gyy + f[1] / g.ny + 1.0) * half_h).max(0.0).min(hmax)
+        };
+        // sx, sy >= 0, so truncation is floor (and no libm call on baseline x86-64).
+        let (x0, y0) = ((sx as usize).min(w - 1), (sy as usize).min(h - 1));
+        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+        let (ex, ey) = (1.0 - fx, 1.0 - fy);
+        let x_in = x0 + 1 < w;
+        let y_in = y0 + 1 < h;
+        let ne = if x_in { ey * fx } else { 0.0 };
+        let sw = if y_in { fy * ex } else { 0.0 };
+        let se = if x_in && y_in { fy * fx } else { 0.0 };
+        WarpTap {
+            o00: base + y0 * w + x0,
+            dx: usize::from(x_in),
+            dy: if y_in { w } else { 0 },
+            weights: [ey * ex, ne, sw, se],
         }
-        let out = &mut o[x_start * C..(x_start + n) * C];
-        for (i, d) in out.chunks_exact_mut(C).enumerate() {
-            let p = o00[i];
-            let [nw, ne, sw, se] = wts[i];
-            let p00: &[f32; C] = src[p * C..][..C].try_into().unwrap_or(&[0.0; C]);
-            let p01: &[f32; C] = src[(p + dx[i]) * C..][..C].try_into().unwrap_or(&[0.0; C]);
-            let p10: &[f32; C] = src[(p + dy[i]) * C..][..C].try_into().unwrap_or(&[0.0; C]);
-            let p11: &[f32; C] = src[(p + dy[i] + dx[i]) * C..][..C]
-                .try_into()
-                .unwrap_or(&[0.0; C]);
-            for ch in 0..C {
-                d[ch] = p00[ch] * nw + p01[ch] * ne + p10[ch] * sw + p11[ch] * se;
-            }
+    }));
+    for (x, d) in o.chunks_exact_mut(C).enumerate() {
+        if let Some(ahead) = taps.get(x + WARP_PREFETCH_AHEAD) {
+            prefetch(src, ahead.o00 * C);
+            prefetch(src, (ahead.o00 + ahead.dy) * C);
         }
-        x_start += n;
+        let t = taps[x];
+        let p = t.o00;
+        let [nw, ne, sw, se] = t.weights;
+        let p00: &[f32; C] = src[p * C..][..C].try_into().unwrap_or(&[0.0; C]);
+        let p01: &[f32; C] = src[(p + t.dx) * C..][..C].try_into().unwrap_or(&[0.0; C]);
+        let p10: &[f32; C] = src[(p + t.dy) * C..][..C].try_into().unwrap_or(&[0.0; C]);
+        let p11: &[f32; C] = src[(p + t.dy + t.dx) * C..][..C]
+            .try_into()
+            .unwrap_or(&[0.0; C]);
+        for ch in 0..C {
+            d[ch] = p00[ch] * nw + p01[ch] * ne + p10[ch] * sw + p11[ch] * se;
+        }
     }
 }
 
