@@ -73,8 +73,10 @@ impl Pattern {
     }
 }
 
+/// Whether `path` is a frame pattern: a printf `%d`/`%0Nd` in an image file name that is not
+/// itself an existing file (so `50%done.mp4` or an existing `a%d.png` are plain files).
 pub(crate) fn is_pattern(path: &Path) -> bool {
-    Pattern::parse(path).is_some()
+    has_image_extension(path) && !path.is_file() && Pattern::parse(path).is_some()
 }
 
 /// Natural order: runs of digits compare by value, everything else bytewise.
@@ -510,5 +512,10 @@ mod tests {
         assert_eq!(q.number_of("12.jpg"), Some(12));
         assert!(Pattern::parse(Path::new("100%.png")).is_none());
         assert!(Pattern::parse(Path::new("video.mp4")).is_none());
+        assert!(
+            !is_pattern(Path::new("50%done.mp4")),
+            "videos are never patterns"
+        );
+        assert!(is_pattern(Path::new("/nonexistent/f_%04d.png")));
     }
 }
