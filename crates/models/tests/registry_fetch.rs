@@ -98,6 +98,19 @@ fn good_download_is_verified_and_lands_atomically() {
     assert_eq!(std::fs::read(&path).expect("read cached"), body);
     assert_eq!(listing(&dir), vec!["realesr-animevideov3.pth"]);
     assert_eq!(server.requests(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o644,
+            "cached models are readable like any file"
+        );
+    }
 
     // Cached and intact: no request, the file is reported as already there.
     let again = fetch(

@@ -193,6 +193,14 @@ pub fn fetch(
     temp.as_file()
         .sync_all()
         .map_err(|e| RegistryError::io(temp.path(), e))?;
+    // Temporary files are created owner-only; a cached model is an ordinary readable file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let readable = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(temp.path(), readable)
+            .map_err(|e| RegistryError::io(temp.path(), e))?;
+    }
     temp.persist(&destination)
         .map_err(|e| RegistryError::io(&destination, e.error))?;
     Ok(FetchOutcome::Downloaded {
