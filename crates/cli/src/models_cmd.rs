@@ -290,7 +290,10 @@ fn fetch(
             writeln!(out, "  {} bytes, sha256 {sha256} ({status})", bytes)?;
             writeln!(out, "  saved to {}", path.display())?;
             if let Some(companion) = model.companion {
-                writeln!(out, "  its companion model is {companion}")?;
+                writeln!(
+                    out,
+                    "  denoise blending also needs its companion: upframe models fetch {companion}"
+                )?;
             }
         }
     }
