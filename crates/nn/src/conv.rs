@@ -9,7 +9,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use crate::{narrow, Epilogue, NnError, Tensor, Workspace};
+use crate::{direct, narrow, Epilogue, NnError, Tensor, Workspace};
 
 /// Output pixels per parallel work item of the direct narrow-convolution path.
 const NARROW_BLOCK_PX: usize = 256;
@@ -308,6 +308,29 @@ impl Conv2d {
         let direct = self.kh == 1 && self.kw == 1 && self.stride == 1 && self.padding == 0;
         let input = x.data();
         let bias = self.bias();
+        if (direct::MIN_N..=direct::MAX_N).contains(&cout) && direct::available() {
+            let geo = direct::Geometry {
+                h,
+                w,
+                cin,
+                cout,
+                kh: self.kh,
+                kw: self.kw,
+                stride: self.stride,
+                pad: self.padding,
+                oh,
+                ow,
+            };
+            out.data_mut()
+                .par_chunks_mut(NARROW_BLOCK_PX * cout)
+                .enumerate()
+                .for_each(|(blk, out_blk)| {
+                    let p0 = blk * NARROW_BLOCK_PX;
+                    direct::conv_block(&geo, input, &self.packed, p0, out_blk);
+                    epilogue.apply_row(out_blk, p0, cout, bias);
+                });
+            return;
+        }
         if let Some(bt) = self.packed_t.as_deref() {
             if narrow::available() && self.kh * self.kw <= narrow::MAX_SEGMENTS {
                 let (kh, kw, s, pad) = (self.kh, self.kw, self.stride, self.padding as isize);

@@ -42,6 +42,7 @@
 //! ```
 
 mod conv;
+mod direct;
 pub mod epilogue;
 mod error;
 mod narrow;

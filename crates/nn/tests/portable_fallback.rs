@@ -30,6 +30,8 @@ fn narrow_convolutions_without_simd_kernel_match_reference() {
         (64, 3, 3, 1, 1),
         (7, 1, 3, 2, 1),
         (16, 8, 1, 1, 0),
+        (28, 16, 3, 2, 1),
+        (3, 32, 3, 1, 1),
         (5, 4, 5, 1, 2),
     ] {
         let x = ramp([2, 11, 13, cin], 1);
