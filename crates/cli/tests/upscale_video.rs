@@ -404,3 +404,59 @@ fn box_mp4_decode_errors_skip_or_abort_in_one_line() {
     assert!(t_out.windows(2).all(|w| w[1] > w[0]), "{t_out:?}");
     assert!(!audio_packets(&skipped).is_empty());
 }
+
+#[test]
+fn start_and_duration_window_shifts_video_and_audio_together() {
+    let Some(input) = asset("media/video/chaplin.mp4") else {
+        return;
+    };
+    if !have_ff_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("chaplin_window.mp4");
+    upscale(
+        &input,
+        &output,
+        &[
+            "--start",
+            "2",
+            "--duration",
+            "1",
+            "--preset",
+            "ultrafast",
+            "--crf",
+            "30",
+        ],
+    );
+    // 25 fps: the frames from t = 2.00 s to 2.96 s, shifted to start at 0.
+    let t_in: Vec<f64> = video_frame_times(&input, &[])
+        .into_iter()
+        .filter(|&t| (2.0 - 1e-6..3.0 - 1e-6).contains(&t))
+        .map(|t| t - 2.0)
+        .collect();
+    assert_eq!(t_in.len(), 25);
+    assert_times_equal(&t_in, &video_frame_times(&output, &[]), 1e-3);
+    // Audio: a run of the input's packets, bit-identical, covering about the same second.
+    let a_in = audio_packets(&input);
+    let a_out = audio_packets(&output);
+    assert!(a_out.len() >= 35, "{} packets", a_out.len());
+    let first = a_in
+        .iter()
+        .position(|p| p.3 == a_out[0].3)
+        .expect("first output audio packet comes from the input");
+    assert!(
+        (a_in[first].0 - 2.0).abs() < 0.05,
+        "window starts at {}",
+        a_in[first].0
+    );
+    for (i, (o, s)) in a_out.iter().zip(&a_in[first..]).enumerate() {
+        assert_eq!((o.2, &o.3), (s.2, &s.3), "audio packet {i}");
+        assert!(
+            (o.0 - (s.0 - 2.0)).abs() < 0.05,
+            "audio packet {i}: {} vs {}",
+            o.0,
+            s.0
+        );
+    }
+}
