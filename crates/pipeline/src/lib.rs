@@ -9,6 +9,7 @@
 pub mod error;
 pub mod job;
 pub mod processor;
+pub mod realesrgan;
 pub mod resize;
 pub mod runner;
 

@@ -1,0 +1,808 @@
+//! The Real-ESRGAN frame processor: [`RealEsrganUpscaler`] runs an upscaling network
+//! (SRVGGNetCompact or RRDBNet from `upframe-models`) with the semantics of the official
+//! `RealESRGANer.enhance` (xinntao/Real-ESRGAN `realesrgan/utils.py`):
+//!
+//! - input in `[0, 1]` (8-bit frames are `k/255`, deeper ones `k/65535`, as `max_range` gives);
+//!   gray is replicated to RGB and converted back with OpenCV's `BGR2GRAY` weights;
+//! - `pre_pad` (reflect, right/bottom) and the `mod_scale` reflect pad of x2 / x1 models, both
+//!   cropped from the output;
+//! - `tile` / `tile_pad` exactly as `tile_process` (tile grid over the padded input, each tile
+//!   read with `tile_pad` context, only its core written), or an automatic tile size from a
+//!   memory budget when `tile` is 0;
+//! - alpha upscaled by the network (`realesrgan`), by OpenCV `INTER_LINEAR` (the official
+//!   non-`realesrgan` path) or by OpenCV `INTER_LANCZOS4`;
+//! - output clamped to `[0, 1]`, quantised with round-half-even to 8 or 16 bits, and only then
+//!   resized to `outscale` with `cv2.resize(INTER_LANCZOS4)` on the integer image (8-bit in
+//!   OpenCV's fixed point, 16-bit in `f32`, both saturating).
+//!
+//! Also Real-ESRGAN's `dni` weight interpolation for `-dn` with realesr-general-x4v3
+//! ([`interpolate_weights`], [`load_upscaler_with_denoise`]).
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use thiserror::Error;
+use upframe_media::{Frame, SampleDepth};
+use upframe_models::{
+    load_weights, model_from_state_dict, Architecture, ModelError, StateDict, Upscaler,
+    WeightTensor,
+};
+use upframe_nn::ops::{pad, PadMode};
+use upframe_nn::{Tensor, Workspace};
+
+use crate::error::PipelineError;
+use crate::processor::FrameProcessor;
+use crate::resize::{opencv_lanczos4_coefficients, resize_lanczos4_opencv};
+
+/// Errors building or configuring a [`RealEsrganUpscaler`].
+#[derive(Debug, Error)]
+pub enum RealEsrganError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("invalid Real-ESRGAN option: {0}")]
+    InvalidOption(String),
+    #[error("denoise strength {0} is outside [0, 1]")]
+    InvalidDenoise(f64),
+    #[error(
+        "denoise strength {strength} needs the realesr-general-wdn-x4v3 weights next to \
+         realesr-general-x4v3, but {} does not exist (run `upframe models fetch \
+         realesr-general-wdn-x4v3`, or pass -dn 1 to use realesr-general-x4v3 alone)",
+        .wdn.display()
+    )]
+    DenoiseWeightsMissing { strength: f64, wdn: PathBuf },
+    #[error("cannot interpolate the two weight files: {0}")]
+    WeightMismatch(String),
+}
+
+/// How the alpha channel of an RGBA (or gray + alpha) frame is upscaled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlphaUpsampler {
+    /// Through the network, as three replicated channels, back to gray (official default).
+    RealEsrgan,
+    /// OpenCV `INTER_LINEAR` on the float alpha: what the official code does for any other
+    /// `alpha_upsampler` value. Fast.
+    Linear,
+    /// OpenCV `INTER_LANCZOS4` on the float alpha, clamped to `[0, 1]`. Fast, sharper edges.
+    Lanczos,
+}
+
+/// `RealESRGANer` settings.
+#[derive(Clone, Debug)]
+pub struct RealEsrganOptions {
+    /// Final scale relative to the input; `None` = the network's scale.
+    pub outscale: Option<f64>,
+    /// Tile size in input pixels; 0 = no tiling unless the frame would not fit the memory
+    /// budget, in which case the largest tile that fits is chosen.
+    pub tile: usize,
+    /// Context read around each tile.
+    pub tile_pad: usize,
+    /// Reflect padding on the right and bottom before the network.
+    pub pre_pad: usize,
+    pub alpha: AlphaUpsampler,
+    /// Bytes the network's activations may use when `tile` is 0; `None` = half of the
+    /// available memory (`MemAvailable`), 2 GiB when that cannot be read.
+    pub memory_budget: Option<usize>,
+}
+
+impl Default for RealEsrganOptions {
+    /// The official `inference_realesrgan.py` defaults: tile 0, tile_pad 10, pre_pad 0, alpha
+    /// through the network, network scale.
+    fn default() -> Self {
+        RealEsrganOptions {
+            outscale: None,
+            tile: 0,
+            tile_pad: 10,
+            pre_pad: 0,
+            alpha: AlphaUpsampler::RealEsrgan,
+            memory_budget: None,
+        }
+    }
+}
+
+/// A [`FrameProcessor`] running a Real-ESRGAN network with `RealESRGANer` semantics. Keeps its
+/// workspace across frames so a video runs without reallocating the network's buffers.
+pub struct RealEsrganUpscaler {
+    name: String,
+    net: Upscaler,
+    scale: usize,
+    /// Estimated activation bytes per network input pixel (for the automatic tile size).
+    bytes_per_pixel: usize,
+    options: RealEsrganOptions,
+    ws: Workspace,
+    /// The tile chosen automatically for the last (padded) input size, `(h, w, tile)`.
+    auto_tile: Option<(usize, usize, usize)>,
+}
+
+impl RealEsrganUpscaler {
+    /// Wraps a loaded network. `architecture` (from `ModelInfo`) sizes the memory estimate.
+    pub fn new(
+        name: impl Into<String>,
+        net: Upscaler,
+        architecture: &Architecture,
+        options: RealEsrganOptions,
+    ) -> Result<Self, RealEsrganError> {
+        if let Some(s) = options.outscale {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(RealEsrganError::InvalidOption(format!(
+                    "outscale {s} must be a finite number greater than 0"
+                )));
+            }
+        }
+        let scale = net.scale();
+        Ok(RealEsrganUpscaler {
+            name: name.into(),
+            scale,
+            bytes_per_pixel: activation_bytes_per_pixel(architecture, scale),
+            net,
+            options,
+            ws: Workspace::new(),
+            auto_tile: None,
+        })
+    }
+
+    /// Loads a weight file (`.pth` / safetensors) and wraps it.
+    pub fn from_file(path: &Path, options: RealEsrganOptions) -> Result<Self, RealEsrganError> {
+        let sd = load_weights(path)?;
+        Self::from_state_dict(display_name(path), &sd, options).map_err(|e| match e {
+            RealEsrganError::Model(m) => RealEsrganError::Model(m.in_file(path)),
+            other => other,
+        })
+    }
+
+    /// Builds the network from weights already in memory (e.g. [`interpolate_weights`]).
+    pub fn from_state_dict(
+        name: impl Into<String>,
+        sd: &StateDict,
+        options: RealEsrganOptions,
+    ) -> Result<Self, RealEsrganError> {
+        let model = model_from_state_dict(sd)?;
+        let architecture = model.info.architecture.clone();
+        let net = model.into_upscaler()?;
+        Self::new(name, net, &architecture, options)
+    }
+
+    /// The network's own scale.
+    pub fn network_scale(&self) -> usize {
+        self.scale
+    }
+
+    pub fn options(&self) -> &RealEsrganOptions {
+        &self.options
+    }
+
+    /// Whether the final output is resized from the network's scale.
+    fn resizes(&self) -> bool {
+        matches!(self.options.outscale, Some(s) if s != self.scale as f64)
+    }
+
+    /// `RealESRGANer.pre_process` + `process`/`tile_process` + `post_process` on an NHWC RGB
+    /// tensor in `[0, 1]`; returns the unclamped `[1, h·s, w·s, 3]` output.
+    fn enhance_rgb(&mut self, img: Tensor) -> Result<Tensor, PipelineError> {
+        let [_, h, w, _] = img.shape();
+        let s = self.scale;
+        let pre = self.options.pre_pad;
+        // Reflect padding needs a pad smaller than the dimension (as F.pad does).
+        let padded = if pre > 0 {
+            if pre >= h || pre >= w {
+                return Err(self.size_error(
+                    w,
+                    h,
+                    format!("pre_pad {pre} needs a frame larger than {pre}×{pre}"),
+                ));
+            }
+            let p = pad(&img, [0, pre, 0, pre], PadMode::Reflect);
+            self.ws.recycle(img);
+            p
+        } else {
+            img
+        };
+        // RealESRGANer pads to a multiple of 2 (x2 models) or 4 (x1 models).
+        let mod_scale = match s {
+            2 => 2,
+            1 => 4,
+            _ => 1,
+        };
+        let [_, ph, pw, _] = padded.shape();
+        let (mod_h, mod_w) = (
+            (mod_scale - ph % mod_scale) % mod_scale,
+            (mod_scale - pw % mod_scale) % mod_scale,
+        );
+        let padded = if mod_h > 0 || mod_w > 0 {
+            if mod_h >= ph || mod_w >= pw {
+                return Err(self.size_error(
+                    w,
+                    h,
+                    "too small for the model's reflect padding".into(),
+                ));
+            }
+            let p = pad(&padded, [0, mod_h, 0, mod_w], PadMode::Reflect);
+            self.ws.recycle(padded);
+            p
+        } else {
+            padded
+        };
+        let [_, ph, pw, _] = padded.shape();
+        let tile = self.tile_for(ph, pw);
+        let out = if tile == 0 || (tile >= ph && tile >= pw) {
+            self.run_network(&padded)?
+        } else {
+            self.tile_process(&padded, tile)?
+        };
+        self.ws.recycle(padded);
+        // post_process: crop the mod pad, then the pre pad (both right/bottom), i.e. keep the
+        // top-left h·s × w·s.
+        let (out_h, out_w) = (h * s, w * s);
+        if out.h() == out_h && out.w() == out_w {
+            return Ok(out);
+        }
+        let c = out.c();
+        let mut cropped = self.ws.tensor([1, out_h, out_w, c]);
+        let src_row = out.w() * c;
+        for (y, row) in cropped.data_mut().chunks_exact_mut(out_w * c).enumerate() {
+            row.copy_from_slice(&out.data()[y * src_row..y * src_row + out_w * c]);
+        }
+        self.ws.recycle(out);
+        Ok(cropped)
+    }
+
+    fn run_network(&mut self, x: &Tensor) -> Result<Tensor, PipelineError> {
+        self.net
+            .forward(x, &mut self.ws)
+            .map_err(|e| PipelineError::Processor {
+                processor: self.name.clone(),
+                message: e.to_string(),
+            })
+    }
+
+    /// `RealESRGANer.tile_process`.
+    fn tile_process(&mut self, img: &Tensor, tile: usize) -> Result<Tensor, PipelineError> {
+        let [_, height, width, c] = img.shape();
+        let s = self.scale;
+        let align = self.net.alignment();
+        // x2 / x1 RRDBNet unshuffle their input: keep every tile edge on the alignment grid
+        // (the padded image already is a multiple of it).
+        let tile = tile.div_ceil(align) * align;
+        let tile_pad = self.options.tile_pad.div_ceil(align) * align;
+        let mut output = self.ws.tensor([1, height * s, width * s, c]);
+        let out_row = width * s * c;
+        for ty in 0..height.div_ceil(tile) {
+            for tx in 0..width.div_ceil(tile) {
+                let (x0, y0) = (tx * tile, ty * tile);
+                let (x1, y1) = ((x0 + tile).min(width), (y0 + tile).min(height));
+                let (x0p, y0p) = (x0.saturating_sub(tile_pad), y0.saturating_sub(tile_pad));
+                let (x1p, y1p) = ((x1 + tile_pad).min(width), (y1 + tile_pad).min(height));
+                let (tw, th) = (x1p - x0p, y1p - y0p);
+                let mut input = self.ws.tensor([1, th, tw, c]);
+                for (y, row) in input.data_mut().chunks_exact_mut(tw * c).enumerate() {
+                    let start = ((y0p + y) * width + x0p) * c;
+                    row.copy_from_slice(&img.data()[start..start + tw * c]);
+                }
+                let out_tile = self.run_network(&input)?;
+                self.ws.recycle(input);
+                let tile_row = out_tile.w() * c;
+                let (ox, oy) = ((x0 - x0p) * s, (y0 - y0p) * s);
+                let (core_w, core_h) = ((x1 - x0) * s, (y1 - y0) * s);
+                for y in 0..core_h {
+                    let src = (oy + y) * tile_row + ox * c;
+                    let dst = (y0 * s + y) * out_row + x0 * s * c;
+                    output.data_mut()[dst..dst + core_w * c]
+                        .copy_from_slice(&out_tile.data()[src..src + core_w * c]);
+                }
+                self.ws.recycle(out_tile);
+            }
+        }
+        Ok(output)
+    }
+
+    /// The tile size for a padded input of `h`×`w`: the configured one, or (0) none when the
+    /// whole frame fits the memory budget, else the largest tile that does.
+    fn tile_for(&mut self, h: usize, w: usize) -> usize {
+        if self.options.tile > 0 {
+            return self.options.tile;
+        }
+        if let Some((ch, cw, t)) = self.auto_tile {
+            if (ch, cw) == (h, w) {
+                return t;
+            }
+        }
+        let budget = self
+            .options
+            .memory_budget
+            .unwrap_or_else(default_memory_budget);
+        let t = auto_tile_size(h, w, self.bytes_per_pixel, self.options.tile_pad, budget);
+        if t > 0 {
+            tracing::info!(
+                "{}: a {w}x{h} frame needs about {} MiB of activations, more than the {} MiB \
+                 budget; tiling with tile {t}, tile_pad {}",
+                self.name,
+                (h * w * self.bytes_per_pixel) >> 20,
+                budget >> 20,
+                self.options.tile_pad
+            );
+        } else {
+            tracing::debug!(
+                "{}: a {w}x{h} frame needs about {} MiB of activations; no tiling",
+                self.name,
+                (h * w * self.bytes_per_pixel) >> 20
+            );
+        }
+        self.auto_tile = Some((h, w, t));
+        t
+    }
+
+    fn size_error(&self, width: usize, height: usize, reason: String) -> PipelineError {
+        PipelineError::InvalidSize {
+            width,
+            height,
+            reason: format!("{}: {reason}", self.name),
+        }
+    }
+
+    /// The network output for RGB planes in `[0, 1]` (`rgb`: `h·w·3` interleaved), clamped.
+    fn upscale_rgb(&mut self, rgb: Vec<f32>, w: usize, h: usize) -> Result<Tensor, PipelineError> {
+        let input = Tensor::from_vec([1, h, w, 3], rgb);
+        let mut out = self.enhance_rgb(input)?;
+        for v in out.data_mut() {
+            *v = v.clamp(0.0, 1.0);
+        }
+        Ok(out)
+    }
+}
+
+/// OpenCV's `BGR2GRAY` on float pixels given as RGB.
+#[inline]
+fn opencv_gray(r: f32, g: f32, b: f32) -> f32 {
+    b * 0.114 + g * 0.587 + r * 0.299
+}
+
+impl FrameProcessor for RealEsrganUpscaler {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn output_size(&self, width: usize, height: usize) -> (usize, usize) {
+        match self.options.outscale {
+            Some(o) if self.resizes() => outscale_size(width, height, o),
+            _ => (width * self.scale, height * self.scale),
+        }
+    }
+
+    fn process(&mut self, mut frame: Frame) -> Result<Frame, PipelineError> {
+        let (w, h, ch) = (frame.width, frame.height, frame.channels);
+        if !(1..=4).contains(&ch) || frame.data.len() != w * h * ch || w == 0 || h == 0 {
+            return Err(self.size_error(
+                w,
+                h,
+                format!("{ch} channels with {} samples", frame.data.len()),
+            ));
+        }
+        let s = self.scale;
+        let (ow, oh) = (w * s, h * s);
+        let colour_channels = if ch <= 2 { 1 } else { 3 };
+        let has_alpha = frame.has_alpha();
+        // RGB (gray replicated) in, as RealESRGANer feeds the network.
+        let alpha: Option<Vec<f32>> =
+            has_alpha.then(|| frame.data.chunks_exact(ch).map(|px| px[ch - 1]).collect());
+        let rgb = if ch == 3 {
+            std::mem::take(&mut frame.data)
+        } else {
+            let mut rgb = Vec::with_capacity(w * h * 3);
+            for px in frame.data.chunks_exact(ch) {
+                if colour_channels == 1 {
+                    rgb.extend_from_slice(&[px[0]; 3]);
+                } else {
+                    rgb.extend_from_slice(&px[..3]);
+                }
+            }
+            rgb
+        };
+        let out_rgb = self.upscale_rgb(rgb, w, h)?;
+        let alpha_out: Option<Vec<f32>> = if let Some(alpha) = alpha {
+            Some(match self.options.alpha {
+                AlphaUpsampler::RealEsrgan => {
+                    let rgb: Vec<f32> = alpha.iter().flat_map(|&a| [a; 3]).collect();
+                    let out = self.upscale_rgb(rgb, w, h)?;
+                    let gray = out
+                        .data()
+                        .chunks_exact(3)
+                        .map(|p| opencv_gray(p[0], p[1], p[2]))
+                        .collect();
+                    self.ws.recycle(out);
+                    gray
+                }
+                AlphaUpsampler::Linear => resize_linear_opencv(&alpha, w, h, ow, oh),
+                AlphaUpsampler::Lanczos => {
+                    let mut a = Frame::new(w, h, 1, frame.depth);
+                    a.data = alpha;
+                    resize_lanczos4_opencv(&a, ow, oh)?
+                        .data
+                        .into_iter()
+                        .map(|v| v.clamp(0.0, 1.0))
+                        .collect()
+                }
+            })
+        } else {
+            None
+        };
+        // Assemble the output channels (RGB or gray, then alpha), quantised as RealESRGANer
+        // does: `(x * max_range).round()`.
+        let max_range = match frame.depth {
+            SampleDepth::U8 => 255.0f32,
+            SampleDepth::High { .. } => 65535.0f32,
+        };
+        let quantise = |v: f32| (v * max_range).round_ties_even() as u16;
+        let mut q = Vec::with_capacity(ow * oh * ch);
+        for (i, p) in out_rgb.data().chunks_exact(3).enumerate() {
+            if colour_channels == 1 {
+                q.push(quantise(opencv_gray(p[0], p[1], p[2])));
+            } else {
+                q.extend(p.iter().map(|&v| quantise(v)));
+            }
+            if let Some(a) = &alpha_out {
+                q.push(quantise(a[i]));
+            }
+        }
+        self.ws.recycle(out_rgb);
+        let ((fw, fh), q) = match self.options.outscale {
+            Some(o) if self.resizes() => {
+                let (tw, th) = outscale_size(w, h, o);
+                if tw == 0 || th == 0 {
+                    return Err(self.size_error(
+                        w,
+                        h,
+                        format!("outscale {o} gives an empty image"),
+                    ));
+                }
+                let resized = match frame.depth {
+                    SampleDepth::U8 => resize_lanczos4_u8_opencv(&q, ow, oh, ch, tw, th),
+                    SampleDepth::High { .. } => resize_lanczos4_u16_opencv(&q, ow, oh, ch, tw, th),
+                };
+                ((tw, th), resized)
+            }
+            _ => ((ow, oh), q),
+        };
+        let data = q.into_iter().map(|v| v as f32 / max_range).collect();
+        Ok(Frame {
+            width: fw,
+            height: fh,
+            channels: ch,
+            depth: frame.depth,
+            data,
+            pts: frame.pts,
+            index: frame.index,
+        })
+    }
+}
+
+/// `(int(w·outscale), int(h·outscale))`, as RealESRGANer sizes its final resize.
+pub fn outscale_size(width: usize, height: usize, outscale: f64) -> (usize, usize) {
+    (
+        (width as f64 * outscale) as usize,
+        (height as f64 * outscale) as usize,
+    )
+}
+
+fn display_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Peak activation bytes per input pixel of a forward pass (an estimate from the
+/// architecture: live feature maps, the upsampled output and the convolution scratch).
+fn activation_bytes_per_pixel(architecture: &Architecture, scale: usize) -> usize {
+    let floats = match architecture {
+        Architecture::SrvggNetCompact(c) => {
+            let r2 = c.upscale * c.upscale;
+            // Two feature maps in flight, ~2.25× one for the Winograd transforms, the
+            // nearest-upsampled base, the conv output and the shuffled output.
+            5 * c.num_feat + 3 * c.num_out_ch * r2 + c.num_in_ch
+        }
+        Architecture::RrdbNet(c) => {
+            // RRDBNet works at 1/(4/scale)² of the input's pixels after unshuffle for x2/x1,
+            // then upsamples ×4 from there: trunk, body and the dense block's growing concat
+            // at low resolution, two feature maps plus scratch at ×2 and ×4.
+            let unshuffle = (4 / scale.max(1)).max(1);
+            let low = (4 * c.num_feat + 5 * c.num_grow_ch) / (unshuffle * unshuffle);
+            let up2 = 4 * 3 * c.num_feat / (unshuffle * unshuffle);
+            let up4 = 16 * 3 * c.num_feat / (unshuffle * unshuffle);
+            low + up2 + up4 + 3 * c.num_out_ch * scale * scale
+        }
+        // Interpolators never reach here (into_upscaler rejects them).
+        Architecture::IfNet(_) => 64,
+    };
+    floats * std::mem::size_of::<f32>()
+}
+
+/// Half of `MemAvailable`, or 2 GiB when it cannot be read.
+fn default_memory_budget() -> usize {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<usize>().ok())
+        })
+        .map(|kb| kb * 1024 / 2)
+        .unwrap_or(2 << 30)
+}
+
+/// 0 when an `h`×`w` input fits `budget` bytes at `bytes_per_pixel`; else the largest tile
+/// (multiple of 8, at least 16) whose padded input (`tile + 2·tile_pad` square) fits.
+pub fn auto_tile_size(
+    h: usize,
+    w: usize,
+    bytes_per_pixel: usize,
+    tile_pad: usize,
+    budget: usize,
+) -> usize {
+    if h * w * bytes_per_pixel <= budget {
+        return 0;
+    }
+    let side = ((budget / bytes_per_pixel.max(1)) as f64).sqrt() as usize;
+    let tile = side.saturating_sub(2 * tile_pad) / 8 * 8;
+    tile.max(16)
+}
+
+/// OpenCV `cv2.resize(src, (out_w, out_h), INTER_LINEAR)` on one float channel.
+pub fn resize_linear_opencv(
+    src: &[f32],
+    in_w: usize,
+    in_h: usize,
+    out_w: usize,
+    out_h: usize,
+) -> Vec<f32> {
+    let axis = |in_len: usize, out_len: usize| -> Vec<(usize, usize, f32)> {
+        let scale = 1.0 / (out_len as f64 / in_len as f64);
+        (0..out_len)
+            .map(|d| {
+                let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
+                let mut i = f.floor() as isize;
+                let mut frac = f - i as f32;
+                if i < 0 {
+                    i = 0;
+                    frac = 0.0;
+                }
+                if i as usize >= in_len - 1 {
+                    i = in_len as isize - 1;
+                    frac = 0.0;
+                }
+                let i = i as usize;
+                (i, (i + 1).min(in_len - 1), frac)
+            })
+            .collect()
+    };
+    let xs = axis(in_w, out_w);
+    let ys = axis(in_h, out_h);
+    let mut out = vec![0f32; out_w * out_h];
+    out.par_chunks_mut(out_w).enumerate().for_each(|(y, row)| {
+        let (y0, y1, fy) = ys[y];
+        let (r0, r1) = (&src[y0 * in_w..][..in_w], &src[y1 * in_w..][..in_w]);
+        for (d, &(x0, x1, fx)) in row.iter_mut().zip(&xs) {
+            let a = r0[x0] * (1.0 - fx) + r0[x1] * fx;
+            let b = r1[x0] * (1.0 - fx) + r1[x1] * fx;
+            *d = a * (1.0 - fy) + b * fy;
+        }
+    });
+    out
+}
+
+/// OpenCV `INTER_LANCZOS4` taps along one axis: clamped source indices and the `f32`
+/// coefficients, for `src = (float)((dst + 0.5)·(in/out) − 0.5)` as `cv::resize` computes it.
+fn lanczos4_axis(in_len: usize, out_len: usize) -> Vec<([usize; 8], [f32; 8])> {
+    let scale = 1.0 / (out_len as f64 / in_len as f64);
+    (0..out_len)
+        .map(|d| {
+            let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
+            let i = f.floor();
+            let coeffs = opencv_lanczos4_coefficients(f - i);
+            let i = i as isize;
+            let mut idx = [0usize; 8];
+            for (k, slot) in idx.iter_mut().enumerate() {
+                *slot = (i - 3 + k as isize).clamp(0, in_len as isize - 1) as usize;
+            }
+            (idx, coeffs)
+        })
+        .collect()
+}
+
+/// `cv2.resize` with `INTER_LANCZOS4` on an 8-bit interleaved image (values in `q`), in
+/// OpenCV's fixed point: coefficients × 2048 rounded to `i16`, integer horizontal sums,
+/// vertical sums rounded by `(v + 2²¹) >> 22`, saturated to `[0, 255]`.
+pub fn resize_lanczos4_u8_opencv(
+    q: &[u16],
+    in_w: usize,
+    in_h: usize,
+    ch: usize,
+    out_w: usize,
+    out_h: usize,
+) -> Vec<u16> {
+    let fixed =
+        |c: [f32; 8]| c.map(|v| (v * 2048.0).round_ties_even().clamp(-32768.0, 32767.0) as i32);
+    let xs: Vec<([usize; 8], [i32; 8])> = lanczos4_axis(in_w, out_w)
+        .into_iter()
+        .map(|(i, c)| (i, fixed(c)))
+        .collect();
+    let ys: Vec<([usize; 8], [i32; 8])> = lanczos4_axis(in_h, out_h)
+        .into_iter()
+        .map(|(i, c)| (i, fixed(c)))
+        .collect();
+    let row_len = out_w * ch;
+    let mut horizontal = vec![0i32; in_h * row_len];
+    horizontal
+        .par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let src = &q[y * in_w * ch..][..in_w * ch];
+            for (x, (idx, c)) in xs.iter().enumerate() {
+                for k in 0..ch {
+                    let mut v = 0i32;
+                    for t in 0..8 {
+                        v += src[idx[t] * ch + k] as i32 * c[t];
+                    }
+                    row[x * ch + k] = v;
+                }
+            }
+        });
+    let mut out = vec![0u16; out_h * row_len];
+    out.par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let (idx, c) = &ys[y];
+            for (i, d) in row.iter_mut().enumerate() {
+                let mut v = 0i64;
+                for t in 0..8 {
+                    v += horizontal[idx[t] * row_len + i] as i64 * c[t] as i64;
+                }
+                *d = ((v + (1 << 21)) >> 22).clamp(0, 255) as u16;
+            }
+        });
+    out
+}
+
+/// `cv2.resize` with `INTER_LANCZOS4` on a 16-bit interleaved image: `f32` sums in tap
+/// order, horizontal then vertical, `saturate_cast<ushort>` (round half to even, clamp).
+pub fn resize_lanczos4_u16_opencv(
+    q: &[u16],
+    in_w: usize,
+    in_h: usize,
+    ch: usize,
+    out_w: usize,
+    out_h: usize,
+) -> Vec<u16> {
+    let xs = lanczos4_axis(in_w, out_w);
+    let ys = lanczos4_axis(in_h, out_h);
+    let row_len = out_w * ch;
+    let mut horizontal = vec![0f32; in_h * row_len];
+    horizontal
+        .par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let src = &q[y * in_w * ch..][..in_w * ch];
+            for (x, (idx, c)) in xs.iter().enumerate() {
+                for k in 0..ch {
+                    let mut v = 0f32;
+                    for t in 0..8 {
+                        v += src[idx[t] * ch + k] as f32 * c[t];
+                    }
+                    row[x * ch + k] = v;
+                }
+            }
+        });
+    let mut out = vec![0u16; out_h * row_len];
+    out.par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let (idx, c) = &ys[y];
+            for (i, d) in row.iter_mut().enumerate() {
+                let mut v = 0f32;
+                for t in 0..8 {
+                    v += c[t] * horizontal[idx[t] * row_len + i];
+                }
+                *d = v.round_ties_even().clamp(0.0, 65535.0) as u16;
+            }
+        });
+    out
+}
+
+/// Real-ESRGAN's `dni`: `weight_a·a + (1 − weight_a)·b` for every tensor (the official
+/// `-dn` uses `a` = realesr-general-x4v3, `b` = realesr-general-wdn-x4v3, `weight_a` = the
+/// denoise strength). Both files must hold the same tensor names and shapes.
+pub fn interpolate_weights(
+    a: &StateDict,
+    b: &StateDict,
+    weight_a: f64,
+) -> Result<StateDict, RealEsrganError> {
+    let (wa, wb) = (weight_a as f32, (1.0 - weight_a) as f32);
+    let mut out = StateDict::new();
+    for (key, ta) in a.iter() {
+        let tb = b.get(key).ok_or_else(|| {
+            RealEsrganError::WeightMismatch(format!("the second file has no '{key}'"))
+        })?;
+        if ta.shape != tb.shape {
+            return Err(RealEsrganError::WeightMismatch(format!(
+                "'{key}' is {:?} in one file and {:?} in the other",
+                ta.shape, tb.shape
+            )));
+        }
+        let data = ta
+            .data
+            .iter()
+            .zip(&tb.data)
+            .map(|(&x, &y)| wa * x + wb * y)
+            .collect();
+        out.insert(key, WeightTensor::new(ta.shape.clone(), data)?);
+    }
+    if let Some(extra) = b.keys().find(|k| !a.contains(k)) {
+        return Err(RealEsrganError::WeightMismatch(format!(
+            "the first file has no '{extra}'"
+        )));
+    }
+    Ok(out)
+}
+
+/// Loads realesr-general-x4v3 (`model`) with denoise strength `strength` in `[0, 1]`: 1 is the
+/// model as is; anything else interpolates with `wdn_model` (realesr-general-wdn-x4v3), which
+/// must exist.
+pub fn load_upscaler_with_denoise(
+    model: &Path,
+    wdn_model: &Path,
+    strength: f64,
+    options: RealEsrganOptions,
+) -> Result<RealEsrganUpscaler, RealEsrganError> {
+    if !(0.0..=1.0).contains(&strength) {
+        return Err(RealEsrganError::InvalidDenoise(strength));
+    }
+    if strength == 1.0 {
+        return RealEsrganUpscaler::from_file(model, options);
+    }
+    if !wdn_model.is_file() {
+        return Err(RealEsrganError::DenoiseWeightsMissing {
+            strength,
+            wdn: wdn_model.to_path_buf(),
+        });
+    }
+    let a = load_weights(model)?;
+    let b = load_weights(wdn_model)?;
+    let sd = interpolate_weights(&a, &b, strength)?;
+    let name = format!("{} (denoise {strength})", display_name(model));
+    RealEsrganUpscaler::from_state_dict(name, &sd, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_tile_is_none_when_the_frame_fits_and_shrinks_with_the_budget() {
+        assert_eq!(auto_tile_size(100, 100, 1000, 10, 100 * 100 * 1000), 0);
+        let t = auto_tile_size(1000, 1000, 1000, 10, 200 * 200 * 1000);
+        assert_eq!(
+            t, 176,
+            "200 px side minus 2×10 pad, down to a multiple of 8"
+        );
+        assert_eq!(auto_tile_size(1000, 1000, 1000, 10, 1000), 16);
+    }
+
+    #[test]
+    fn linear_resize_matches_opencv_on_a_ramp() {
+        // cv2.resize(np.float32([[0, 1]]), (4, 1), interpolation=cv2.INTER_LINEAR)
+        // = [0, 0.25, 0.75, 1].
+        let out = resize_linear_opencv(&[0.0, 1.0], 2, 1, 4, 1);
+        assert_eq!(out, vec![0.0, 0.25, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn lanczos_u8_keeps_a_flat_image_flat_and_saturates() {
+        let flat = vec![200u16; 10 * 7 * 3];
+        let out = resize_lanczos4_u8_opencv(&flat, 10, 7, 3, 23, 5);
+        assert!(out.iter().all(|&v| v == 200), "{out:?}");
+        // A hard edge rings above 255 on upscale; the result saturates.
+        let edge: Vec<u16> = (0..16).map(|x| if x < 8 { 0 } else { 255 }).collect();
+        let out = resize_lanczos4_u8_opencv(&edge, 16, 1, 1, 64, 1);
+        assert!(out.contains(&255) && out.contains(&0));
+        let out16 = resize_lanczos4_u16_opencv(&flat, 10, 7, 3, 4, 9);
+        assert!(out16.iter().all(|&v| v == 200));
+    }
+}
