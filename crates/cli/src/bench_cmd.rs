@@ -1,12 +1,631 @@
 //! `upframe bench`: ms per forward for upframe's engine and, in the same run, for the PyTorch
-//! reference harness in `scripts/`, with their ratio.
+//! reference harness in `scripts/torch_ref/`, with their ratio.
+//!
+//! Each case runs upframe first (in this process, peak RSS reset before it), then the PyTorch
+//! harness on the same shape (one child process per mode), so that both sides of a row see the
+//! same machine load as nearly as possible. The cases and the harness's case names are shared
+//! with `scripts/torch_ref/bench.py`.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
 use clap::Args;
+use serde::Serialize;
+use upframe_nn::{Conv2d, Epilogue, Tensor, Workspace};
 
 /// Arguments of `upframe bench`.
 #[derive(Debug, Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Directory holding the model weights (default: `$UPFRAME_ASSETS/models`, else
+    /// `../shared/models`).
+    #[arg(long)]
+    pub models_dir: Option<PathBuf>,
+    /// Timed forwards per case (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Untimed forwards before timing.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// Also time the PyTorch reference (needs `scripts/torch_ref/install.sh` run once).
+    #[arg(long)]
+    pub torch: bool,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only these cases (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub cases: Vec<String>,
+    /// Threads for upframe (rayon) and for PyTorch (`torch.set_num_threads`).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// PyTorch modes to time (comma-separated subset of eager, channels_last, compile).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "eager,channels_last,compile"
+    )]
+    pub torch_modes: Vec<String>,
+    /// The PyTorch harness directory (holds `bench.py` and `.venv`; default: `scripts/torch_ref`
+    /// of this source tree).
+    #[arg(long)]
+    pub torch_harness: Option<PathBuf>,
+}
 
-pub fn run(_args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`upframe bench` is not implemented yet")
+const TORCH_MODES: [&str; 3] = ["eager", "channels_last", "compile"];
+
+/// Median and spread of one side of a row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub runs_ms: Vec<f64>,
+    /// Peak resident set size while this case ran (model load + forwards), MiB.
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// One measurement: a timing, or why there is none (shown as "n/a").
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Timed(Timing),
+    Failed { error: String },
+}
+
+impl Cell {
+    fn median_ms(&self) -> Option<f64> {
+        match self {
+            Cell::Timed(t) => Some(t.median_ms),
+            Cell::Failed { .. } => None,
+        }
+    }
+
+    fn peak_rss_mib(&self) -> Option<f64> {
+        match self {
+            Cell::Timed(t) => t.peak_rss_mib,
+            Cell::Failed { .. } => None,
+        }
+    }
+}
+
+/// One row: a case, upframe's timing and PyTorch's per mode.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub case: &'static str,
+    pub description: &'static str,
+    pub upframe: Cell,
+    pub torch: Vec<(String, Cell)>,
+    /// torch eager median / upframe median.
+    pub speedup_vs_eager: Option<f64>,
+    /// fastest torch mode's median / upframe median.
+    pub speedup_vs_best: Option<f64>,
+    pub best_torch_mode: Option<String>,
+    /// The issue's targets (vs eager, vs best), where it sets them.
+    pub target: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    threads: usize,
+    runs: usize,
+    warmup: usize,
+    torch_version: Option<String>,
+    loadavg_start: Option<f64>,
+    loadavg_end: Option<f64>,
+    cases: Vec<CaseResult>,
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.runs == 0 || args.warmup == 0 {
+        bail!("--runs and --warmup must be at least 1");
+    }
+    if args.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    for mode in &args.torch_modes {
+        if !TORCH_MODES.contains(&mode.as_str()) {
+            bail!("unknown --torch-modes entry {mode:?}; known: {TORCH_MODES:?}");
+        }
+    }
+    let cases = select_cases(&args.cases)?;
+    let models_dir = args.models_dir.clone().unwrap_or_else(default_models_dir);
+    let harness = args
+        .torch_harness
+        .clone()
+        .unwrap_or_else(default_harness_dir);
+    let python = harness.join(".venv/bin/python");
+    if args.torch && !python.exists() {
+        bail!(
+            "--torch needs the PyTorch harness: run `bash {}` first (no venv at {})",
+            harness.join("install.sh").display(),
+            python.display()
+        );
+    }
+    // upframe-nn runs on rayon's global pool, which reads this once, when first used.
+    std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
+
+    let mut report = Report {
+        threads: args.threads,
+        runs: args.runs,
+        warmup: args.warmup,
+        torch_version: None,
+        loadavg_start: loadavg(),
+        loadavg_end: None,
+        cases: Vec::new(),
+    };
+    for case in cases {
+        if !args.json {
+            eprintln!("{}: upframe ...", case.name);
+        }
+        let upframe = match time_upframe(case, &models_dir, args.warmup, args.runs) {
+            Ok(t) => Cell::Timed(t),
+            Err(e) => Cell::Failed {
+                error: format!("{e:#}"),
+            },
+        };
+        let torch = if args.torch {
+            if !args.json {
+                eprintln!("{}: pytorch ...", case.name);
+            }
+            let (version, cells) = time_torch(&python, &harness, case, &args)?;
+            report.torch_version = report.torch_version.or(version);
+            cells
+        } else {
+            Vec::new()
+        };
+        let row = make_row(case, upframe, torch);
+        if !args.json {
+            eprintln!("{}", summary_line(&row));
+        }
+        report.cases.push(row);
+    }
+    report.loadavg_end = loadavg();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render_table(&report, args.torch));
+    }
+    Ok(())
+}
+
+fn select_cases(names: &[String]) -> anyhow::Result<Vec<&'static Case>> {
+    if names.is_empty() {
+        return Ok(CASES.iter().collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            CASES.iter().find(|c| c.name == n).with_context(|| {
+                let known: Vec<_> = CASES.iter().map(|c| c.name).collect();
+                format!("unknown case {n:?}; known: {}", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+fn default_models_dir() -> PathBuf {
+    match std::env::var_os("UPFRAME_ASSETS") {
+        Some(dir) => PathBuf::from(dir).join("models"),
+        None => PathBuf::from("../shared/models"),
+    }
+}
+
+/// `scripts/torch_ref` of the working directory if it has one, else of this source tree.
+fn default_harness_dir() -> PathBuf {
+    let local = PathBuf::from("scripts/torch_ref");
+    if local.join("bench.py").exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/torch_ref")
+}
+
+fn time_upframe(
+    case: &'static Case,
+    models_dir: &Path,
+    warmup: usize,
+    runs: usize,
+) -> anyhow::Result<Timing> {
+    reset_peak_rss();
+    let mut forward =
+        (case.prepare)(models_dir).with_context(|| format!("preparing case {}", case.name))?;
+    for _ in 0..warmup {
+        forward().with_context(|| format!("running case {}", case.name))?;
+    }
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        forward().with_context(|| format!("running case {}", case.name))?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(timing_from(times, peak_rss_mib()))
+}
+
+fn timing_from(mut times: Vec<f64>, peak_rss_mib: Option<f64>) -> Timing {
+    let runs_ms = times.iter().map(|t| (t * 1e3).round() / 1e3).collect();
+    times.sort_by(f64::total_cmp);
+    let mid = times.len() / 2;
+    let median_ms = if times.len() % 2 == 1 {
+        times[mid]
+    } else {
+        (times[mid - 1] + times[mid]) / 2.0
+    };
+    Timing {
+        median_ms,
+        min_ms: times[0],
+        runs_ms,
+        peak_rss_mib,
+    }
+}
+
+/// PyTorch's result per mode, in the order asked for.
+type TorchCells = Vec<(String, Cell)>;
+
+/// Runs `bench.py --json` for one case; returns torch's version and one cell per requested mode.
+fn time_torch(
+    python: &Path,
+    harness: &Path,
+    case: &Case,
+    args: &BenchArgs,
+) -> anyhow::Result<(Option<String>, TorchCells)> {
+    let output = Command::new(python)
+        .arg(harness.join("bench.py"))
+        .args(["--json", "--cases", case.name])
+        .args(["--runs", &args.runs.to_string()])
+        .args(["--warmup", &args.warmup.to_string()])
+        .args(["--threads", &args.threads.to_string()])
+        .args(["--modes", &args.torch_modes.join(",")])
+        .output()
+        .with_context(|| format!("starting {}", python.display()))?;
+    if !output.status.success() {
+        bail!(
+            "the PyTorch harness failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .context("parsing the PyTorch harness's JSON output")?;
+    let version = doc["torch"].as_str().map(str::to_owned);
+    let modes = &doc["cases"][0]["modes"];
+    let cells = args
+        .torch_modes
+        .iter()
+        .map(|mode| (mode.clone(), torch_cell(&modes[mode.as_str()])))
+        .collect();
+    Ok((version, cells))
+}
+
+fn torch_cell(v: &serde_json::Value) -> Cell {
+    match (v["median_ms"].as_f64(), v["min_ms"].as_f64()) {
+        (Some(median_ms), Some(min_ms)) => Cell::Timed(Timing {
+            median_ms,
+            min_ms,
+            runs_ms: v["runs_ms"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                .unwrap_or_default(),
+            peak_rss_mib: v["peak_rss_mb"].as_f64(),
+        }),
+        _ => Cell::Failed {
+            error: v["error"]
+                .as_str()
+                .unwrap_or("no result from the harness")
+                .to_owned(),
+        },
+    }
+}
+
+fn make_row(case: &'static Case, upframe: Cell, torch: Vec<(String, Cell)>) -> CaseResult {
+    let eager = torch
+        .iter()
+        .find(|(m, _)| m == "eager")
+        .and_then(|(_, c)| c.median_ms());
+    let best = torch
+        .iter()
+        .filter_map(|(m, c)| c.median_ms().map(|ms| (m.clone(), ms)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    let ours = upframe.median_ms();
+    let ratio = |theirs: f64| ours.map(|o| theirs / o);
+    CaseResult {
+        case: case.name,
+        description: case.description,
+        speedup_vs_eager: eager.and_then(ratio),
+        speedup_vs_best: best.as_ref().and_then(|(_, ms)| ratio(*ms)),
+        best_torch_mode: best.map(|(m, _)| m),
+        target: case.target,
+        upframe,
+        torch,
+    }
+}
+
+fn summary_line(row: &CaseResult) -> String {
+    let mut line = format!(
+        "{}: upframe {} ms",
+        row.case,
+        fmt_ms(row.upframe.median_ms())
+    );
+    for (mode, cell) in &row.torch {
+        match cell.median_ms() {
+            Some(ms) => line += &format!(", torch {mode} {ms:.1} ms"),
+            None => line += &format!(", torch {mode} n/a"),
+        }
+    }
+    line
+}
+
+fn fmt_ms(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.1}"))
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}×"))
+}
+
+fn render_table(report: &Report, with_torch: bool) -> String {
+    let mut out = String::new();
+    let torch = report.torch_version.as_deref().unwrap_or("not run");
+    out += &format!(
+        "upframe bench: {} threads, median of {} after {} warmup; torch {}; load average {} -> {}\n\n",
+        report.threads,
+        report.runs,
+        report.warmup,
+        torch,
+        fmt_ms(report.loadavg_start),
+        fmt_ms(report.loadavg_end)
+    );
+    if with_torch {
+        out += "| case | upframe ms | torch eager ms | torch channels_last ms | torch.compile ms \
+                | speedup vs eager | speedup vs best | target (eager / best) | upframe peak RSS MiB \
+                | torch eager peak RSS MiB |\n";
+        out += "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n";
+    } else {
+        out += "| case | upframe ms | upframe peak RSS MiB |\n|---|---:|---:|\n";
+    }
+    for row in &report.cases {
+        if !with_torch {
+            out += &format!(
+                "| {} | {} | {} |\n",
+                row.case,
+                fmt_ms(row.upframe.median_ms()),
+                fmt_ms(row.upframe.peak_rss_mib())
+            );
+            continue;
+        }
+        let cell = |mode: &str| row.torch.iter().find(|(m, _)| m == mode).map(|(_, c)| c);
+        let ms = |mode: &str| cell(mode).and_then(Cell::median_ms);
+        let eager_rss = cell("eager").and_then(Cell::peak_rss_mib);
+        let target = match row.target {
+            Some((vs_eager, vs_best)) => {
+                let met = |got: Option<f64>, want: f64| match got {
+                    Some(g) if g >= want => "met",
+                    Some(_) => "MISSED",
+                    None => "?",
+                };
+                format!(
+                    "≥{vs_eager}× {} / ≥{vs_best}× {}",
+                    met(row.speedup_vs_eager, vs_eager),
+                    met(row.speedup_vs_best, vs_best)
+                )
+            }
+            None => "-".to_owned(),
+        };
+        out += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            row.case,
+            fmt_ms(row.upframe.median_ms()),
+            fmt_ms(ms("eager")),
+            fmt_ms(ms("channels_last")),
+            fmt_ms(ms("compile")),
+            fmt_ratio(row.speedup_vs_eager),
+            match (&row.best_torch_mode, row.speedup_vs_best) {
+                (Some(mode), Some(r)) => format!("{r:.2}× ({mode})"),
+                _ => "n/a".to_owned(),
+            },
+            target,
+            fmt_ms(row.upframe.peak_rss_mib()),
+            fmt_ms(eager_rss),
+        );
+    }
+    for row in &report.cases {
+        let cells = std::iter::once(("upframe".to_owned(), &row.upframe))
+            .chain(row.torch.iter().map(|(m, c)| (format!("torch {m}"), c)));
+        for (who, cell) in cells {
+            if let Cell::Failed { error } = cell {
+                out += &format!("\n{} {who}: n/a ({error})", row.case);
+            }
+        }
+    }
+    out += "\n";
+    out
+}
+
+/// 1-minute load average, to judge how noisy the timings are.
+fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Resets the kernel's peak-RSS mark (VmHWM) so that the next reading covers one case only.
+fn reset_peak_rss() {
+    // "5" resets the peak RSS counter (Linux ≥ 4.0); harmless to skip elsewhere.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// A forward pass ready to be called repeatedly (weights loaded, input made).
+type Forward = Box<dyn FnMut() -> anyhow::Result<()>>;
+
+/// One benchmark shape. `name` is shared with `scripts/torch_ref/bench.py`.
+pub struct Case {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// The issue's speed-up targets: (vs PyTorch eager, vs PyTorch's best CPU mode).
+    pub target: Option<(f64, f64)>,
+    prepare: fn(&Path) -> anyhow::Result<Forward>,
+}
+
+pub const CASES: [Case; 4] = [
+    Case {
+        name: "animevideov3_270x480",
+        description: "SRVGGNetCompact x4 (realesr-animevideov3), 480x270 -> 1920x1080",
+        target: Some((3.0, 1.5)),
+        prepare: prepare_animevideov3,
+    },
+    Case {
+        name: "anime_6B_270x480",
+        description: "RRDBNet 6 blocks x4 (RealESRGAN_x4plus_anime_6B), 480x270 -> 1920x1080",
+        target: None,
+        prepare: prepare_anime_6b,
+    },
+    Case {
+        name: "rife_640x960",
+        description: "IFNet 4.25 (RIFE), 960x540 pair padded to 960x640, t=0.5, scale 1",
+        target: Some((2.0, 1.3)),
+        prepare: prepare_rife,
+    },
+    Case {
+        name: "conv64_270x480",
+        description: "one 64->64 3x3 conv (pad 1, bias) on 1x64x270x480",
+        target: None,
+        prepare: prepare_conv64,
+    },
+];
+
+/// Deterministic pseudo-random values in [0, 1) (xorshift64*), the same on every run.
+fn pseudo_random(len: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let bits = state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40;
+            bits as f32 / (1u64 << 24) as f32
+        })
+        .collect()
+}
+
+/// Model files under `--models-dir`, as laid out in `shared/models`.
+const ANIMEVIDEOV3_FILE: &str = "realesr-animevideov3.pth";
+const ANIME_6B_FILE: &str =
+    "derived-from-ncnn-fp16/RealESRGAN_x4plus_anime_6B.ncnn-fp16-derived.pth";
+const RIFE_FILE: &str = "rife-v4.25-or-v4.26/flownet.pkl";
+
+/// A random NHWC input of `shape` with values in [0, 1).
+fn random_input(shape: [usize; 4], seed: u64) -> Tensor {
+    Tensor::from_vec(shape, pseudo_random(shape.iter().product(), seed))
+}
+
+fn prepare_upscaler(path: &Path) -> anyhow::Result<Forward> {
+    let net = upframe_models::load_upscaler(path)?;
+    let x = random_input([1, 270, 480, 3], 1);
+    let mut ws = Workspace::new();
+    Ok(Box::new(move || {
+        let y = net.forward(&x, &mut ws)?;
+        ws.recycle(y);
+        Ok(())
+    }))
+}
+
+fn prepare_animevideov3(models_dir: &Path) -> anyhow::Result<Forward> {
+    prepare_upscaler(&models_dir.join(ANIMEVIDEOV3_FILE))
+}
+
+fn prepare_anime_6b(models_dir: &Path) -> anyhow::Result<Forward> {
+    prepare_upscaler(&models_dir.join(ANIME_6B_FILE))
+}
+
+fn prepare_rife(models_dir: &Path) -> anyhow::Result<Forward> {
+    let net = upframe_models::load_interpolator(&models_dir.join(RIFE_FILE))?;
+    let img0 = random_input([1, 640, 960, 3], 2);
+    let img1 = random_input([1, 640, 960, 3], 3);
+    let mut ws = Workspace::new();
+    Ok(Box::new(move || {
+        let out = net.forward(&img0, &img1, 0.5, 1.0, &mut ws)?;
+        for t in [out.frame, out.flow, out.mask, out.mask_logits] {
+            ws.recycle(t);
+        }
+        Ok(())
+    }))
+}
+
+fn prepare_conv64(_models_dir: &Path) -> anyhow::Result<Forward> {
+    // Small weights keep activations in a realistic range; values do not affect the timing.
+    let weight: Vec<f32> = pseudo_random(64 * 64 * 9, 4)
+        .iter()
+        .map(|v| v * 0.1 - 0.05)
+        .collect();
+    let bias: Vec<f32> = pseudo_random(64, 5)
+        .iter()
+        .map(|v| v * 0.1 - 0.05)
+        .collect();
+    let conv = Conv2d::new(&weight, [64, 64, 3, 3], Some(&bias), 1, 1)?;
+    let x = random_input([1, 270, 480, 64], 6);
+    let mut ws = Workspace::new();
+    Ok(Box::new(move || {
+        let y = conv.forward_ws(&x, &Epilogue::none(), &mut ws);
+        ws.recycle(y);
+        Ok(())
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(timing_from(vec![3.0, 1.0, 2.0], None).median_ms, 2.0);
+        assert_eq!(timing_from(vec![4.0, 1.0, 2.0, 3.0], None).median_ms, 2.5);
+        assert_eq!(timing_from(vec![4.0, 1.0, 2.0, 3.0], None).min_ms, 1.0);
+    }
+
+    #[test]
+    fn unknown_case_is_an_error_naming_the_known_ones() {
+        let err = match select_cases(&["nope".to_owned()]) {
+            Ok(_) => panic!("an unknown case was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(CASES[0].name), "{err}");
+    }
+
+    #[test]
+    fn torch_cell_reads_timings_and_failures() {
+        let ok = serde_json::json!({"median_ms": 10.0, "min_ms": 9.0, "runs_ms": [9.0, 10.0, 11.0], "peak_rss_mb": 500.0});
+        assert_eq!(torch_cell(&ok).median_ms(), Some(10.0));
+        let failed = serde_json::json!({"error": "timed out after 900 s"});
+        match torch_cell(&failed) {
+            Cell::Failed { error } => assert!(error.contains("timed out")),
+            Cell::Timed(_) => panic!("a failed cell read as timed"),
+        }
+    }
+
+    #[test]
+    fn pseudo_random_is_deterministic_and_in_unit_range() {
+        let a = pseudo_random(10_000, 7);
+        assert_eq!(a, pseudo_random(10_000, 7));
+        assert!(a.iter().all(|v| (0.0..1.0).contains(v)));
+        let mean = a.iter().sum::<f32>() / a.len() as f32;
+        assert!((mean - 0.5).abs() < 0.02, "{mean}");
+    }
+
+    #[test]
+    fn peak_rss_is_readable_and_positive_on_linux() {
+        reset_peak_rss();
+        let rss = peak_rss_mib();
+        if cfg!(target_os = "linux") {
+            assert!(rss.is_some_and(|mib| mib > 0.0), "{rss:?}");
+        }
+    }
 }
