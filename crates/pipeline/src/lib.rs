@@ -7,11 +7,15 @@
 //! resizer ([`resize`]). [`job::run_video_job`] wires a media source and sink to the runner.
 
 pub mod error;
+pub mod interpolate;
 pub mod job;
 pub mod processor;
 pub mod realesrgan;
 pub mod resize;
+pub mod rife;
+pub mod timing;
 pub mod runner;
+pub mod scene;
 
 pub use error::PipelineError;
 pub use job::{expected_frames, run_video_job, JobError, JobSummary, VideoJob};

@@ -1,0 +1,220 @@
+//! The RIFE frame interpolator: IFNet (v4.25/v4.26) behind [`FrameInterpolator`], with
+//! Practical-RIFE's inference semantics.
+//!
+//! Per pair: both frames are zero-padded right/bottom to a multiple of
+//! `max(128, 128 / scale)` (Practical-RIFE's `tmp`), the network runs in fp32 with
+//! `scale_list = [16, 8, 4, 2, 1] / scale` at the requested timestep, the merged frame is
+//! cropped back and clamped to [0, 1]. Gray frames are fed as RGB (the channel replicated) and
+//! averaged back; alpha is not seen by the network and is blended linearly,
+//! `(1 − t)·a0 + t·a1`. Padded input tensors and the network's workspace are reused across
+//! pairs, so a long job does not allocate per frame once warm.
+
+use std::path::Path;
+
+use upframe_media::Frame;
+use upframe_models::{load_model, IfNet};
+use upframe_nn::{Tensor, Workspace};
+
+use crate::error::PipelineError;
+use crate::processor::FrameInterpolator;
+
+/// Practical-RIFE's padding multiple for `scale`: `max(128, int(128 / scale))`.
+pub fn rife_padding_multiple(scale: f64) -> usize {
+    ((128.0 / scale) as usize).max(128)
+}
+
+/// `x` rounded up to a multiple of `m` (`((x − 1) // m + 1) · m`).
+fn round_up(x: usize, m: usize) -> usize {
+    x.div_ceil(m) * m
+}
+
+/// IFNet as a [`FrameInterpolator`].
+pub struct RifeInterpolator {
+    net: IfNet,
+    scale: f64,
+    name: String,
+    ws: Workspace,
+    padded0: Option<Tensor>,
+    padded1: Option<Tensor>,
+}
+
+impl std::fmt::Debug for RifeInterpolator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RifeInterpolator")
+            .field("name", &self.name)
+            .field("scale", &self.scale)
+            .finish()
+    }
+}
+
+impl RifeInterpolator {
+    /// Wraps a loaded IFNet. `scale` is RIFE's `--scale` (1.0 usually, 0.5 for 4K); it must be
+    /// one of the values whose `scale_list` the network can run (a power of two from 1/16 to 4).
+    pub fn new(net: IfNet, scale: f64, name: impl Into<String>) -> Result<Self, PipelineError> {
+        let valid = [0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0];
+        if !scale.is_finite() || !valid.contains(&scale) {
+            return Err(PipelineError::InvalidScale(scale));
+        }
+        Ok(RifeInterpolator {
+            net,
+            scale,
+            name: name.into(),
+            ws: Workspace::new(),
+            padded0: None,
+            padded1: None,
+        })
+    }
+
+    /// Loads an IFNet weight file (`flownet.pkl`, `.pth` or `.safetensors`).
+    pub fn load(path: &Path, scale: f64) -> Result<Self, PipelineError> {
+        let model = load_model(path).map_err(|e| PipelineError::Processor {
+            processor: "rife".into(),
+            message: format!("{}: {e}", path.display()),
+        })?;
+        let name = format!("rife {}", model.info.arch_name());
+        let net = model
+            .into_interpolator()
+            .map_err(|e| PipelineError::Processor {
+                processor: "rife".into(),
+                message: format!("{}: {e}", path.display()),
+            })?;
+        Self::new(net, scale, name)
+    }
+
+    /// RIFE's scale.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The padded size (height, width) the network runs at for a `width`×`height` frame.
+    pub fn padded_size(&self, width: usize, height: usize) -> (usize, usize) {
+        let m = rife_padding_multiple(self.scale);
+        (round_up(height, m), round_up(width, m))
+    }
+}
+
+/// Writes `frame`'s colour into the top-left of `out` (NHWC, 3 channels, already zeroed
+/// outside the frame): RGB as is, gray replicated.
+fn fill_padded(frame: &Frame, out: &mut Tensor) {
+    let pw = out.w();
+    let colour = if frame.channels >= 3 { 3 } else { 1 };
+    let data = out.data_mut();
+    for y in 0..frame.height {
+        let src = &frame.data[y * frame.width * frame.channels..][..frame.width * frame.channels];
+        let dst = &mut data[y * pw * 3..][..frame.width * 3];
+        for (d, s) in dst
+            .chunks_exact_mut(3)
+            .zip(src.chunks_exact(frame.channels))
+        {
+            if colour == 3 {
+                d.copy_from_slice(&s[..3]);
+            } else {
+                d.fill(s[0]);
+            }
+        }
+    }
+}
+
+impl FrameInterpolator for RifeInterpolator {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn interpolate(
+        &mut self,
+        first: &Frame,
+        second: &Frame,
+        t: f32,
+    ) -> Result<Frame, PipelineError> {
+        if first.width != second.width
+            || first.height != second.height
+            || first.channels != second.channels
+        {
+            return Err(PipelineError::InvalidSize {
+                width: second.width,
+                height: second.height,
+                reason: format!(
+                    "frames to interpolate differ: {}x{}x{} and {}x{}x{}",
+                    first.width,
+                    first.height,
+                    first.channels,
+                    second.width,
+                    second.height,
+                    second.channels
+                ),
+            });
+        }
+        if !(t > 0.0 && t < 1.0) {
+            return Err(PipelineError::Processor {
+                processor: self.name.clone(),
+                message: format!("timestep {t} is outside (0, 1)"),
+            });
+        }
+        let (w, h, c) = (first.width, first.height, first.channels);
+        if w == 0 || h == 0 || !(1..=4).contains(&c) {
+            return Err(PipelineError::InvalidSize {
+                width: w,
+                height: h,
+                reason: format!("cannot interpolate frames with {c} channels"),
+            });
+        }
+        let (ph, pw) = self.padded_size(w, h);
+        let shape = [1, ph, pw, 3];
+        // Reuse the padded inputs while the size holds; only the frame region is rewritten,
+        // so the zero padding stays zero.
+        let mut p0 = match self.padded0.take() {
+            Some(t) if t.shape() == shape => t,
+            _ => Tensor::zeros(shape),
+        };
+        let mut p1 = match self.padded1.take() {
+            Some(t) if t.shape() == shape => t,
+            _ => Tensor::zeros(shape),
+        };
+        fill_padded(first, &mut p0);
+        fill_padded(second, &mut p1);
+        let result = self.net.forward(&p0, &p1, t, self.scale, &mut self.ws);
+        self.padded0 = Some(p0);
+        self.padded1 = Some(p1);
+        let out = result.map_err(|e| PipelineError::Processor {
+            processor: self.name.clone(),
+            message: e.to_string(),
+        })?;
+
+        let mut frame = Frame {
+            width: w,
+            height: h,
+            channels: c,
+            depth: first.depth,
+            data: vec![0.0; w * h * c],
+            pts: None,
+            index: first.index,
+        };
+        let merged = out.frame.data();
+        let colour = if c >= 3 { 3 } else { 1 };
+        for y in 0..h {
+            let src = &merged[y * pw * 3..][..w * 3];
+            let row = y * w * c;
+            let dst = &mut frame.data[row..][..w * c];
+            let a0 = &first.data[row..][..w * c];
+            let a1 = &second.data[row..][..w * c];
+            for (x, (d, s)) in dst.chunks_exact_mut(c).zip(src.chunks_exact(3)).enumerate() {
+                if colour == 3 {
+                    for k in 0..3 {
+                        d[k] = s[k].clamp(0.0, 1.0);
+                    }
+                } else {
+                    d[0] = ((s[0] + s[1] + s[2]) / 3.0).clamp(0.0, 1.0);
+                }
+                if c == 2 || c == 4 {
+                    let i = x * c + c - 1;
+                    d[c - 1] = (1.0 - t) * a0[i] + t * a1[i];
+                }
+            }
+        }
+        self.ws.recycle(out.frame);
+        self.ws.recycle(out.flow);
+        self.ws.recycle(out.mask);
+        self.ws.recycle(out.mask_logits);
+        Ok(frame)
+    }
+}
