@@ -1,12 +1,177 @@
 //! `upframe model run|info`: run a raw network on tensors (the goldens' convention) and describe
 //! a weight file. Owned by the models work; wired into `main.rs` as the `model` subcommand.
+//!
+//! Tensor files are safetensors, NCHW `f32`: upscalers read `input` and write `output`; RIFE
+//! reads `img0`, `img1` and writes `output`, `flow` and `mask` (the raw mask logit, as the
+//! official forward returns it) plus `mask_sigmoid`.
 
-use clap::Args;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use upframe_models::{
+    load_model, load_safetensors, registry, write_safetensors, Model, Network, WeightTensor,
+};
+use upframe_nn::{Tensor, Workspace};
 
 /// Arguments of `upframe model`.
 #[derive(Debug, Args)]
-pub struct ModelArgs {}
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
 
-pub fn run(_args: ModelArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`upframe model` is not implemented yet")
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Run a network on NCHW f32 tensors from a safetensors file (`input`, or `img0`/`img1` for
+    /// RIFE) and write its raw outputs (`output`, and RIFE's `flow`, `mask`).
+    Run {
+        /// A registry name (e.g. realesr-animevideov3, rife-v4.25) or a weight file path.
+        #[arg(long)]
+        model: String,
+        /// Safetensors file with the input tensors.
+        #[arg(long)]
+        input: PathBuf,
+        /// Safetensors file to write.
+        #[arg(long)]
+        output: PathBuf,
+        /// RIFE: the time of the interpolated frame, in [0, 1].
+        #[arg(long, default_value_t = 0.5)]
+        timestep: f32,
+        /// RIFE: the flow scale (Practical-RIFE's `--scale`; 0.5 for 4K).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Where registry models are cached (default: $UPFRAME_MODEL_DIR, then the XDG cache).
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+    },
+    /// Print a weight file's detected architecture and hyperparameters.
+    Info {
+        /// A registry name or a weight file path.
+        model: String,
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: ModelArgs) -> anyhow::Result<()> {
+    match args.command {
+        ModelCommand::Run {
+            model,
+            input,
+            output,
+            timestep,
+            scale,
+            model_dir,
+        } => run_model(
+            &model,
+            model_dir.as_deref(),
+            &input,
+            &output,
+            timestep,
+            scale,
+        ),
+        ModelCommand::Info { model, model_dir } => info(&model, model_dir.as_deref()),
+    }
+}
+
+fn resolve(model: &str, model_dir: Option<&Path>) -> anyhow::Result<(PathBuf, Model)> {
+    let resolved = registry::resolve(model, model_dir)?;
+    let loaded = load_model(&resolved.path)?;
+    Ok((resolved.path, loaded))
+}
+
+fn info(model: &str, model_dir: Option<&Path>) -> anyhow::Result<()> {
+    let (path, loaded) = resolve(model, model_dir)?;
+    println!("file: {}", path.display());
+    if let Some(known) = registry::identify_file(&path) {
+        println!("registry name: {}", known.name);
+    }
+    println!("{}", loaded.info);
+    Ok(())
+}
+
+/// An NCHW tensor from the input file as NHWC.
+fn input_tensor(
+    file: &upframe_models::TensorFile,
+    name: &str,
+    path: &Path,
+) -> anyhow::Result<Tensor> {
+    let t = file
+        .tensors
+        .get(name)
+        .with_context(|| format!("{}: no tensor `{name}`", path.display()))?;
+    let Ok([n, c, h, w]) = <[usize; 4]>::try_from(t.shape.as_slice()) else {
+        bail!(
+            "{}: tensor `{name}` has shape {:?}, expected NCHW (4-D)",
+            path.display(),
+            t.shape
+        );
+    };
+    Ok(Tensor::from_nchw([n, c, h, w], &t.data))
+}
+
+fn nchw(t: &Tensor) -> anyhow::Result<WeightTensor> {
+    let [n, h, w, c] = t.shape();
+    Ok(WeightTensor::new(vec![n, c, h, w], t.to_nchw())?)
+}
+
+fn run_model(
+    model: &str,
+    model_dir: Option<&Path>,
+    input: &Path,
+    output: &Path,
+    timestep: f32,
+    scale: f64,
+) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&timestep) {
+        bail!("--timestep must be in [0, 1], got {timestep}");
+    }
+    if !(scale.is_finite() && scale > 0.0) {
+        bail!("--scale must be positive, got {scale}");
+    }
+    let (weights, loaded) = resolve(model, model_dir)?;
+    let file = load_safetensors(input)?;
+    let mut ws = Workspace::new();
+    let mut metadata = HashMap::from([
+        ("model".to_string(), weights.display().to_string()),
+        (
+            "architecture".to_string(),
+            loaded.info.arch_name().to_string(),
+        ),
+    ]);
+    let started = Instant::now();
+    let outputs: Vec<(&str, WeightTensor)> = match &loaded.network {
+        Network::Upscaler(net) => {
+            let x = input_tensor(&file, "input", input)?;
+            let y = net.forward(&x, &mut ws)?;
+            vec![("output", nchw(&y)?)]
+        }
+        Network::Interpolator(net) => {
+            let img0 = input_tensor(&file, "img0", input)?;
+            let img1 = input_tensor(&file, "img1", input)?;
+            let r = net.forward(&img0, &img1, timestep, scale, &mut ws)?;
+            metadata.insert("timestep".into(), timestep.to_string());
+            metadata.insert("scale".into(), scale.to_string());
+            vec![
+                ("output", nchw(&r.frame)?),
+                ("flow", nchw(&r.flow)?),
+                ("mask", nchw(&r.mask_logits)?),
+                ("mask_sigmoid", nchw(&r.mask)?),
+            ]
+        }
+    };
+    let elapsed = started.elapsed();
+    let refs: Vec<(&str, &WeightTensor)> = outputs.iter().map(|(n, t)| (*n, t)).collect();
+    write_safetensors(output, &refs, Some(metadata))?;
+    eprintln!(
+        "{}: {} forward in {:.1} ms → {}",
+        weights.display(),
+        loaded.info.arch_name(),
+        elapsed.as_secs_f64() * 1e3,
+        output.display()
+    );
+    Ok(())
 }

@@ -283,3 +283,17 @@ pub fn load_interpolator(path: &Path) -> Result<IfNet, ModelError> {
         .into_interpolator()
         .map_err(|e| e.in_file(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pipelines move models into worker threads and share them read-only.
+    #[test]
+    fn models_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Model>();
+        assert_send_sync::<Upscaler>();
+        assert_send_sync::<IfNet>();
+    }
+}
