@@ -2,6 +2,7 @@
 //! residual dense blocks at low resolution, then two nearest ×2 upsamplings with convolutions.
 //! Scales 2 and 1 pixel-unshuffle the input first. Hyperparameters come from the weights.
 
+use rayon::prelude::*;
 use upframe_nn::{ops, Conv2d, Epilogue, Tensor, Workspace};
 
 use crate::error::ModelError;
@@ -225,17 +226,39 @@ impl RrdbNet {
             .forward_ws(&body, &Epilogue::none().with_residual(&feat), ws);
         ws.recycle(body);
         ws.recycle(feat);
-        let up = ops::upsample_nearest(&trunk, 2);
+        let up = upsample_nearest2(&trunk, ws);
         ws.recycle(trunk);
         let f1 = self.conv_up1.forward_ws(&up, &lrelu, ws);
-        let up = ops::upsample_nearest(&f1, 2);
+        ws.recycle(up);
+        let up = upsample_nearest2(&f1, ws);
         ws.recycle(f1);
         let f2 = self.conv_up2.forward_ws(&up, &lrelu, ws);
-        drop(up);
+        ws.recycle(up);
         let hr = self.conv_hr.forward_ws(&f2, &lrelu, ws);
         ws.recycle(f2);
         let out = self.conv_last.forward_ws(&hr, &Epilogue::none(), ws);
         ws.recycle(hr);
         Ok(out)
     }
+}
+
+/// `F.interpolate(x, scale_factor=2, mode="nearest")` into a workspace tensor (the two
+/// upsamplings are the largest tensors of the network; reusing their memory across frames
+/// avoids fresh page faults every frame).
+fn upsample_nearest2(x: &Tensor, ws: &mut Workspace) -> Tensor {
+    let [n, h, w, c] = x.shape();
+    let mut out = ws.tensor([n, 2 * h, 2 * w, c]);
+    let src = x.data();
+    out.data_mut()
+        .par_chunks_mut(2 * w * c)
+        .enumerate()
+        .for_each(|(row, o)| {
+            let (b, y) = (row / (2 * h), (row % (2 * h)) / 2);
+            let line = &src[(b * h + y) * w * c..][..w * c];
+            for (px, pair) in line.chunks_exact(c).zip(o.chunks_exact_mut(2 * c)) {
+                pair[..c].copy_from_slice(px);
+                pair[c..].copy_from_slice(px);
+            }
+        });
+    out
 }
