@@ -2,6 +2,7 @@
 //! error / exit-code convention (1 on errors, 2 on usage errors, 130 when interrupted).
 
 mod bench_cmd;
+mod malloc_tuning;
 mod model_cmd;
 mod models_cmd;
 mod probe_cmd;
@@ -41,6 +42,7 @@ enum Command {
 pub struct Interrupted;
 
 fn main() -> ExitCode {
+    malloc_tuning::keep_frame_buffers_out_of_malloc_arenas();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Upscale(args) => upscale_cmd::run(args),
