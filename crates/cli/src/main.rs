@@ -2,6 +2,7 @@
 //! error / exit-code convention (1 on errors, 2 on usage errors, 130 when interrupted).
 
 mod bench_cmd;
+mod interpolate_cmd;
 mod malloc_tuning;
 mod model_cmd;
 mod models_cmd;
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Upscale (or resize) a video, an image or an image sequence.
     Upscale(upscale_cmd::UpscaleArgs),
+    /// Interpolate frames with RIFE: --factor N, --fps F or --slowmo N.
+    Interpolate(interpolate_cmd::InterpolateArgs),
     /// Describe a media file: streams, frame count, frame rate / VFR, pixel format, colour, rotation.
     Probe(probe_cmd::ProbeArgs),
     /// Run a raw network on tensors, or describe a weight file.
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Upscale(args) => upscale_cmd::run(args),
+        Command::Interpolate(args) => interpolate_cmd::run(args),
         Command::Probe(args) => probe_cmd::run(args),
         Command::Model(args) => model_cmd::run(args),
         Command::Models(args) => models_cmd::run(args),
