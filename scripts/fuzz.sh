@@ -20,8 +20,7 @@ else
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/fuzz}"
 # ASan off: the parsers are safe Rust; debug assertions (-a) catch overflow.
-cargo "${toolchain[@]}" fuzz build -s none -a "${targets[@]/#/}" 2>/dev/null || \
-    for t in "${targets[@]}"; do cargo "${toolchain[@]}" fuzz build -s none -a "$t"; done
+cargo "${toolchain[@]}" fuzz build -s none -a
 
 for target in "${targets[@]}"; do
     scratch="$(mktemp -d "${TMPDIR:-/tmp}/upframe-fuzz-$target.XXXXXX")"
