@@ -157,6 +157,7 @@ pub fn load_rife(
 
 /// Runs an interpolation job with optional processors before/after; prints progress and the
 /// summary. `label` describes the processing for the start line and JSON.
+#[allow(clippy::too_many_arguments)]
 pub fn run_job(
     input: &std::path::Path,
     output: &std::path::Path,

@@ -2,6 +2,7 @@
 //! error / exit-code convention (1 on errors, 2 on usage errors, 130 when interrupted).
 
 mod bench_cmd;
+mod enhance_cmd;
 mod interpolate_cmd;
 mod malloc_tuning;
 mod model_cmd;
@@ -29,6 +30,8 @@ enum Command {
     Upscale(upscale_cmd::UpscaleArgs),
     /// Interpolate frames with RIFE: --factor N, --fps F or --slowmo N.
     Interpolate(interpolate_cmd::InterpolateArgs),
+    /// Upscale and interpolate in one pass.
+    Enhance(enhance_cmd::EnhanceArgs),
     /// Describe a media file: streams, frame count, frame rate / VFR, pixel format, colour, rotation.
     Probe(probe_cmd::ProbeArgs),
     /// Run a raw network on tensors, or describe a weight file.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Upscale(args) => upscale_cmd::run(args),
         Command::Interpolate(args) => interpolate_cmd::run(args),
+        Command::Enhance(args) => enhance_cmd::run(args),
         Command::Probe(args) => probe_cmd::run(args),
         Command::Model(args) => model_cmd::run(args),
         Command::Models(args) => models_cmd::run(args),

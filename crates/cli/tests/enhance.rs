@@ -1,0 +1,66 @@
+//! `upframe enhance` end to end: realesr-animevideov3 ×2 + RIFE ×2 on chaplin.mp4 (640×360,
+//! 25 fps, audio) → 1280×720 at 50 fps with the input's audio packets, in both orders.
+
+mod common;
+
+use common::{asset, audio_packets, have_ff_tools, run_upframe, video_frame_times, video_stream};
+
+#[test]
+fn realesrgan_x2_and_rife_x2_on_chaplin() {
+    let (Some(input), Some(up), Some(rife)) = (
+        asset("media/video/chaplin.mp4"),
+        asset("models/realesr-animevideov3.pth"),
+        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
+    ) else {
+        return;
+    };
+    if !have_ff_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for order in ["upscale-first", "interpolate-first"] {
+        let output = dir.path().join(format!("{order}.mp4"));
+        let out = run_upframe(osargs!(
+            "enhance",
+            "-i",
+            &input,
+            "-o",
+            &output,
+            "-n",
+            &up,
+            "-s",
+            "2",
+            "--interp-model",
+            &rife,
+            "--factor",
+            "2",
+            "--frames",
+            "3",
+            "--order",
+            order,
+            "--quiet"
+        ));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = video_stream(&output);
+        assert_eq!(
+            (v["width"].as_u64(), v["height"].as_u64()),
+            (Some(1280), Some(720))
+        );
+        assert_eq!(v["avg_frame_rate"].as_str(), Some("50/1"), "{v}");
+        let t = video_frame_times(&output, &[]);
+        assert_eq!(t.len(), 6, "{t:?}");
+        for (k, w) in t.windows(2).enumerate() {
+            assert!((w[1] - w[0] - 0.02).abs() < 1e-3, "interval {k}: {t:?}");
+        }
+        let a_in = audio_packets(&input);
+        let a_out = audio_packets(&output);
+        assert!(!a_out.is_empty());
+        for (o, i) in a_out.iter().zip(&a_in) {
+            assert_eq!(o.3, i.3, "audio packet payload differs");
+        }
+    }
+}
