@@ -4,7 +4,6 @@
 mod bench_cmd;
 mod enhance_cmd;
 mod interpolate_cmd;
-mod malloc_tuning;
 mod model_cmd;
 mod models_cmd;
 mod probe_cmd;
@@ -25,6 +24,8 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run; boxing the upscale arguments would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Upscale (or resize) a video, an image or an image sequence.
     Upscale(upscale_cmd::UpscaleArgs),
@@ -48,8 +49,14 @@ enum Command {
 pub struct Interrupted;
 
 fn main() -> ExitCode {
-    malloc_tuning::keep_frame_buffers_out_of_malloc_arenas();
-    let cli = Cli::parse();
+    // Real-ESRGAN users type `-dn 0.5`; clap has no two-letter short options.
+    let cli = Cli::parse_from(std::env::args_os().map(|a| {
+        if a == "-dn" {
+            "--denoise-strength".into()
+        } else {
+            a
+        }
+    }));
     let result = match cli.command {
         Command::Upscale(args) => upscale_cmd::run(args),
         Command::Interpolate(args) => interpolate_cmd::run(args),

@@ -11,6 +11,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
+use upframe_models::registry;
+use upframe_pipeline::realesrgan::{
+    load_upscaler_with_denoise, AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler,
+};
 use upframe_pipeline::{
     run_video_job, FrameProcessor, JobError, LanczosKernel, LanczosResizer, VideoJob,
 };
@@ -45,13 +49,17 @@ pub struct UpscaleArgs {
     /// Output: a video file (container from the extension), an image, or a pattern/directory.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// Upscaler: `lanczos` (Lanczos-3, antialiased when shrinking) or `lanczos4-opencv`
-    /// (OpenCV's INTER_LANCZOS4).
-    #[arg(short = 'n', long, value_name = "NAME", default_value = "lanczos")]
+    /// Upscaler: `lanczos` (Lanczos-3, antialiased when shrinking), `lanczos4-opencv`
+    /// (OpenCV's INTER_LANCZOS4), a Real-ESRGAN model name (realesr-animevideov3,
+    /// RealESRGAN_x4plus, ... see `upframe models list`) or a weight file path.
+    #[arg(short = 'n', long, value_name = "NAME|PATH", default_value = "lanczos")]
     pub model: String,
-    /// Scale factor (any positive number; output size is rounded to whole pixels).
-    #[arg(short, long, value_name = "FACTOR", default_value_t = 2.0)]
-    pub scale: f64,
+    /// Scale factor (any positive number). Lanczos: default 2, size rounded. Real-ESRGAN:
+    /// `outscale`, default the model's own scale, size `int(w·s)` as Real-ESRGAN does.
+    #[arg(short, long, value_name = "FACTOR")]
+    pub scale: Option<f64>,
+    #[command(flatten)]
+    pub realesrgan: RealEsrganArgs,
     /// Video encoder (FFmpeg name: libx264, libx265, libvpx-vp9, ffv1, prores_ks, ...).
     /// Default: from the output extension (.mp4/.mkv → libx264, 10-bit → libx265, .webm → VP9).
     #[arg(long, value_name = "C")]
@@ -95,6 +103,96 @@ pub struct UpscaleArgs {
     /// Print a JSON summary on stdout at the end.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Real-ESRGAN settings (`inference_realesrgan.py` vocabulary).
+#[derive(Debug, Args)]
+pub struct RealEsrganArgs {
+    /// Tile size in input pixels; 0 = whole frames unless they would not fit in memory, then
+    /// the largest tile that fits (logged).
+    #[arg(short, long, value_name = "N", default_value_t = 0)]
+    pub tile: usize,
+    /// Context pixels read around each tile.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub tile_pad: usize,
+    /// Reflect padding on the right/bottom before the network (inference_realesrgan.py's
+    /// default 0).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub pre_pad: usize,
+    /// Accepted for compatibility: the CPU engine always computes in fp32.
+    #[arg(long)]
+    pub fp32: bool,
+    /// Alpha upscaling: through the network (`realesrgan`), OpenCV bilinear (`linear`, the
+    /// official alternative) or OpenCV Lanczos-4 (`lanczos`).
+    #[arg(long, value_enum, value_name = "MODE", default_value = "realesrgan")]
+    pub alpha: AlphaMode,
+    /// Denoise strength for realesr-general-x4v3 (0 = most denoising ... 1 = none); needs
+    /// realesr-general-wdn-x4v3 too unless 1. Also spelled `-dn`. Default: the model alone.
+    #[arg(long, value_name = "DN")]
+    pub denoise_strength: Option<f64>,
+    /// Where registry models live (default: UPFRAME_MODEL_DIR, then ~/.cache/upframe/models).
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+}
+
+/// `--alpha` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AlphaMode {
+    Realesrgan,
+    Linear,
+    Lanczos,
+}
+
+/// The processor chain for the whole argument set: Lanczos resizers or a Real-ESRGAN model.
+pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>> {
+    if matches!(
+        args.model.to_ascii_lowercase().as_str(),
+        "lanczos" | "lanczos3" | "lanczos4-opencv" | "lanczos4"
+    ) {
+        return build_processors(&args.model, args.scale.unwrap_or(2.0));
+    }
+    let r = &args.realesrgan;
+    let options = RealEsrganOptions {
+        outscale: args.scale,
+        tile: r.tile,
+        tile_pad: r.tile_pad,
+        pre_pad: r.pre_pad,
+        alpha: match r.alpha {
+            AlphaMode::Realesrgan => AlphaUpsampler::RealEsrgan,
+            AlphaMode::Linear => AlphaUpsampler::Linear,
+            AlphaMode::Lanczos => AlphaUpsampler::Lanczos,
+        },
+        memory_budget: None,
+    };
+    if let Some(s) = args.scale {
+        if !(s.is_finite() && s > 0.0) {
+            bail!("--scale {s}: must be a finite number greater than 0");
+        }
+    }
+    let resolved = registry::resolve(&args.model, r.model_dir.as_deref())
+        .with_context(|| format!("--model {}", args.model))?;
+    let is_general = resolved
+        .model
+        .is_some_and(|m| m.name == "realesr-general-x4v3");
+    let upscaler = match r.denoise_strength {
+        Some(dn) if is_general => {
+            let dir = resolved.path.parent().unwrap_or(std::path::Path::new("."));
+            let wdn = registry::lookup("realesr-general-wdn-x4v3")
+                .and_then(|m| {
+                    registry::locate(m, &registry::model_dir(r.model_dir.as_deref()).ok()?).ok()
+                })
+                .map(|m| m.path)
+                .unwrap_or_else(|| dir.join("realesr-general-wdn-x4v3.pth"));
+            load_upscaler_with_denoise(&resolved.path, &wdn, dn, options)?
+        }
+        Some(dn) => bail!(
+            "--denoise-strength {dn} only applies to realesr-general-x4v3 (model: {})",
+            args.model
+        ),
+        None => RealEsrganUpscaler::from_file(&resolved.path, options)
+            .with_context(|| resolved.path.display().to_string())?,
+    };
+    Ok(vec![Box::new(upscaler)])
 }
 
 /// Seconds from `12.5`, `1:02.5` or `01:01:02.5`.
@@ -169,7 +267,7 @@ fn install_signal_handler(cancel: Arc<AtomicBool>) {
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
-    let processors = build_processors(&args.model, args.scale)?;
+    let processors = processors_for(&args)?;
     if let Some(0) = args.frames {
         bail!("--frames must be at least 1");
     }
