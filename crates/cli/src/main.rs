@@ -4,6 +4,7 @@
 mod bench_cmd;
 mod enhance_cmd;
 mod interpolate_cmd;
+mod malloc_tuning;
 mod model_cmd;
 mod models_cmd;
 mod probe_cmd;
@@ -49,6 +50,7 @@ enum Command {
 pub struct Interrupted;
 
 fn main() -> ExitCode {
+    malloc_tuning::keep_frame_buffers_out_of_malloc_arenas();
     // Real-ESRGAN users type `-dn 0.5`; clap has no two-letter short options.
     let cli = Cli::parse_from(std::env::args_os().map(|a| {
         if a == "-dn" {
