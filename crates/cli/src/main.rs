@@ -75,10 +75,26 @@ fn main() -> ExitCode {
             ExitCode::from(130)
         }
         Err(err) => {
-            // One line: the chain joined with ": " (contexts name the file first).
-            let line = format!("{err:#}").replace('\n', " ");
-            eprintln!("upframe: error: {line}");
+            eprintln!("upframe: error: {}", one_line(&err));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error chain as one line joined with ": " (contexts name the file first). A cause whose
+/// text an outer error already quotes (library errors often embed their source) is left out, so
+/// the file and the problem each appear once.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }

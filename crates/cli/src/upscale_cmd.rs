@@ -189,8 +189,7 @@ pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>
             "--denoise-strength {dn} only applies to realesr-general-x4v3 (model: {})",
             args.model
         ),
-        None => RealEsrganUpscaler::from_file(&resolved.path, options)
-            .with_context(|| resolved.path.display().to_string())?,
+        None => RealEsrganUpscaler::from_file(&resolved.path, options)?,
     };
     Ok(vec![Box::new(upscaler)])
 }

@@ -12,6 +12,9 @@ use crate::source::has_image_extension;
 use crate::types::{ColourTags, DecodeOptions, OutputSpec, OutputSummary, VideoInfo};
 use crate::{FrameSink, FrameSource};
 
+/// The widest zero-padding accepted in an output frame pattern (`%032d`).
+const MAX_PATTERN_WIDTH: usize = 32;
+
 /// A parsed printf pattern in a file name: prefix, zero-pad width, suffix.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Pattern {
@@ -367,6 +370,16 @@ impl ImageSequenceSink {
             path: path.to_path_buf(),
             reason: "not a frame pattern".into(),
         })?;
+        // `format!` rejects runtime widths above u16::MAX; no real frame name needs more than this.
+        if pattern.width > MAX_PATTERN_WIDTH {
+            return Err(MediaError::InvalidOutput {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "zero-pad width {} in the frame pattern is too large (at most {MAX_PATTERN_WIDTH})",
+                    pattern.width
+                ),
+            });
+        }
         if !pattern.dir.exists() {
             std::fs::create_dir_all(&pattern.dir).map_err(|e| {
                 MediaError::OutputDirNotWritable {

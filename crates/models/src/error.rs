@@ -10,7 +10,8 @@ pub enum ModelError {
     #[error("{}: {source}", path.display())]
     File {
         path: PathBuf,
-        #[source]
+        // Not `#[source]`: the message already contains it, and error reporters that walk the
+        // source chain (anyhow's `{:#}`) would print it twice.
         source: Box<ModelError>,
     },
     #[error("cannot read file: {0}")]
