@@ -13,9 +13,9 @@ pub mod processor;
 pub mod realesrgan;
 pub mod resize;
 pub mod rife;
-pub mod timing;
 pub mod runner;
 pub mod scene;
+pub mod timing;
 
 pub use error::PipelineError;
 pub use job::{expected_frames, run_video_job, JobError, JobSummary, VideoJob};
