@@ -191,18 +191,42 @@ fn perr(msg: impl Into<String>) -> ModelError {
 }
 
 /// The interpreter state. Dropping it breaks reference cycles a hostile pickle may have built
-/// (a dict that contains itself through the memo), so nothing leaks.
+/// (a list that contains itself), so nothing leaks.
 struct Machine<'a> {
     bytes: &'a [u8],
     pos: usize,
     stack: Vec<Value>,
     marks: Vec<usize>,
     memo: HashMap<u32, Value>,
+    /// Every list and dict this run created: a cycle can become unreachable from the stack and
+    /// the memo (its memo slot overwritten), so `Drop` empties all of them, not just those.
+    containers: Vec<Value>,
+}
+
+impl Machine<'_> {
+    fn new_list(&mut self, items: Vec<Value>) -> Value {
+        let list = Value::List(Rc::new(RefCell::new(items)));
+        self.track(&list);
+        list
+    }
+
+    fn new_dict(&mut self) -> Value {
+        let dict = Value::Dict(Rc::new(RefCell::new(Dict::default())));
+        self.track(&dict);
+        dict
+    }
+
+    /// Remembers a list or dict so that `Drop` can empty it.
+    fn track(&mut self, value: &Value) {
+        if matches!(value, Value::List(_) | Value::Dict(_)) {
+            self.containers.push(value.clone());
+        }
+    }
 }
 
 impl Drop for Machine<'_> {
     fn drop(&mut self) {
-        for value in self.memo.values().chain(self.stack.iter()) {
+        for value in &self.containers {
             match value {
                 Value::Dict(d) => {
                     if let Ok(mut d) = d.try_borrow_mut() {
@@ -233,6 +257,7 @@ pub fn load<T>(
         stack: Vec::new(),
         marks: Vec::new(),
         memo: HashMap::new(),
+        containers: Vec::new(),
     };
     let result = machine.run()?;
     consume(&result)
@@ -369,12 +394,14 @@ impl<'a> Machine<'a> {
                 // STOP
                 b'.' => return self.pop(),
                 b'(' => self.marks.push(self.stack.len()),
-                b'}' => self
-                    .stack
-                    .push(Value::Dict(Rc::new(RefCell::new(Dict::default())))),
-                b']' => self
-                    .stack
-                    .push(Value::List(Rc::new(RefCell::new(Vec::new())))),
+                b'}' => {
+                    let dict = self.new_dict();
+                    self.stack.push(dict);
+                }
+                b']' => {
+                    let list = self.new_list(Vec::new());
+                    self.stack.push(list);
+                }
                 b')' => self.stack.push(Value::Tuple(Rc::from(Vec::new()))),
                 b't' => {
                     let items = self.pop_mark()?;
@@ -392,11 +419,12 @@ impl<'a> Machine<'a> {
                 // LIST / DICT from marked items
                 b'l' => {
                     let items = self.pop_mark()?;
-                    self.stack.push(Value::List(Rc::new(RefCell::new(items))));
+                    let list = self.new_list(items);
+                    self.stack.push(list);
                 }
                 b'd' => {
                     let items = self.pop_mark()?;
-                    let dict = Value::Dict(Rc::new(RefCell::new(Dict::default())));
+                    let dict = self.new_dict();
                     self.set_items(&dict, items)?;
                     self.stack.push(dict);
                 }
@@ -517,6 +545,7 @@ impl<'a> Machine<'a> {
                     let args = self.pop()?;
                     let callable = self.pop()?;
                     let value = reduce(&callable, &args)?;
+                    self.track(&value);
                     self.stack.push(value);
                 }
                 b'b' => {
@@ -648,6 +677,36 @@ mod tests {
 
     fn run(bytes: &[u8]) -> Result<String, ModelError> {
         load(bytes, |v| Ok(v.type_name().to_string()))
+    }
+
+    /// A list that appends itself and whose memo slot is then overwritten is reachable from
+    /// neither the stack nor the memo at the end; dropping the machine must still free it.
+    #[test]
+    fn unreachable_self_referencing_list_is_freed() {
+        let bytes = b"]q\x00h\x00a0Nq\x000N.";
+        let mut machine = Machine {
+            bytes,
+            pos: 0,
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+            containers: Vec::new(),
+        };
+        assert!(matches!(machine.run(), Ok(Value::None)));
+        let weak: Vec<_> = machine
+            .containers
+            .iter()
+            .filter_map(|v| match v {
+                Value::List(l) => Some(Rc::downgrade(l)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(weak.len(), 1);
+        drop(machine);
+        assert!(
+            weak.iter().all(|w| w.upgrade().is_none()),
+            "the list leaked"
+        );
     }
 
     #[test]
