@@ -145,3 +145,43 @@ fn a_single_frame_is_a_one_line_error_and_no_output() {
     assert!(err.contains("single frame"), "{err}");
     assert!(!output.exists());
 }
+
+#[test]
+fn slowmo_stretches_time_and_drops_audio() {
+    let (Some(input), Some(model)) = (asset("media/video/chaplin.mp4"), rife()) else {
+        return;
+    };
+    if !have_ff_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("slow.mp4");
+    let out = run_upframe(osargs!(
+        "interpolate",
+        "-i",
+        &input,
+        "-o",
+        &output,
+        "-m",
+        &model,
+        "--slowmo",
+        "2",
+        "--start",
+        "1",
+        "--frames",
+        "3",
+        "--quiet"
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 3 frames of 25 fps → 6 frames, still 1/25 s apart: twice as long, starting at 0.
+    let t = video_frame_times(&output, &[]);
+    assert_eq!(t.len(), 6, "{t:?}");
+    for (k, &x) in t.iter().enumerate() {
+        assert!((x - k as f64 * 0.04).abs() < 1e-3, "{t:?}");
+    }
+    assert!(audio_packets(&output).is_empty());
+}
