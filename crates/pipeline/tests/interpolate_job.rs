@@ -105,3 +105,96 @@ fn megamind_to_60fps_around_a_cut() {
     }
     assert_eq!(summary.interpolated, 3);
 }
+
+/// The other three hard cuts of Megamind (after frames 98, 154 and 200, as MEDIA.md says):
+/// a 4-frame window around each, retimed to 60 fps. Exactly one cut must be found in it, and
+/// every output frame inside the cut interval must be the earlier shot (MSE to it far below
+/// the MSE to a 50/50 blend of both shots), never a mix.
+#[test]
+fn megamind_to_60fps_no_blend_across_any_cut() {
+    let (Some(input), Some(weights)) = (
+        common::asset("media/video/Megamind.avi"),
+        common::asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
+    ) else {
+        return;
+    };
+    let interval = 1001.0 / 24000.0;
+    let mut rife = RifeInterpolator::load(&weights, 1.0).unwrap();
+    for near_cut in [97u32, 153, 199] {
+        // Frame n is on screen for [n·interval, (n+1)·interval); a window starting halfway
+        // through frame n−1 begins with it.
+        let start = (f64::from(near_cut) - 0.5) * interval;
+        let decode = DecodeOptions {
+            start_s: Some(start),
+            max_frames: Some(4),
+            ..DecodeOptions::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("out.mkv");
+        let mut video = VideoJob::new(&input, &output);
+        video.decode = decode.clone();
+        let job = InterpolateJob::new(video, Rate::Fps { num: 60, den: 1 });
+        let summary = run_interpolate_job(
+            &job,
+            &mut rife,
+            Vec::new(),
+            Vec::new(),
+            &mut |_, _, _| {},
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(summary.frames_in, 4);
+        assert_eq!(
+            summary.cuts.len(),
+            1,
+            "near frame {near_cut}: {:?}",
+            summary.cuts
+        );
+        let cut = summary.cuts[0].0 as usize;
+
+        let mut src = open_source(&input, &decode).unwrap();
+        let mut source = Vec::new();
+        while let Some(f) = src.next_frame().unwrap() {
+            source.push(f);
+        }
+        let (a, b) = (&source[cut], &source[cut + 1]);
+        let blend: Vec<f32> = a
+            .data
+            .iter()
+            .zip(&b.data)
+            .map(|(x, y)| 0.5 * (x + y))
+            .collect();
+        let mut out = open_source(&output, &DecodeOptions::default()).unwrap();
+        let tb = out.info().time_base;
+        let mut frames = Vec::new();
+        while let Some(f) = out.next_frame().unwrap() {
+            frames.push(f);
+        }
+        let t0 = frames[0].pts.unwrap() as f64 * f64::from(tb.0) / f64::from(tb.1);
+        let mut checked = 0;
+        for (m, f) in frames.iter().enumerate() {
+            let t = f.pts.unwrap() as f64 * f64::from(tb.0) / f64::from(tb.1) - t0;
+            let inside = t - cut as f64 * interval;
+            if !(1e-3..interval - 1e-3).contains(&inside) {
+                continue;
+            }
+            let to_earlier = mse(f, &a.data);
+            let to_blend = mse(f, &blend);
+            let to_later = mse(f, &b.data);
+            eprintln!(
+                "cut after window frame {cut} (near {near_cut}), output {m} at +{t:.4} s: MSE to \
+                 the earlier shot {to_earlier:.2e}, to a blend {to_blend:.2e}, to the later shot \
+                 {to_later:.2e}"
+            );
+            assert!(
+                to_earlier * 20.0 < to_blend,
+                "near frame {near_cut}: output frame {m} looks blended"
+            );
+            checked += 1;
+        }
+        assert!(
+            checked >= 2,
+            "near frame {near_cut}: no output frame fell inside the cut"
+        );
+    }
+}
