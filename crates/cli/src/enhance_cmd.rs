@@ -18,7 +18,8 @@ use upframe_pipeline::realesrgan::{RealEsrganOptions, RealEsrganUpscaler};
 use upframe_pipeline::timing::Rate;
 use upframe_pipeline::FrameProcessor;
 
-use crate::interpolate_cmd::{load_rife, run_job, InterpOptions, JobOptions};
+use crate::interpolate_cmd::{load_rife, run_job, InterpOptions};
+use crate::job_options::JobOptions;
 use crate::upscale_cmd::build_processors;
 
 /// Real-ESRGAN cost per input pixel relative to RIFE's cost per pixel (estimate:
@@ -85,7 +86,7 @@ fn upscaler(args: &EnhanceArgs) -> Result<(Box<dyn FrameProcessor>, f64)> {
         let mut p = build_processors(&args.model, args.scale.unwrap_or(2.0))?;
         return Ok((p.remove(0), 0.0));
     }
-    let resolved = registry::resolve(&args.model, args.job.model_dir.as_deref())
+    let resolved = registry::resolve(&args.model, args.interp.model_dir.as_deref())
         .with_context(|| format!("--model {}", args.model))?;
     let options = RealEsrganOptions {
         outscale: args.scale,
@@ -102,7 +103,7 @@ pub fn run(args: EnhanceArgs) -> Result<()> {
     let mut rife = load_rife(
         &args.interp_model,
         args.interp.rife_scale,
-        args.job.model_dir.as_deref(),
+        args.interp.model_dir.as_deref(),
     )?;
     let (w, h) = up.output_size(1000, 1000);
     let area_scale = (w * h) as f64 / 1e6;

@@ -4,22 +4,20 @@
 
 use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use upframe_media::{DecodeOptions, EncodeOptions};
 use upframe_models::registry;
 use upframe_pipeline::interpolate::{run_interpolate_job, InterpolateJob, OnCut};
 use upframe_pipeline::rife::RifeInterpolator;
 use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
 use upframe_pipeline::timing::{parse_fps, Rate};
-use upframe_pipeline::{FrameProcessor, JobError, VideoJob};
+use upframe_pipeline::{FrameProcessor, JobError};
 
+use crate::job_options::peak_rss_bytes;
+pub use crate::job_options::JobOptions;
 use crate::progress::ProgressDisplay;
-use crate::upscale_cmd::{parse_bitrate, parse_time, peak_rss_bytes};
 use crate::Interrupted;
 
 /// What to do between two frames across a scene cut.
@@ -60,6 +58,9 @@ pub struct InterpOptions {
         default_value = "repeat"
     )]
     pub on_cut: OnCutArg,
+    /// Where registry models are looked up.
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
 }
 
 impl InterpOptions {
@@ -74,50 +75,6 @@ impl InterpOptions {
             _ => Rate::Factor(2),
         })
     }
-}
-
-/// Encoder, window and output options shared by `interpolate` and `enhance`.
-#[derive(Debug, Args)]
-pub struct JobOptions {
-    /// Video encoder (FFmpeg name). Default: from the output extension.
-    #[arg(long, value_name = "C")]
-    pub codec: Option<String>,
-    /// Constant rate factor (lower is better). Default 18 for x264/x265.
-    #[arg(long, value_name = "N")]
-    pub crf: Option<f32>,
-    /// Target bit rate instead of CRF, e.g. 8M or 2500k.
-    #[arg(long, value_name = "B", value_parser = parse_bitrate)]
-    pub bitrate: Option<u64>,
-    /// Encoder preset (x264/x265: ultrafast ... veryslow).
-    #[arg(long, value_name = "P")]
-    pub preset: Option<String>,
-    /// Output pixel format. Default: from the input.
-    #[arg(long, value_name = "F")]
-    pub pix_fmt: Option<String>,
-    /// Start at this time: seconds or [HH:]MM:SS[.ms].
-    #[arg(long, value_name = "T", value_parser = parse_time)]
-    pub start: Option<f64>,
-    /// Process this long: seconds or [HH:]MM:SS[.ms].
-    #[arg(long, value_name = "T", value_parser = parse_time)]
-    pub duration: Option<f64>,
-    /// Process at most N input frames.
-    #[arg(long, value_name = "N")]
-    pub frames: Option<u64>,
-    /// Do not copy audio streams.
-    #[arg(long)]
-    pub no_audio: bool,
-    /// Replace the output if it exists.
-    #[arg(long)]
-    pub overwrite: bool,
-    /// No progress output.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Print a JSON summary on stdout at the end.
-    #[arg(long)]
-    pub json: bool,
-    /// Where registry models are looked up.
-    #[arg(long, value_name = "DIR")]
-    pub model_dir: Option<PathBuf>,
 }
 
 /// Arguments of `upframe interpolate`.
@@ -169,44 +126,10 @@ pub fn run_job(
     label: &str,
 ) -> Result<()> {
     let rate = interp.rate()?;
-    if let Some(0) = opts.frames {
-        bail!("--frames must be at least 1");
-    }
-    if let Some(d) = opts.duration {
-        if d <= 0.0 {
-            bail!("--duration must be greater than 0");
-        }
-    }
     if !(interp.scene_threshold.is_finite()) {
         bail!("--scene-threshold must be a number");
     }
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    if let Err(e) = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    }) {
-        tracing::warn!("cannot install the Ctrl-C handler: {e}");
-    }
-    let mut video = VideoJob::new(input, output);
-    video.decode = DecodeOptions {
-        start_s: opts.start,
-        duration_s: opts.duration,
-        max_frames: opts.frames,
-        ..DecodeOptions::default()
-    };
-    video.encode = EncodeOptions {
-        codec: opts.codec.clone(),
-        crf: opts.crf,
-        bitrate: opts.bitrate,
-        preset: opts.preset.clone(),
-        pix_fmt: opts.pix_fmt.clone(),
-        options: Vec::new(),
-    };
-    video.overwrite = opts.overwrite;
-    video.audio = !opts.no_audio;
-    video.cancel = cancel;
+    let video = opts.video_job(input, output)?;
     let mut job = InterpolateJob::new(video, rate);
     job.cut_threshold = interp.scene_threshold;
     job.on_cut = match interp.on_cut {
@@ -302,7 +225,7 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
     let mut rife = load_rife(
         &args.model,
         args.interp.rife_scale,
-        args.job.model_dir.as_deref(),
+        args.interp.model_dir.as_deref(),
     )?;
     let label = format!(
         "{} ({rate:?}, scale {})",

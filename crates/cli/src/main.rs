@@ -4,6 +4,7 @@
 mod bench_cmd;
 mod enhance_cmd;
 mod interpolate_cmd;
+mod job_options;
 mod malloc_tuning;
 mod model_cmd;
 mod models_cmd;

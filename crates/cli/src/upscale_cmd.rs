@@ -4,32 +4,19 @@
 
 use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
 use upframe_models::registry;
 use upframe_pipeline::realesrgan::{
     load_upscaler_with_denoise, AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler,
 };
-use upframe_pipeline::{
-    run_video_job, FrameProcessor, JobError, LanczosKernel, LanczosResizer, VideoJob,
-};
+use upframe_pipeline::{run_video_job, FrameProcessor, JobError, LanczosKernel, LanczosResizer};
 
+use crate::job_options::{peak_rss_bytes, JobOptions};
 use crate::progress::ProgressDisplay;
 use crate::Interrupted;
-
-/// What to do when a frame cannot be decoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OnDecodeError {
-    /// Stop with an error naming the frame.
-    Abort,
-    /// Drop the frame, count it, and go on.
-    Skip,
-}
 
 /// Arguments of `upframe upscale`.
 #[derive(Debug, Args)]
@@ -60,49 +47,8 @@ pub struct UpscaleArgs {
     pub scale: Option<f64>,
     #[command(flatten)]
     pub realesrgan: RealEsrganArgs,
-    /// Video encoder (FFmpeg name: libx264, libx265, libvpx-vp9, ffv1, prores_ks, ...).
-    /// Default: from the output extension (.mp4/.mkv → libx264, 10-bit → libx265, .webm → VP9).
-    #[arg(long, value_name = "C")]
-    pub codec: Option<String>,
-    /// Constant rate factor (quality; lower is better). Default 18 for x264/x265.
-    #[arg(long, value_name = "N")]
-    pub crf: Option<f32>,
-    /// Target bit rate instead of CRF, e.g. 8M or 2500k.
-    #[arg(long, value_name = "B", value_parser = parse_bitrate)]
-    pub bitrate: Option<u64>,
-    /// Encoder preset (x264/x265: ultrafast ... veryslow). Default medium.
-    #[arg(long, value_name = "P")]
-    pub preset: Option<String>,
-    /// Output pixel format (yuv420p, yuv444p, yuv420p10le, ...). Default: from the input.
-    #[arg(long, value_name = "F")]
-    pub pix_fmt: Option<String>,
-    /// Start at this time: seconds (12.5) or [HH:]MM:SS[.ms].
-    #[arg(long, value_name = "T", value_parser = parse_time)]
-    pub start: Option<f64>,
-    /// Process this long: seconds or [HH:]MM:SS[.ms].
-    #[arg(long, value_name = "T", value_parser = parse_time)]
-    pub duration: Option<f64>,
-    /// Process at most N frames.
-    #[arg(long, value_name = "N")]
-    pub frames: Option<u64>,
-    /// Do not copy audio streams.
-    #[arg(long)]
-    pub no_audio: bool,
-    /// Do not copy subtitle streams.
-    #[arg(long)]
-    pub no_subtitles: bool,
-    /// Replace the output if it exists.
-    #[arg(long)]
-    pub overwrite: bool,
-    /// What to do with frames that cannot be decoded.
-    #[arg(long, value_enum, value_name = "abort|skip", default_value = "abort")]
-    pub on_decode_error: OnDecodeError,
-    /// No progress output.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Print a JSON summary on stdout at the end.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub job: JobOptions,
 }
 
 /// Real-ESRGAN settings (`inference_realesrgan.py` vocabulary).
@@ -194,46 +140,6 @@ pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>
     Ok(vec![Box::new(upscaler)])
 }
 
-/// Seconds from `12.5`, `1:02.5` or `01:01:02.5`.
-pub fn parse_time(s: &str) -> Result<f64, String> {
-    let bad = || format!("invalid time '{s}': use seconds (12.5) or [HH:]MM:SS[.ms]");
-    let parts: Vec<&str> = s.trim().split(':').collect();
-    if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
-        return Err(bad());
-    }
-    let mut total = 0.0;
-    for (i, p) in parts.iter().enumerate() {
-        let last = i + 1 == parts.len();
-        let v: f64 = if last {
-            p.parse().map_err(|_| bad())?
-        } else {
-            p.parse::<u32>().map_err(|_| bad())? as f64
-        };
-        total = total * 60.0 + v;
-    }
-    if !total.is_finite() || total < 0.0 {
-        return Err(bad());
-    }
-    Ok(total)
-}
-
-/// Bits per second from `8M`, `2500k` or `1500000`.
-pub fn parse_bitrate(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.chars().last() {
-        Some('k') | Some('K') => (&t[..t.len() - 1], 1e3),
-        Some('m') | Some('M') => (&t[..t.len() - 1], 1e6),
-        Some('g') | Some('G') => (&t[..t.len() - 1], 1e9),
-        _ => (t, 1.0),
-    };
-    match num.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok((v * mult).round() as u64),
-        _ => Err(format!(
-            "invalid bit rate '{s}': use e.g. 8M, 2500k or 1500000"
-        )),
-    }
-}
-
 /// The processor chain for `--model`. New upscalers (Real-ESRGAN models, files) plug in here.
 pub fn build_processors(model: &str, scale: f64) -> Result<Vec<Box<dyn FrameProcessor>>> {
     let kernel = match model.to_ascii_lowercase().as_str() {
@@ -245,64 +151,11 @@ pub fn build_processors(model: &str, scale: f64) -> Result<Vec<Box<dyn FrameProc
     Ok(vec![Box::new(resizer)])
 }
 
-/// Peak resident memory of this process in bytes (`VmHWM` of /proc/self/status).
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-fn install_signal_handler(cancel: Arc<AtomicBool>) {
-    // Second signal: the user insists; leave now (the temp file stays, under its temp name).
-    let result = ctrlc::set_handler(move || {
-        if cancel.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
-    if let Err(e) = result {
-        tracing::warn!("cannot install the Ctrl-C handler: {e}");
-    }
-}
-
 pub fn run(args: UpscaleArgs) -> Result<()> {
     let processors = processors_for(&args)?;
-    if let Some(0) = args.frames {
-        bail!("--frames must be at least 1");
-    }
-    if let Some(d) = args.duration {
-        if d <= 0.0 {
-            bail!("--duration must be greater than 0");
-        }
-    }
-    let cancel = Arc::new(AtomicBool::new(false));
-    install_signal_handler(cancel.clone());
+    let job = args.job.video_job(&args.input, &args.output)?;
 
-    let mut job = VideoJob::new(&args.input, &args.output);
-    job.decode = DecodeOptions {
-        start_s: args.start,
-        duration_s: args.duration,
-        max_frames: args.frames,
-        on_decode_error: match args.on_decode_error {
-            OnDecodeError::Abort => DecodeErrorPolicy::Abort,
-            OnDecodeError::Skip => DecodeErrorPolicy::Skip,
-        },
-        ..DecodeOptions::default()
-    };
-    job.encode = EncodeOptions {
-        codec: args.codec.clone(),
-        crf: args.crf,
-        bitrate: args.bitrate,
-        preset: args.preset.clone(),
-        pix_fmt: args.pix_fmt.clone(),
-        options: Vec::new(),
-    };
-    job.overwrite = args.overwrite;
-    job.audio = !args.no_audio;
-    job.subtitles = !args.no_subtitles;
-    job.cancel = cancel;
-
-    let display = RefCell::new(ProgressDisplay::new(args.quiet));
+    let display = RefCell::new(ProgressDisplay::new(args.job.quiet));
     let model = args.model.clone();
     let output_name = args.output.display().to_string();
     let result = run_video_job(
@@ -339,7 +192,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         0.0
     };
     let peak = peak_rss_bytes();
-    if !args.quiet {
+    if !args.job.quiet {
         eprintln!(
             "upframe: wrote {}: {} frames {}x{} in {:.2} s ({:.2} fps){}",
             summary.output.path.display(),
@@ -360,7 +213,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
             );
         }
     }
-    if args.json {
+    if args.job.json {
         let out = json!({
             "input": args.input.display().to_string(),
             "output": summary.output.path.display().to_string(),
@@ -398,26 +251,6 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_parse() {
-        assert_eq!(parse_time("12.5"), Ok(12.5));
-        assert_eq!(parse_time("1:02.5"), Ok(62.5));
-        assert_eq!(parse_time("01:01:02"), Ok(3662.0));
-        assert!(parse_time("").is_err());
-        assert!(parse_time("-3").is_err());
-        assert!(parse_time("1::2").is_err());
-        assert!(parse_time("abc").is_err());
-    }
-
-    #[test]
-    fn bitrates_parse() {
-        assert_eq!(parse_bitrate("8M"), Ok(8_000_000));
-        assert_eq!(parse_bitrate("2500k"), Ok(2_500_000));
-        assert_eq!(parse_bitrate("1500000"), Ok(1_500_000));
-        assert!(parse_bitrate("0").is_err());
-        assert!(parse_bitrate("fast").is_err());
-    }
 
     #[test]
     fn models_resolve() {
