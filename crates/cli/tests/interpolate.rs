@@ -9,6 +9,29 @@ fn rife() -> Option<std::path::PathBuf> {
     asset("models/rife-v4.25-or-v4.26/flownet.pkl")
 }
 
+/// The input's frame times before `seconds` on its own timeline (what `--duration seconds`
+/// selects; Megamind's first frame, for one, is at 0.0417 s, not 0).
+fn first_seconds(input: &std::path::Path, seconds: f64) -> Vec<f64> {
+    let all = video_frame_times(input, &["-read_intervals", &format!("%+{}", seconds + 1.0)]);
+    all.into_iter().filter(|&t| t < seconds - 1e-6).collect()
+}
+
+/// Audio packets of the output are the input's, bit for bit, at the same times.
+fn assert_audio_copied(input: &std::path::Path, output: &std::path::Path) {
+    let a_in = audio_packets(input);
+    let a_out = audio_packets(output);
+    assert!(!a_out.is_empty(), "no audio in the output");
+    for (o, i) in a_out.iter().zip(&a_in) {
+        assert_eq!(o.3, i.3, "audio packet payload differs");
+        assert!(
+            (o.0 - i.0).abs() < 1.5e-3,
+            "audio packet at {} vs {}",
+            o.0,
+            i.0
+        );
+    }
+}
+
 #[test]
 fn factor_2_on_big_buck_bunny() {
     let (Some(input), Some(model)) = (asset("media/video/big_buck_bunny_0_30.webm"), rife()) else {
@@ -29,8 +52,10 @@ fn factor_2_on_big_buck_bunny() {
         &model,
         "--factor",
         "2",
-        "--frames",
-        "4",
+        "--duration",
+        "3",
+        "--preset",
+        "ultrafast",
         "--quiet"
     ));
     assert!(
@@ -38,27 +63,99 @@ fn factor_2_on_big_buck_bunny() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let t_in = video_frame_times(&input, &["-read_intervals", "%+#4"]);
+    let t_in = first_seconds(&input, 3.0);
     let t_out = video_frame_times(&output, &[]);
-    // 4 frames → 8: each source frame, then the midpoint of its interval (the last frame is
-    // held for one interval, so the duration stays 4 source frames).
-    assert_eq!(t_out.len(), 8, "{t_out:?}");
-    let step = t_in[1] - t_in[0];
+    // N frames → 2N: each source frame, then the midpoint of its interval (the last frame is
+    // held for one interval, so the duration stays N source frames).
+    assert_eq!(t_in.len(), 72, "{t_in:?}");
+    assert_eq!(t_out.len(), 2 * t_in.len(), "{t_out:?}");
+    // Each source frame, then the midpoint of its actual interval (webm stores milliseconds,
+    // so intervals are 41 or 42 ms); the last interval repeats the one before it.
+    let n = t_in.len();
+    let step = (t_in[n - 1] - t_in[0]) / (n - 1) as f64;
     for (k, &t) in t_out.iter().enumerate() {
-        let expected = t_in[0] + k as f64 * step / 2.0;
+        let i = k / 2;
+        let next = if i + 1 < n {
+            t_in[i + 1]
+        } else {
+            2.0 * t_in[i] - t_in[i - 1]
+        };
+        let expected = if k % 2 == 0 {
+            t_in[i]
+        } else {
+            0.5 * (t_in[i] + next)
+        };
         assert!(
             (t - expected).abs() < 1.5e-3,
             "frame {k} at {t}, expected {expected}"
         );
     }
-    // Audio: the copied packets are the input's, bit for bit.
-    let a_in = audio_packets(&input);
-    let a_out = audio_packets(&output);
-    assert!(!a_out.is_empty());
-    for (o, i) in a_out.iter().zip(&a_in) {
-        assert_eq!(o.3, i.3, "audio packet payload differs");
-        assert!((o.0 - i.0).abs() < 1.5e-3);
+    // Duration: output frames cover exactly the input's span (within one output frame).
+    let d_in = n as f64 * step;
+    let d_out = t_out.last().unwrap() - t_out[0] + step / 2.0;
+    assert!(
+        (d_out - d_in).abs() <= step / 2.0 + 1e-3,
+        "{d_out} vs {d_in}"
+    );
+    assert_audio_copied(&input, &output);
+}
+
+/// 23.976 → 60 fps on Megamind (hard cuts, AC-3 audio): ceil(duration·60) frames on the exact
+/// 1/60 s grid from the first frame, the input's duration within one output frame, the input's
+/// audio packets.
+#[test]
+fn fps_60_on_megamind() {
+    let (Some(input), Some(model)) = (asset("media/video/Megamind.avi"), rife()) else {
+        return;
+    };
+    if !have_ff_tools() {
+        return;
     }
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.mkv");
+    let out = run_upframe(osargs!(
+        "interpolate",
+        "-i",
+        &input,
+        "-o",
+        &output,
+        "-m",
+        &model,
+        "--fps",
+        "60",
+        "--duration",
+        "2",
+        "--preset",
+        "ultrafast",
+        "--quiet"
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t_in = first_seconds(&input, 2.0);
+    let interval = 1001.0 / 24000.0;
+    let d_in = t_in.len() as f64 * interval;
+    let t_out = video_frame_times(&output, &[]);
+    assert_eq!(
+        t_out.len(),
+        (d_in * 60.0 - 1e-9).ceil() as usize,
+        "{t_out:?}"
+    );
+    for (m, &t) in t_out.iter().enumerate() {
+        let expected = t_out[0] + m as f64 / 60.0;
+        assert!(
+            (t - expected).abs() < 1.5e-3,
+            "frame {m} at {t}, expected {expected}"
+        );
+    }
+    let d_out = t_out.len() as f64 / 60.0;
+    assert!(
+        (d_out - d_in).abs() <= 1.0 / 60.0 + 1e-9,
+        "{d_out} vs {d_in}"
+    );
+    assert_audio_copied(&input, &output);
 }
 
 #[test]
