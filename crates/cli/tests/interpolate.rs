@@ -3,10 +3,34 @@
 
 mod common;
 
+use std::ffi::OsStr;
+use std::path::Path;
+
 use common::{asset, audio_packets, have_ff_tools, run_upframe, video_frame_times};
 
 fn rife() -> Option<std::path::PathBuf> {
     asset("models/rife-v4.25-or-v4.26/flownet.pkl")
+}
+
+/// Runs `upframe interpolate -i input -o output -m model ARGS --quiet` and checks it succeeded.
+fn interpolate(input: &Path, model: &Path, output: &Path, args: &[&str]) {
+    let mut all: Vec<&OsStr> = vec![
+        OsStr::new("interpolate"),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        output.as_os_str(),
+        OsStr::new("-m"),
+        model.as_os_str(),
+    ];
+    all.extend(args.iter().map(OsStr::new));
+    all.push(OsStr::new("--quiet"));
+    let out = run_upframe(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The input's frame times before `seconds` on its own timeline (what `--duration seconds`
@@ -42,26 +66,11 @@ fn factor_2_on_big_buck_bunny() {
     }
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.mkv");
-    let out = run_upframe(osargs!(
-        "interpolate",
-        "-i",
+    interpolate(
         &input,
-        "-o",
-        &output,
-        "-m",
         &model,
-        "--factor",
-        "2",
-        "--duration",
-        "3",
-        "--preset",
-        "ultrafast",
-        "--quiet"
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &output,
+        &["--factor", "2", "--duration", "3", "--preset", "ultrafast"],
     );
     let t_in = first_seconds(&input, 3.0);
     let t_out = video_frame_times(&output, &[]);
@@ -113,26 +122,11 @@ fn fps_60_on_megamind() {
     }
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.mkv");
-    let out = run_upframe(osargs!(
-        "interpolate",
-        "-i",
+    interpolate(
         &input,
-        "-o",
-        &output,
-        "-m",
         &model,
-        "--fps",
-        "60",
-        "--duration",
-        "2",
-        "--preset",
-        "ultrafast",
-        "--quiet"
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &output,
+        &["--fps", "60", "--duration", "2", "--preset", "ultrafast"],
     );
     let t_in = first_seconds(&input, 2.0);
     let interval = 1001.0 / 24000.0;
@@ -168,26 +162,11 @@ fn factor_2_on_vfr_fire() {
     }
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.mp4");
-    let out = run_upframe(osargs!(
-        "interpolate",
-        "-i",
+    interpolate(
         &input,
-        "-o",
-        &output,
-        "-m",
         &model,
-        "--factor",
-        "2",
-        "--rife-scale",
-        "0.5",
-        "--frames",
-        "8",
-        "--quiet"
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &output,
+        &["--factor", "2", "--rife-scale", "0.5", "--frames", "8"],
     );
     let t_in = video_frame_times(&input, &["-read_intervals", "%+#8"]);
     assert_eq!(t_in.len(), 8);
@@ -253,26 +232,11 @@ fn slowmo_stretches_time_and_drops_audio() {
     }
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("slow.mp4");
-    let out = run_upframe(osargs!(
-        "interpolate",
-        "-i",
+    interpolate(
         &input,
-        "-o",
-        &output,
-        "-m",
         &model,
-        "--slowmo",
-        "2",
-        "--start",
-        "1",
-        "--frames",
-        "3",
-        "--quiet"
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &output,
+        &["--slowmo", "2", "--start", "1", "--frames", "3"],
     );
     // 3 frames of 25 fps → 6 frames, still 1/25 s apart: twice as long, starting at 0.
     let t = video_frame_times(&output, &[]);
