@@ -9,6 +9,7 @@
 pub mod error;
 pub mod interpolate;
 pub mod job;
+pub mod journal;
 pub mod processor;
 pub mod realesrgan;
 pub mod resize;
