@@ -4,7 +4,7 @@
 //! (`/x/out.mp4` → `/x/.out.mp4.upframe-work/`, [`work_dir_for`]). This module owns that
 //! directory and the two bookkeeping files in it:
 //!
-//! - `journal`: what the job is (a [`JobKey`]: input identity, options, model hash) and which
+//! - `journal.txt`: what the job is (a [`JobKey`]: input identity, options, model hash) and which
 //!   segments are complete, in a line-based text format ([`Journal`]);
 //! - `lock`: held with an exclusive lock by the running job ([`JournalWriter`]), so a second run
 //!   on the same output fails with [`JournalError::Busy`] instead of interleaving segments.
@@ -41,7 +41,7 @@ use thiserror::Error;
 /// The first line of every journal.
 const HEADER: &str = "upframe-journal 1";
 /// Name of the journal file inside the work directory.
-pub const JOURNAL_FILE: &str = "journal";
+pub const JOURNAL_FILE: &str = "journal.txt";
 /// Name of the lock file inside the work directory.
 pub const LOCK_FILE: &str = "lock";
 /// Temporary name used while rewriting the journal atomically.
@@ -54,6 +54,8 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 pub const MAX_SEGMENTS: usize = 10_000_000;
 /// Most key entries a journal may list.
 pub const MAX_KEYS: usize = 10_000;
+/// Longest accepted segment file name, in bytes.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
 /// Largest journal file `prepare` reads.
 const MAX_JOURNAL_BYTES: u64 = 1 << 30;
 /// How much of the input [`InputIdentity`] hashes.
@@ -217,7 +219,16 @@ fn check_segment_file(file: &str) -> Result<(), String> {
     if file.is_empty() {
         return Err("empty segment file name".into());
     }
-    if file == "." || file == ".." || file.contains("..") {
+    if file.len() > MAX_FILE_NAME_BYTES {
+        return Err(format!(
+            "segment file name {:?} is longer than {MAX_FILE_NAME_BYTES} bytes",
+            shorten(file, 32)
+        ));
+    }
+    if file == "." {
+        return Err("segment file name \".\" is not a file name".into());
+    }
+    if file.contains("..") {
         return Err(format!("segment file name {file:?} contains \"..\""));
     }
     if file.contains(['/', '\\']) {
@@ -516,6 +527,7 @@ impl Journal {
 }
 
 /// The state of a work directory after [`prepare`].
+#[derive(Debug)]
 pub struct ResumeState {
     pub dir: PathBuf,
     /// Complete segments to reuse, in order (indices 0..n contiguous, files verified to exist
@@ -532,6 +544,7 @@ pub struct ResumeState {
 
 /// Append handle. Holds an exclusive lock on the directory's lock file for the job's lifetime
 /// (released when dropped); a second run on the same output gets [`JournalError::Busy`].
+#[derive(Debug)]
 pub struct JournalWriter {
     path: PathBuf,
     file: File,
@@ -977,6 +990,10 @@ mod tests {
                 "line 2: segment file name \"../a\" contains \"..\"",
             ),
             (
+                "upframe-journal 1\nsegment 0 1 2 .\n",
+                "line 2: segment file name \".\" is not a file name",
+            ),
+            (
                 "upframe-journal 1\nsegment 0 1 2 ..\n",
                 "line 2: segment file name \"..\"",
             ),
@@ -993,8 +1010,8 @@ mod tests {
                 "line 2: empty segment file name",
             ),
             (
-                "upframe-journal 1\nsegment 0 1 2 journal\n",
-                "line 2: segment file name \"journal\" is reserved",
+                "upframe-journal 1\nsegment 0 1 2 journal.txt\n",
+                "line 2: segment file name \"journal.txt\" is reserved",
             ),
             (
                 "upframe-journal 1\nsegment 0 1 2 a\nsegment 1 1 2 a\n",
@@ -1020,6 +1037,13 @@ mod tests {
         let long = format!("upframe-journal 1\nkey a={}\n", "x".repeat(MAX_LINE_BYTES));
         let err = Journal::parse(&long).unwrap_err();
         assert!(err.starts_with("line 2: 65542 bytes long"), "{err}");
+        let long = format!("upframe-journal 1\nsegment 0 1 1 {}\n", "x".repeat(300));
+        let err = Journal::parse(&long).unwrap_err();
+        assert!(
+            err.starts_with("line 2: segment file name \"xxxxxxxx")
+                && err.ends_with("…\" is longer than 255 bytes"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1157,7 +1181,7 @@ mod tests {
         assert!(s.done.is_empty());
         assert_eq!(s.done_frames, 0);
         assert_eq!(s.summary, "starting a new work directory");
-        assert_eq!(names_in(&s.dir), ["journal", "lock"]);
+        assert_eq!(names_in(&s.dir), [JOURNAL_FILE, LOCK_FILE]);
         write_segment(&mut s, 0, 240, 100);
         write_segment(&mut s, 1, 240, 50);
         write_segment(&mut s, 2, 120, 70);
@@ -1226,7 +1250,10 @@ mod tests {
                 s.summary,
                 "resuming after 1 complete segment (10 frames); dropped 3 recorded segments whose file was missing or the wrong size"
             );
-            assert_eq!(names_in(&dir), ["journal", "lock", "seg-000000.upseg"]);
+            assert_eq!(
+                names_in(&dir),
+                [JOURNAL_FILE, LOCK_FILE, "seg-000000.upseg"]
+            );
             let text = fs::read_to_string(dir.join(JOURNAL_FILE)).unwrap();
             assert_eq!(Journal::parse(&text).unwrap().segments, s.done);
             // Appending continues at the first dropped index.
@@ -1280,7 +1307,10 @@ mod tests {
         );
         assert!(matches!(&err, JournalError::Changed { dir: d, .. } if *d == dir));
         // Nothing was touched.
-        assert_eq!(names_in(&dir), ["journal", "lock", "seg-000000.upseg"]);
+        assert_eq!(
+            names_in(&dir),
+            [JOURNAL_FILE, LOCK_FILE, "seg-000000.upseg"]
+        );
         assert_eq!(prepare(&out, &k, false).unwrap().done.len(), 1);
 
         let s = prepare(&out, &changed, true).unwrap();
@@ -1289,7 +1319,7 @@ mod tests {
             s.summary,
             "--restart: starting over (the input file changed (size 123 -> 456))"
         );
-        assert_eq!(names_in(&dir), ["journal", "lock"]);
+        assert_eq!(names_in(&dir), [JOURNAL_FILE, LOCK_FILE]);
         drop(s);
         // The new key is the journal's now.
         assert!(prepare(&out, &changed, false).is_ok());
@@ -1329,7 +1359,7 @@ mod tests {
         assert!(s
             .summary
             .starts_with("--restart: discarding a damaged journal"));
-        assert_eq!(names_in(&dir), ["journal", "lock"]);
+        assert_eq!(names_in(&dir), [JOURNAL_FILE, LOCK_FILE]);
     }
 
     #[test]
