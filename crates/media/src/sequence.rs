@@ -13,7 +13,7 @@ use crate::types::{ColourTags, DecodeOptions, OutputSpec, OutputSummary, VideoIn
 use crate::{FrameSink, FrameSource};
 
 /// The widest zero-padding accepted in an output frame pattern (`%032d`).
-const MAX_PATTERN_WIDTH: usize = 32;
+pub(crate) const MAX_PATTERN_WIDTH: usize = 32;
 
 /// A parsed printf pattern in a file name: prefix, zero-pad width, suffix.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +49,11 @@ impl Pattern {
             width,
             suffix: after[1..].to_string(),
         })
+    }
+
+    /// The zero-pad width (`%06d` -> 6; `%d` -> 0).
+    pub(crate) fn width(&self) -> usize {
+        self.width
     }
 
     pub fn format(&self, n: u64) -> PathBuf {
