@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets in fuzz/ (pth, pickle, safetensors), each for SECONDS (default 180),
-# starting from the committed seeds in fuzz/corpus/<target>/. New corpus entries go to a scratch
-# dir (not the committed corpus); crashes land in fuzz/artifacts/<target>/ (ignored by git).
+# Runs the cargo-fuzz targets in fuzz/ (pth, pickle, safetensors, journal, sequence_pattern), each
+# for SECONDS (default 180), starting from the committed seeds in fuzz/corpus/<target>/. New
+# corpus entries go to a scratch dir (not the committed corpus); crashes land in
+# fuzz/artifacts/<target>/ (ignored by git).
 # Needs cargo-fuzz (`cargo install cargo-fuzz`) and a nightly toolchain or RUSTC_BOOTSTRAP=1.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-180}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(pth pickle safetensors)
+[ ${#targets[@]} -eq 0 ] && targets=(pth pickle safetensors journal sequence_pattern)
 
 # Use nightly if rustup has it, else unlock nightly flags on stable.
 toolchain=()
