@@ -13,12 +13,11 @@ use upframe_pipeline::interpolate::{run_interpolate_job, InterpolateJob, OnCut};
 use upframe_pipeline::rife::RifeInterpolator;
 use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
 use upframe_pipeline::timing::{parse_fps, Rate};
-use upframe_pipeline::{FrameProcessor, JobError};
+use upframe_pipeline::FrameProcessor;
 
-use crate::job_options::peak_rss_bytes;
 pub use crate::job_options::JobOptions;
+use crate::job_options::{job_error, peak_rss_bytes};
 use crate::progress::ProgressDisplay;
-use crate::Interrupted;
 
 /// What to do between two frames across a scene cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -162,9 +161,7 @@ pub fn run_job(
     display.into_inner().finish();
     let summary = match result {
         Ok(s) => s,
-        Err(e) if e.is_cancelled() => return Err(Interrupted.into()),
-        Err(JobError::Media(e)) => return Err(e.into()),
-        Err(JobError::Pipeline(e)) => return Err(anyhow!("{}: {e}", input.display())),
+        Err(e) => return Err(job_error(e, input, &job.video.output)),
     };
     let secs = summary.wall.as_secs_f64();
     let fps = if secs > 0.0 {

@@ -6,10 +6,16 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, bail, Result};
+use clap::{ArgMatches, Args, ValueEnum};
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
-use upframe_pipeline::VideoJob;
+use upframe_models::registry;
+use upframe_pipeline::journal::{file_sha256, JobKey};
+use upframe_pipeline::{resume_hint, JobError, Notice, SegmentOptions, VideoJob};
+
+use crate::Interrupted;
 
 /// What to do when a frame cannot be decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -66,6 +72,13 @@ pub struct JobOptions {
     /// Print a JSON summary on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// Output frames per resumable segment (video outputs). Default: about 10 s of output;
+    /// 0 writes the file directly, without segments (no resume).
+    #[arg(long, value_name = "N")]
+    pub segment_frames: Option<u64>,
+    /// Start over, discarding the segments an earlier interrupted run left for this output.
+    #[arg(long)]
+    pub restart: bool,
 }
 
 impl JobOptions {
@@ -105,7 +118,91 @@ impl JobOptions {
         job.audio = !self.no_audio;
         job.subtitles = !self.no_subtitles;
         job.cancel = cancel;
+        job.segments = Some(SegmentOptions {
+            frames: self.segment_frames,
+            restart: self.restart,
+            key: command_key().clone(),
+        });
+        job.notice = Notice::new(|m| eprintln!("upframe: {m}"));
         Ok(job)
+    }
+}
+
+/// The command's options that make up a resumable job's key (see [`record_command_key`]).
+static COMMAND_KEY: OnceLock<JobKey> = OnceLock::new();
+
+/// Options that do not change the output: where it goes, how it is reported, whether to
+/// resume. Everything else the user typed (or left at its default) is part of the job's key.
+const NOT_IN_KEY: &[&str] = &[
+    "input",
+    "output",
+    "quiet",
+    "json",
+    "overwrite",
+    "restart",
+    "segment_frames",
+    "model_dir",
+];
+
+/// Records the subcommand's arguments as the key of a resumable job: `option.ID=value` for
+/// every argument, plus `model.ID.sha256` for every model argument that names a weight file
+/// (so replaced weights refuse to resume).
+pub fn record_command_key(command: &clap::Command, matches: &ArgMatches) {
+    let is_argument = |id: &str| command.get_arguments().any(|a| a.get_id() == id);
+    let mut key = JobKey::new();
+    key.push("command", command.get_name());
+    let model_dir = matches
+        .try_get_one::<std::path::PathBuf>("model_dir")
+        .ok()
+        .flatten()
+        .cloned();
+    for id in matches.ids() {
+        let id = id.as_str();
+        // Groups (flattened option structs) list their members' names, not values.
+        if NOT_IN_KEY.contains(&id) || !is_argument(id) {
+            continue;
+        }
+        let Ok(Some(raw)) = matches.try_get_raw(id) else {
+            continue;
+        };
+        let value = raw
+            .map(|v| v.to_string_lossy().replace(['\n', '\r'], " "))
+            .collect::<Vec<_>>()
+            .join(",");
+        if id == "model" || id == "interp_model" {
+            if let Ok(resolved) = registry::resolve(&value, model_dir.as_deref()) {
+                if let Ok(hash) = file_sha256(&resolved.path) {
+                    key.push(format!("model.{id}.sha256"), hash);
+                }
+            }
+        }
+        key.push(format!("option.{id}"), value);
+    }
+    let _ = COMMAND_KEY.set(key);
+}
+
+fn command_key() -> &'static JobKey {
+    static EMPTY: OnceLock<JobKey> = OnceLock::new();
+    COMMAND_KEY
+        .get()
+        .unwrap_or_else(|| EMPTY.get_or_init(JobKey::new))
+}
+
+/// The user-facing error for a failed or interrupted job: one line naming the file, plus what
+/// was kept for a re-run when complete segments exist.
+pub fn job_error(e: JobError, input: &Path, output: &Path) -> anyhow::Error {
+    let hint = resume_hint(output);
+    if e.is_cancelled() {
+        return Interrupted { hint }.into();
+    }
+    let err: anyhow::Error = match e {
+        JobError::Media(m) => m.into(),
+        JobError::Pipeline(p) => anyhow!("{}: {p}", input.display()),
+        JobError::Journal(j) => j.into(),
+    };
+    match hint {
+        Some(h) => anyhow!("{err}; {h}"),
+        None => err,
     }
 }
 

@@ -14,7 +14,7 @@ mod upscale_cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// upframe: upscale videos and images (Lanczos now; Real-ESRGAN models next) natively, with
 /// FFmpeg in-process, keeping timing, colour, rotation, alpha, audio and subtitles.
@@ -45,21 +45,36 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
 }
 
-/// Marks an error as "the user interrupted the run" so `main` exits with 130.
+/// Marks an error as "the user interrupted the run" so `main` exits with 130; `hint` says what
+/// was kept for a re-run (complete segments), if anything.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
-pub struct Interrupted;
+pub struct Interrupted {
+    pub hint: Option<String>,
+}
 
 fn main() -> ExitCode {
     malloc_tuning::keep_frame_buffers_out_of_malloc_arenas();
     // Real-ESRGAN users type `-dn 0.5`; clap has no two-letter short options.
-    let cli = Cli::parse_from(std::env::args_os().map(|a| {
-        if a == "-dn" {
-            "--denoise-strength".into()
-        } else {
-            a
+    let command = Cli::command();
+    let matches = command
+        .clone()
+        .get_matches_from(std::env::args_os().map(|a| {
+            if a == "-dn" {
+                "--denoise-strength".into()
+            } else {
+                a
+            }
+        }));
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let Some((name, sub)) = matches.subcommand() {
+        if let Some(sub_command) = command.find_subcommand(name) {
+            job_options::record_command_key(sub_command, sub);
         }
-    }));
+    }
     let result = match cli.command {
         Command::Upscale(args) => upscale_cmd::run(args),
         Command::Interpolate(args) => interpolate_cmd::run(args),
@@ -72,7 +87,13 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.downcast_ref::<Interrupted>().is_some() => {
-            eprintln!("upframe: interrupted; no output was written");
+            match err
+                .downcast_ref::<Interrupted>()
+                .and_then(|i| i.hint.as_ref())
+            {
+                Some(hint) => eprintln!("upframe: interrupted; {hint}"),
+                None => eprintln!("upframe: interrupted; no output was written"),
+            }
             ExitCode::from(130)
         }
         Err(err) => {

@@ -12,11 +12,10 @@ use upframe_models::registry;
 use upframe_pipeline::realesrgan::{
     load_upscaler_with_denoise, AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler,
 };
-use upframe_pipeline::{run_video_job, FrameProcessor, JobError, LanczosKernel, LanczosResizer};
+use upframe_pipeline::{run_video_job, FrameProcessor, LanczosKernel, LanczosResizer};
 
-use crate::job_options::{peak_rss_bytes, JobOptions};
+use crate::job_options::{job_error, peak_rss_bytes, JobOptions};
 use crate::progress::ProgressDisplay;
-use crate::Interrupted;
 
 /// Arguments of `upframe upscale`.
 #[derive(Debug, Args)]
@@ -178,11 +177,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
     display.into_inner().finish();
     let summary = match result {
         Ok(s) => s,
-        Err(e) if e.is_cancelled() => return Err(Interrupted.into()),
-        Err(JobError::Media(e)) => return Err(e.into()),
-        Err(JobError::Pipeline(e)) => {
-            return Err(anyhow!("{}: {e}", args.input.display()));
-        }
+        Err(e) => return Err(job_error(e, &args.input, &args.output)),
     };
     let r = &summary.report;
     let secs = r.wall.as_secs_f64();

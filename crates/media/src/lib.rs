@@ -30,9 +30,10 @@
 //!   numbered from 1 (as FFmpeg's image2 muxer); a directory output gets `%06d.png`.
 //! - **Odd sizes** with chroma-subsampled formats are an [`MediaError::InvalidOutput`] error
 //!   (suggesting yuv444p), not silently padded or cropped.
-//! - **Segmented output** (future): [`open_sink`]'s video sink is an encoder half (`encode.rs`)
-//!   plus a muxer half (`mux.rs`) over a temporary file, so a segmenting sink can run one muxer
-//!   per segment with the same encoder setup and join segments by stream copy.
+//! - **Segmented output** ([`open_segmented_sink`]): video is encoded into numbered segment
+//!   files of a fixed number of frames, one fresh encoder each, in a work directory; `finish`
+//!   joins their packets by stream copy, with the passthrough streams, into the final file. A
+//!   resumed job hands over the segments already done and the sink starts at the next one.
 
 mod colour;
 mod encode;
@@ -40,11 +41,14 @@ mod error;
 mod ff;
 mod fflog;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hdr;
 mod images;
 mod mux;
 mod output;
 mod probe;
+mod segment;
 mod sequence;
 mod sink;
 mod source;
@@ -56,6 +60,11 @@ pub use error::MediaError;
 pub use frame::{Frame, SampleDepth};
 pub use images::{read_image, write_image};
 pub use probe::probe;
+#[doc(hidden)]
+pub use segment::fuzz_parse_segment;
+pub use segment::{
+    open_segmented_sink, segment_file_name, OnSegment, SegmentPlan, SegmentRecord, SegmentedSink,
+};
 pub use types::{
     ColourRange, ColourTags, DecodeErrorPolicy, DecodeOptions, EncodeOptions, HdrMetadata,
     InputKind, MasteringDisplay, MediaInfo, OutputSpec, OutputSummary, Passthrough, StreamInfo,
@@ -101,4 +110,20 @@ pub fn open_source(path: &Path, opts: &DecodeOptions) -> Result<Box<dyn FrameSou
 /// 4:2:0/4:2:2 output needs even dimensions: odd sizes are an [`MediaError::InvalidOutput`].
 pub fn open_sink(final_path: &Path, spec: &OutputSpec) -> Result<Box<dyn FrameSink>, MediaError> {
     sink::open_sink(final_path, spec)
+}
+
+/// Whether [`open_sink`] would write `final_path` as a video file (rather than one image or a
+/// sequence of images): only video files can be written in resumable segments.
+pub fn is_video_file_output(final_path: &Path) -> bool {
+    sink::is_video_file_output(final_path)
+}
+
+/// The checks [`open_sink`] makes before writing `final_path`: it does not exist (unless
+/// `overwrite`), it is not `input`, and its directory exists.
+pub fn check_output(
+    final_path: &Path,
+    overwrite: bool,
+    input: Option<&Path>,
+) -> Result<(), MediaError> {
+    output::check_output(final_path, overwrite, input)
 }

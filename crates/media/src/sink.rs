@@ -10,9 +10,19 @@ use crate::error::MediaError;
 use crate::ff;
 use crate::frame::Frame;
 use crate::mux::{Muxer, PassthroughCopier};
+use crate::segment::FrameClock;
 use crate::source::has_image_extension;
 use crate::types::{OutputSpec, OutputSummary};
 use crate::FrameSink;
+
+/// Whether `open_sink` writes `final_path` as a video file (not as images).
+pub(crate) fn is_video_file_output(final_path: &Path) -> bool {
+    let ends_with_slash = final_path.as_os_str().to_string_lossy().ends_with('/');
+    !(crate::sequence::is_pattern(final_path)
+        || ends_with_slash
+        || final_path.is_dir()
+        || has_image_extension(final_path))
+}
 
 pub(crate) fn open_sink(
     final_path: &Path,
@@ -39,10 +49,7 @@ pub struct VideoFileSink {
     encoder: VideoEncoder,
     copier: Option<PassthroughCopier>,
     muxer: Muxer,
-    /// Window start in the spec's time base, subtracted from every frame pts.
-    offset_ts: i64,
-    frames: u64,
-    last_pts: Option<i64>,
+    clock: FrameClock,
     packets: Vec<Packet>,
 }
 
@@ -68,41 +75,20 @@ impl VideoFileSink {
             spec.rotation_deg,
             spec.hdr.as_ref(),
         )?;
-        let offset_s = spec
-            .start_s
-            .or(spec.passthrough.as_ref().and_then(|p| p.start_s))
-            .unwrap_or(0.0)
-            .max(0.0);
-        let copier = match &spec.passthrough {
-            Some(pt) => {
-                let mut pt = pt.clone();
-                if pt.start_s.is_none() {
-                    pt.start_s = spec.start_s;
-                }
-                Some(PassthroughCopier::new(
-                    &mut muxer.octx,
-                    &pt,
-                    offset_s,
-                    muxer.video_index,
-                )?)
-            }
-            None => None,
-        };
+        let offset_s = crate::segment::window_offset_s(spec);
+        let mut copier = open_copier(&mut muxer, spec, offset_s)?;
         muxer.write_header()?;
-        let mut copier = copier;
         if let Some(c) = copier.as_mut() {
             c.after_header(&muxer.octx);
         }
-        let offset_ts = ff::s_to_ts(offset_s, encoder.time_base);
+        let clock = FrameClock::new(spec, encoder.time_base, 0);
         Ok(VideoFileSink {
             path: path.to_path_buf(),
             spec: spec.clone(),
             encoder,
             copier,
             muxer,
-            offset_ts,
-            frames: 0,
-            last_pts: None,
+            clock,
             packets: Vec::new(),
         })
     }
@@ -122,31 +108,10 @@ impl VideoFileSink {
 
 impl FrameSink for VideoFileSink {
     fn write_frame(&mut self, frame: &Frame) -> Result<(), MediaError> {
-        let tb = self.encoder.time_base;
-        let pts = match frame.pts {
-            Some(p) => p - self.offset_ts,
-            None => {
-                let r = self.spec.frame_rate;
-                ff::rescale(self.frames as i64, (r.1.max(1), r.0.max(1)), tb)
-            }
-        };
-        // Encoders need strictly increasing timestamps.
-        let pts = match self.last_pts {
-            Some(last) if pts <= last => {
-                tracing::warn!(
-                    "{}: frame {} has a non-increasing timestamp; nudged",
-                    self.path.display(),
-                    frame.index
-                );
-                last + 1
-            }
-            _ => pts,
-        };
-        self.last_pts = Some(pts);
+        let pts = self.clock.stamp(&self.spec, &self.path, frame);
         let mut packets = std::mem::take(&mut self.packets);
         self.encoder.encode(frame, pts, &mut packets)?;
         self.packets = packets;
-        self.frames += 1;
         self.write_packets()
     }
 
@@ -166,7 +131,7 @@ impl FrameSink for VideoFileSink {
         let codec = this.encoder.choice.codec.clone();
         let pix_fmt = pixel_name(this.encoder.choice.pix_fmt);
         let alpha_dropped = this.encoder.choice.alpha_dropped;
-        let frames = this.frames;
+        let frames = this.clock.frames;
         let path = this.path.clone();
         drop(this.copier);
         drop(this.encoder);
@@ -182,4 +147,25 @@ impl FrameSink for VideoFileSink {
             alpha_dropped,
         })
     }
+}
+
+/// Adds the passthrough streams of `spec` (if any) to `muxer`, before its header is written.
+pub(crate) fn open_copier(
+    muxer: &mut Muxer,
+    spec: &OutputSpec,
+    offset_s: f64,
+) -> Result<Option<PassthroughCopier>, MediaError> {
+    let Some(pt) = &spec.passthrough else {
+        return Ok(None);
+    };
+    let mut pt = pt.clone();
+    if pt.start_s.is_none() {
+        pt.start_s = spec.start_s;
+    }
+    Ok(Some(PassthroughCopier::new(
+        &mut muxer.octx,
+        &pt,
+        offset_s,
+        muxer.video_index,
+    )?))
 }

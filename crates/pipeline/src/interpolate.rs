@@ -13,8 +13,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use upframe_media::{
-    open_sink, open_source, Frame, FrameSource, InputKind, OutputSpec, OutputSummary, Passthrough,
-    VideoInfo,
+    open_source, Frame, FrameSource, InputKind, OutputSpec, OutputSummary, Passthrough, VideoInfo,
 };
 
 use crate::error::PipelineError;
@@ -22,6 +21,7 @@ use crate::job::{expected_frames, JobError, StartCallback, VideoJob};
 use crate::processor::{
     chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
 };
+use crate::resume::open_job_output;
 use crate::runner::Progress;
 use crate::scene::{is_static, ssim, thumbnail, DEFAULT_CUT_THRESHOLD};
 use crate::timing::{Rate, Retimer, Slot};
@@ -92,6 +92,8 @@ pub fn expected_output_frames(rate: Rate, frames_in: u64, source_fps: f64) -> Op
 
 struct Counters {
     frames_out: u64,
+    /// Output frames already in complete segments (a resumed job): counted, not made.
+    skip: u64,
     interpolated: u64,
     started: Instant,
     last_progress: Instant,
@@ -181,11 +183,17 @@ pub fn run_interpolate_job(
         // The window's start is stretched too; it stays output time 0.
         spec.start_s = vjob.decode.start_s.map(|s| s * f64::from(k));
     }
-    let mut sink = open_sink(&vjob.output, &spec)?;
+    let out_fps = if spec.frame_rate.0 > 0 && spec.frame_rate.1 > 0 {
+        f64::from(spec.frame_rate.0) / f64::from(spec.frame_rate.1)
+    } else {
+        fps
+    };
+    let mut output = open_job_output(vjob, &spec, out_fps)?;
 
     let now = Instant::now();
     let mut counters = Counters {
         frames_out: 0,
+        skip: output.skip_frames,
         interpolated: 0,
         started: now,
         last_progress: now,
@@ -194,70 +202,79 @@ pub fn run_interpolate_job(
     let mut cuts = Vec::new();
     let mut static_pairs = 0u64;
     let mut frames_in = 2u64;
-    let mut prev = apply(&mut pre, first)?;
-    let mut prev_thumb = thumbnail(&prev.data, prev.width, prev.height, prev.channels);
-    let mut prev_pts = pts_of(&prev);
+    // Frames go through `pre` (and get a thumbnail) only when a pair they belong to has an
+    // output frame to make: a resumed job skips the pairs of its complete segments entirely.
+    let mut prev = Staged::new(first);
     let mut last_interval = 1i64;
     let mut next = Some(second);
     while let Some(raw) = next.take() {
-        let cur_pts = pts_of(&raw);
-        let cur = apply(&mut pre, raw)?;
-        let cur_thumb = thumbnail(&cur.data, cur.width, cur.height, cur.channels);
+        let mut cur = Staged::new(raw);
         let slots = retimer
-            .interval(prev_pts, cur_pts)
+            .interval(prev.pts(&pts_of), cur.pts(&pts_of))
             .map_err(|e| processor_error("timing", e.to_string()))?;
-        let needs_middle = slots.iter().any(|s| s.timestep > 0.0);
-        let mut mode = PairMode::Interpolate;
-        if needs_middle {
-            if is_static(&prev.data, &cur.data) {
-                static_pairs += 1;
-                mode = PairMode::Repeat;
-            } else {
-                let score = ssim(&prev_thumb, &cur_thumb);
-                if score < job.cut_threshold {
-                    cuts.push((prev.index, score));
-                    mode = match job.on_cut {
-                        OnCut::Repeat => PairMode::Repeat,
-                        OnCut::Blend => PairMode::Blend,
-                        OnCut::Interpolate => PairMode::Interpolate,
-                    };
+        if counters.skips(slots.len()) {
+            counters.frames_out += slots.len() as u64;
+        } else {
+            let needs_middle = slots.iter().any(|s| s.timestep > 0.0);
+            let mut mode = PairMode::Interpolate;
+            if needs_middle {
+                let (a, a_thumb) = prev.ready(&mut pre)?;
+                let (b, b_thumb) = cur.ready(&mut pre)?;
+                if is_static(&a.data, &b.data) {
+                    static_pairs += 1;
+                    mode = PairMode::Repeat;
+                } else {
+                    let score = ssim(a_thumb, b_thumb);
+                    if score < job.cut_threshold {
+                        cuts.push((a.index, score));
+                        mode = match job.on_cut {
+                            OnCut::Repeat => PairMode::Repeat,
+                            OnCut::Blend => PairMode::Blend,
+                            OnCut::Interpolate => PairMode::Interpolate,
+                        };
+                    }
                 }
             }
+            prev.ready(&mut pre)?;
+            cur.ready(&mut pre)?;
+            emit(
+                &slots,
+                prev.frame(),
+                cur.frame(),
+                mode,
+                interpolator,
+                &mut post,
+                output.sink.as_mut(),
+                &mut counters,
+                progress,
+            )?;
         }
-        emit(
-            &slots,
-            &prev,
-            &cur,
-            mode,
-            interpolator,
-            &mut post,
-            sink.as_mut(),
-            &mut counters,
-            progress,
-        )?;
-        last_interval = cur_pts - prev_pts;
+        last_interval = cur.pts(&pts_of) - prev.pts(&pts_of);
         prev = cur;
-        prev_thumb = cur_thumb;
-        prev_pts = cur_pts;
         next = read(&mut source)?;
         if next.is_some() {
             frames_in += 1;
         }
     }
-    let slots = retimer.last(prev_pts, last_interval);
-    emit(
-        &slots,
-        &prev,
-        &prev,
-        PairMode::Repeat,
-        interpolator,
-        &mut post,
-        sink.as_mut(),
-        &mut counters,
-        progress,
-    )?;
+    let slots = retimer.last(prev.pts(&pts_of), last_interval);
+    if counters.skips(slots.len()) {
+        counters.frames_out += slots.len() as u64;
+    } else {
+        prev.ready(&mut pre)?;
+        emit(
+            &slots,
+            prev.frame(),
+            prev.frame(),
+            PairMode::Repeat,
+            interpolator,
+            &mut post,
+            output.sink.as_mut(),
+            &mut counters,
+            progress,
+        )?;
+    }
     drop(source);
-    let output = sink.finish()?;
+    let output = output.finish()?;
     Ok(InterpolateSummary {
         input: info,
         output,
@@ -273,11 +290,68 @@ pub fn run_interpolate_job(
     })
 }
 
+/// A source frame, before or after the `pre` chain (with its scene thumbnail).
+struct Staged {
+    raw: Option<Frame>,
+    done: Option<(Frame, Vec<f32>)>,
+}
+
+impl Staged {
+    fn new(raw: Frame) -> Self {
+        Staged {
+            raw: Some(raw),
+            done: None,
+        }
+    }
+
+    /// The source timestamp (`pre` keeps it).
+    fn pts(&self, pts_of: &impl Fn(&Frame) -> i64) -> i64 {
+        match (&self.done, &self.raw) {
+            (Some((f, _)), _) | (None, Some(f)) => pts_of(f),
+            (None, None) => 0,
+        }
+    }
+
+    /// Runs `pre` once and makes the thumbnail; returns both.
+    fn ready(
+        &mut self,
+        pre: &mut [Box<dyn FrameProcessor>],
+    ) -> Result<(&Frame, &[f32]), PipelineError> {
+        if self.done.is_none() {
+            let raw = self.raw.take().ok_or_else(|| {
+                processor_error("interpolate", "a frame was consumed twice".into())
+            })?;
+            let frame = apply(pre, raw)?;
+            let thumb = thumbnail(&frame.data, frame.width, frame.height, frame.channels);
+            self.done = Some((frame, thumb));
+        }
+        match &self.done {
+            Some((f, t)) => Ok((f, t)),
+            None => Err(processor_error("interpolate", "frame not ready".into())),
+        }
+    }
+
+    /// The processed frame (after [`Staged::ready`]).
+    fn frame(&self) -> &Frame {
+        match (&self.done, &self.raw) {
+            (Some((f, _)), _) | (None, Some(f)) => f,
+            (None, None) => unreachable!("a staged frame always holds a frame"),
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PairMode {
     Interpolate,
     Repeat,
     Blend,
+}
+
+impl Counters {
+    /// Whether all of the next `n` output frames are in complete segments.
+    fn skips(&self, n: usize) -> bool {
+        self.frames_out + n as u64 <= self.skip
+    }
 }
 
 fn processor_error(processor: &str, message: String) -> PipelineError {
@@ -307,6 +381,10 @@ fn emit(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(), JobError> {
     for slot in slots {
+        if counters.frames_out < counters.skip {
+            counters.frames_out += 1;
+            continue;
+        }
         let mut frame = if slot.timestep <= 0.0 || mode == PairMode::Repeat {
             a.clone()
         } else if mode == PairMode::Blend {
@@ -330,8 +408,9 @@ fn emit(
             counters.last_progress = now;
             let elapsed = now.duration_since(counters.started);
             let secs = elapsed.as_secs_f64();
+            // Rate of frames made in this run (a resumed job skipped the first `skip`).
             let fps = if secs > 0.0 {
-                counters.frames_out as f64 / secs
+                counters.frames_out.saturating_sub(counters.skip) as f64 / secs
             } else {
                 0.0
             };

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use upframe_media::{
-    open_sink, open_source, DecodeOptions, EncodeOptions, FrameSource, InputKind, MediaError,
-    OutputSpec, OutputSummary, Passthrough, VideoInfo,
+    open_source, DecodeOptions, EncodeOptions, FrameSource, InputKind, MediaError, OutputSpec,
+    OutputSummary, Passthrough, VideoInfo,
 };
 
 use crate::error::PipelineError;
 use crate::processor::{chain_output_channels, chain_output_size, FrameProcessor};
+use crate::resume::{open_job_output, Notice, SegmentOptions};
 use crate::runner::{run_job, JobReport, Progress, RunOptions};
 
 /// Errors of a whole-file job: media (open, decode, encode, mux) or pipeline (processors,
@@ -25,6 +26,9 @@ pub enum JobError {
     Media(#[from] MediaError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    /// The work directory of a resumable job (changed job, damaged journal, busy, I/O).
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
 }
 
 impl JobError {
@@ -53,6 +57,10 @@ pub struct VideoJob {
     pub queue_depth: usize,
     pub cancel: Arc<AtomicBool>,
     pub progress_interval: Duration,
+    /// Resumable segmented output for video files (`None`: write the file directly).
+    pub segments: Option<SegmentOptions>,
+    /// Where one-line notices for the user go (resuming, ...).
+    pub notice: Notice,
 }
 
 impl VideoJob {
@@ -68,6 +76,8 @@ impl VideoJob {
             queue_depth: 4,
             cancel: Arc::new(AtomicBool::new(false)),
             progress_interval: Duration::from_millis(200),
+            segments: Some(SegmentOptions::default()),
+            notice: Notice::default(),
         }
     }
 }
@@ -149,22 +159,35 @@ pub fn run_video_job(
             metadata: true,
         });
     }
-    let mut sink = open_sink(&job.output, &spec)?;
+    let mut output = open_job_output(job, &spec, info.fps())?;
+    let mut skip = output.skip_frames;
 
     let options = RunOptions {
         queue_depth: job.queue_depth,
         cancel: job.cancel.clone(),
-        total_frames: total,
+        total_frames: total.map(|t| t.saturating_sub(skip)),
         progress_interval: job.progress_interval,
     };
     let report = {
         let source_ref: &mut Box<dyn FrameSource> = &mut source;
+        let cancel = &job.cancel;
         let mut read = || {
+            // Frames of complete segments (a resumed job) are decoded but not processed.
+            while skip > 0 {
+                if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(PipelineError::Cancelled);
+                }
+                match source_ref.next_frame() {
+                    Ok(Some(_)) => skip -= 1,
+                    Ok(None) => break,
+                    Err(e) => return Err(PipelineError::Source(Box::new(e))),
+                }
+            }
             source_ref
                 .next_frame()
                 .map_err(|e| PipelineError::Source(Box::new(e)))
         };
-        let sink_ref = &mut sink;
+        let sink_ref = &mut output.sink;
         let mut write = |f: &upframe_media::Frame| {
             sink_ref
                 .write_frame(f)
@@ -176,7 +199,7 @@ pub fn run_video_job(
     let report = report.map_err(unwrap_media)?;
     let skipped_frames = source.skipped_frames();
     drop(source);
-    let output = sink.finish()?;
+    let output = output.finish()?;
     Ok(JobSummary {
         input: info,
         output,

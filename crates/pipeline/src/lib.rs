@@ -13,6 +13,7 @@ pub mod journal;
 pub mod processor;
 pub mod realesrgan;
 pub mod resize;
+pub mod resume;
 pub mod rife;
 pub mod runner;
 pub mod scene;
@@ -25,4 +26,5 @@ pub use resize::{
     opencv_lanczos4_coefficients, resize_lanczos3, resize_lanczos4_opencv, scaled_size,
     LanczosKernel, LanczosResizer,
 };
+pub use resume::{resume_hint, Notice, SegmentOptions};
 pub use runner::{run_job, JobReport, Progress, RunOptions};

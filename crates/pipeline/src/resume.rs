@@ -1,0 +1,255 @@
+//! Resumable output for whole-file jobs: decides whether a job writes segments, builds the
+//! job's key (input identity, every option that changes the output, the caller's own options
+//! and model hashes), prepares the work directory through [`crate::journal`], opens the
+//! segmented sink with the segments already done, and tells the job how many output frames
+//! to skip. After the final file is committed the work directory is removed.
+//!
+//! Video file outputs are segmented by default ([`SegmentOptions`]); one image or an image
+//! sequence is written directly (there is nothing to join).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use upframe_media::{
+    check_output, is_video_file_output, open_segmented_sink, open_sink, FrameSink, MediaError,
+    OutputSpec, SegmentPlan, SegmentRecord,
+};
+
+use crate::job::{JobError, VideoJob};
+use crate::journal::{self, InputIdentity, JobKey, SegmentEntry};
+
+/// Seconds of output per segment when [`SegmentOptions::frames`] is not set: a crash loses at
+/// most this much work, and joining costs one encoder start per segment.
+pub const DEFAULT_SEGMENT_SECONDS: f64 = 10.0;
+
+/// How a job writes resumable segments.
+#[derive(Clone, Debug, Default)]
+pub struct SegmentOptions {
+    /// Output frames per segment; `None`: about [`DEFAULT_SEGMENT_SECONDS`] of output.
+    pub frames: Option<u64>,
+    /// Discard an earlier run's work directory instead of resuming from it.
+    pub restart: bool,
+    /// What the caller's job is beyond [`VideoJob`]'s own fields (command, model name and
+    /// options, weight file hashes): a change refuses to resume.
+    pub key: JobKey,
+}
+
+/// A callback for one-line notices to the user ("resuming after 3 segments ...").
+#[derive(Clone, Default)]
+pub struct Notice(pub Option<NoticeFn>);
+
+/// The function behind a [`Notice`].
+pub type NoticeFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+impl Notice {
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Notice(Some(Arc::new(f)))
+    }
+
+    pub fn say(&self, message: &str) {
+        if let Some(f) = &self.0 {
+            f(message);
+        }
+    }
+}
+
+impl fmt::Debug for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Notice(..)"
+        } else {
+            "Notice(none)"
+        })
+    }
+}
+
+/// The sink a job writes to, and where a resumed job starts.
+pub(crate) struct JobOutput {
+    pub sink: Box<dyn FrameSink>,
+    /// Output frames already in complete segments: the job computes and writes only the
+    /// frames after them.
+    pub skip_frames: u64,
+    /// The work directory, removed once the final file is committed.
+    pub work_dir: Option<PathBuf>,
+    /// Complete segments so far (earlier runs' and this one's).
+    segments: Arc<AtomicU64>,
+}
+
+impl JobOutput {
+    fn plain(sink: Box<dyn FrameSink>) -> Self {
+        JobOutput {
+            sink,
+            skip_frames: 0,
+            work_dir: None,
+            segments: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Finishes the sink (joining segments) and removes the work directory.
+    pub fn finish(mut self) -> Result<upframe_media::OutputSummary, JobError> {
+        let sink = std::mem::replace(&mut self.sink, Box::new(NoSink));
+        let summary = sink.finish()?;
+        if let Some(dir) = self.work_dir.take() {
+            journal::remove_work_dir(&dir)?;
+        }
+        Ok(summary)
+    }
+}
+
+impl Drop for JobOutput {
+    /// A job that fails or is interrupted before its first segment is complete leaves nothing
+    /// worth resuming: its work directory goes too.
+    fn drop(&mut self) {
+        if let Some(dir) = self.work_dir.take() {
+            if self.segments.load(Ordering::SeqCst) == 0 {
+                let _ = journal::remove_work_dir(&dir);
+            }
+        }
+    }
+}
+
+/// Stands in for the sink once `finish` has taken it.
+struct NoSink;
+
+impl FrameSink for NoSink {
+    fn write_frame(&mut self, _frame: &upframe_media::Frame) -> Result<(), MediaError> {
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<upframe_media::OutputSummary, MediaError> {
+        Err(MediaError::Other {
+            path: PathBuf::new(),
+            reason: "the output was already finished".into(),
+        })
+    }
+}
+
+/// Segment length for an output running at `fps`.
+pub fn default_segment_frames(fps: f64) -> u64 {
+    if fps.is_finite() && fps > 0.0 {
+        (fps * DEFAULT_SEGMENT_SECONDS).round().max(1.0) as u64
+    } else {
+        250
+    }
+}
+
+/// The key of `job`: its input's identity, its own options, then `extra` (the caller's).
+fn job_key(job: &VideoJob, extra: &JobKey, segment_frames: u64) -> Result<JobKey, JobError> {
+    let mut key = JobKey::new();
+    if job.input.is_file() {
+        key = key.with_input(&InputIdentity::of(&job.input)?);
+    } else {
+        // A directory or pattern of frames: its name stands for it.
+        key.push("input.path", job.input.display().to_string());
+    }
+    let d = &job.decode;
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    key.push("job.start", opt(d.start_s.map(|v| v.to_string())));
+    key.push("job.duration", opt(d.duration_s.map(|v| v.to_string())));
+    key.push("job.frames", opt(d.max_frames.map(|v| v.to_string())));
+    key.push("job.on_decode_error", format!("{:?}", d.on_decode_error));
+    key.push("job.sequence_fps", format!("{:?}", d.sequence_frame_rate));
+    let e = &job.encode;
+    key.push("job.codec", opt(e.codec.clone()));
+    key.push("job.crf", opt(e.crf.map(|v| v.to_string())));
+    key.push("job.bitrate", opt(e.bitrate.map(|v| v.to_string())));
+    key.push("job.preset", opt(e.preset.clone()));
+    key.push("job.pix_fmt", opt(e.pix_fmt.clone()));
+    key.push("job.encoder_options", format!("{:?}", e.options));
+    key.push("job.audio", job.audio.to_string());
+    key.push("job.subtitles", job.subtitles.to_string());
+    key.push("job.segment_frames", segment_frames.to_string());
+    key.entries.extend(extra.entries.iter().cloned());
+    Ok(key)
+}
+
+/// Opens the output of `job` for frames described by `spec` at `output_fps`: segmented and
+/// resumable for video files when `job.segments` is set, else a plain sink.
+pub(crate) fn open_job_output(
+    job: &VideoJob,
+    spec: &OutputSpec,
+    output_fps: f64,
+) -> Result<JobOutput, JobError> {
+    let segments = match &job.segments {
+        Some(s) if is_video_file_output(&job.output) && s.frames != Some(0) => s,
+        _ => return Ok(JobOutput::plain(open_sink(&job.output, spec)?)),
+    };
+    // Refuse a clobbering or impossible output before any work directory appears.
+    check_output(&job.output, job.overwrite, Some(&job.input))?;
+    let segment_frames = segments
+        .frames
+        .unwrap_or_else(|| default_segment_frames(output_fps));
+    let key = job_key(job, &segments.key, segment_frames)?;
+    let state = journal::prepare(&job.output, &key, segments.restart)?;
+    if !state.done.is_empty() {
+        job.notice.say(&format!(
+            "{}: resuming after {} complete segment{} ({} frames) in {}",
+            job.output.display(),
+            state.done.len(),
+            if state.done.len() == 1 { "" } else { "s" },
+            state.done_frames,
+            state.dir.display()
+        ));
+    }
+    let done: Vec<SegmentRecord> = state
+        .done
+        .iter()
+        .map(|e| SegmentRecord {
+            index: e.index,
+            frames: e.frames,
+            bytes: e.bytes,
+            file: e.file.clone(),
+        })
+        .collect();
+    let mut writer = state.writer;
+    let journal_path = writer.path().to_path_buf();
+    let segments = Arc::new(AtomicU64::new(state.done.len() as u64));
+    let counted = segments.clone();
+    let plan = SegmentPlan {
+        dir: state.dir.clone(),
+        segment_frames,
+        done,
+        on_segment: Box::new(move |r: &SegmentRecord| {
+            writer
+                .append(&SegmentEntry {
+                    index: r.index,
+                    frames: r.frames,
+                    bytes: r.bytes,
+                    file: r.file.clone(),
+                })
+                .map_err(|e| MediaError::Write {
+                    path: journal_path.clone(),
+                    reason: e.to_string(),
+                })?;
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }),
+    };
+    let sink = open_segmented_sink(&job.output, spec, plan)?;
+    Ok(JobOutput {
+        sink,
+        skip_frames: state.done_frames,
+        work_dir: Some(state.dir),
+        segments,
+    })
+}
+
+/// What an interrupted or failed job left for a re-run, as a phrase for the user: `None` when
+/// `output` has no work directory with complete segments.
+pub fn resume_hint(output: &Path) -> Option<String> {
+    let dir = journal::work_dir_for(output);
+    let text = std::fs::read_to_string(dir.join(journal::JOURNAL_FILE)).ok()?;
+    let journal = journal::Journal::parse(&text).ok()?;
+    let segments = journal.segments.len();
+    let frames: u64 = journal.segments.iter().map(|s| s.frames).sum();
+    if segments == 0 {
+        return None;
+    }
+    Some(format!(
+        "{segments} complete segment{} ({frames} frames) kept in {}; run the same command again to resume, or add --restart to start over",
+        if segments == 1 { "" } else { "s" },
+        dir.display()
+    ))
+}
