@@ -255,11 +255,18 @@ pub fn peak_rss_bytes() -> Option<u64> {
 }
 
 fn install_signal_handler(cancel: Arc<AtomicBool>) {
-    // Second signal: the user insists; leave now (the temp file stays, under its temp name).
+    // First signal: the job stops after the frame in flight, drops the segment it was writing
+    // and keeps the complete ones. Second signal: the user insists; leave now. Nothing is
+    // under the output name yet (a half-joined file stays under its temporary name), and the
+    // journal only lists complete segments, so the next run still resumes.
     let result = ctrlc::set_handler(move || {
         if cancel.swap(true, Ordering::SeqCst) {
+            eprintln!(
+                "upframe: stopped at once; complete segments are kept: run the same command again to resume"
+            );
             std::process::exit(130);
         }
+        eprintln!("upframe: stopping after the current frame (press Ctrl-C again to stop at once)");
     });
     if let Err(e) = result {
         tracing::warn!("cannot install the Ctrl-C handler: {e}");
