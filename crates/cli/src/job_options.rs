@@ -148,7 +148,6 @@ const NOT_IN_KEY: &[&str] = &[
 /// every argument, plus `model.ID.sha256` for every model argument that names a weight file
 /// (so replaced weights refuse to resume).
 pub fn record_command_key(command: &clap::Command, matches: &ArgMatches) {
-    let is_argument = |id: &str| command.get_arguments().any(|a| a.get_id() == id);
     let mut key = JobKey::new();
     key.push("command", command.get_name());
     let model_dir = matches
@@ -156,19 +155,22 @@ pub fn record_command_key(command: &clap::Command, matches: &ArgMatches) {
         .ok()
         .flatten()
         .cloned();
-    for id in matches.ids() {
-        let id = id.as_str();
-        // Groups (flattened option structs) list their members' names, not values.
-        if NOT_IN_KEY.contains(&id) || !is_argument(id) {
+    // Every argument the command has, given or not, so that giving one later reads as
+    // "changed (default -> 20)".
+    for arg in command.get_arguments() {
+        let id = arg.get_id().as_str();
+        if NOT_IN_KEY.contains(&id) || id == "help" || id == "version" {
             continue;
         }
-        let Ok(Some(raw)) = matches.try_get_raw(id) else {
-            continue;
+        let value = match matches.try_get_raw(id) {
+            Ok(Some(raw)) => raw
+                .map(|v| v.to_string_lossy().replace(['\n', '\r'], " "))
+                .collect::<Vec<_>>()
+                .join(","),
+            // Not given and no default value.
+            Ok(None) => "default".to_string(),
+            Err(_) => continue,
         };
-        let value = raw
-            .map(|v| v.to_string_lossy().replace(['\n', '\r'], " "))
-            .collect::<Vec<_>>()
-            .join(",");
         if id == "model" || id == "interp_model" {
             if let Ok(resolved) = registry::resolve(&value, model_dir.as_deref()) {
                 if let Ok(hash) = file_sha256(&resolved.path) {
@@ -198,7 +200,8 @@ pub fn job_error(e: JobError, input: &Path, output: &Path) -> anyhow::Error {
     let err: anyhow::Error = match e {
         JobError::Media(m) => m.into(),
         JobError::Pipeline(p) => anyhow!("{}: {p}", input.display()),
-        JobError::Journal(j) => j.into(),
+        // Refusals (changed job, locked, damaged journal) say themselves what to do.
+        JobError::Journal(j) => return j.into(),
     };
     match hint {
         Some(h) => anyhow!("{err}; {h}"),

@@ -944,7 +944,6 @@ fn mtime_ns(path: &Path) -> Option<u128> {
 /// segments an earlier interrupted run left"): segment 0 is written anew instead of the run
 /// resuming after the kept segments; the result equals an uninterrupted run.
 #[test]
-#[ignore = "feature bug: --restart on an unchanged command resumes (journal::prepare wipes only when the key differs)"]
 fn restart_same_command_starts_over() {
     let Some(input) = chaplin() else { return };
     let t = Instant::now();

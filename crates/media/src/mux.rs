@@ -63,6 +63,8 @@ struct CopiedStream {
 /// Copies audio/subtitle packets from a second opening of the input.
 pub(crate) struct PassthroughCopier {
     path: PathBuf,
+    /// The output being written (named by write errors).
+    out_path: PathBuf,
     input: Input,
     /// Indexed by input stream index.
     map: Vec<Option<CopiedStream>>,
@@ -82,6 +84,7 @@ impl PassthroughCopier {
         pt: &Passthrough,
         offset_s: f64,
         video_out_index: usize,
+        out_path: &Path,
     ) -> Result<Self, MediaError> {
         let mut input = ff::open_input(&pt.input)?;
         let nb = input.streams().count();
@@ -181,6 +184,7 @@ impl PassthroughCopier {
         }
         Ok(PassthroughCopier {
             path: pt.input.clone(),
+            out_path: out_path.to_path_buf(),
             input,
             map,
             offset_s,
@@ -282,8 +286,12 @@ impl PassthroughCopier {
         packet
             .write_interleaved(octx)
             .map_err(|e| MediaError::Write {
-                path: self.path.clone(),
-                reason: format!("copying a packet failed ({})", one_line(&e.to_string())),
+                path: self.out_path.clone(),
+                reason: format!(
+                    "copying a packet from {} failed ({})",
+                    self.path.display(),
+                    one_line(&e.to_string())
+                ),
             })?;
         self.copied_packets += 1;
         Ok(())

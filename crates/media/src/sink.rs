@@ -167,5 +167,6 @@ pub(crate) fn open_copier(
         &pt,
         offset_s,
         muxer.video_index,
+        muxer.partial.final_path(),
     )?))
 }

@@ -731,6 +731,9 @@ pub fn prepare(output: &Path, key: &JobKey, restart: bool) -> Result<ResumeState
                     reason,
                 })
             }
+            Ok(_) if restart => {
+                fresh_why = "--restart: starting over".to_string();
+            }
             Ok(journal) => match journal.key.describe_change(key) {
                 None => resume = Some((journal, read.exact)),
                 Some(what) if restart => {

@@ -144,6 +144,9 @@ fn job_key(job: &VideoJob, extra: &JobKey, segment_frames: u64) -> Result<JobKey
         // A directory or pattern of frames: its name stands for it.
         key.push("input.path", job.input.display().to_string());
     }
+    // The caller's entries come before the job's own, so a change is described in the
+    // caller's words (`option crf`) when both record it.
+    key.entries.extend(extra.entries.iter().cloned());
     let d = &job.decode;
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     key.push("job.start", opt(d.start_s.map(|v| v.to_string())));
@@ -161,7 +164,6 @@ fn job_key(job: &VideoJob, extra: &JobKey, segment_frames: u64) -> Result<JobKey
     key.push("job.audio", job.audio.to_string());
     key.push("job.subtitles", job.subtitles.to_string());
     key.push("job.segment_frames", segment_frames.to_string());
-    key.entries.extend(extra.entries.iter().cloned());
     Ok(key)
 }
 
