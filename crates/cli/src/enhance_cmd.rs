@@ -38,7 +38,12 @@ pub enum Order {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Example:
-  upframe enhance -i in.mp4 -o out.mp4 -n realesr-animevideov3 -s 2 --factor 2")]
+  upframe enhance -i in.mp4 -o out.mp4 -n realesr-animevideov3 -s 2 --factor 2
+
+Resume: video output is written in segments in .NAME.upframe-work/ beside the output. If a run
+is interrupted (Ctrl-C, kill, crash, full disk), run the same command again: it resumes after
+the last complete segment and gives the same file an uninterrupted run would. A changed input,
+option or model is refused; --restart starts over.")]
 pub struct EnhanceArgs {
     #[arg(short, long, value_name = "IN")]
     pub input: PathBuf,

@@ -85,7 +85,12 @@ Examples:
   upframe interpolate -i clip.mp4 -o slow.mp4 --slowmo 4
 
 Scene cuts are detected and not interpolated across (--on-cut); identical frames are repeated
-without running the network. Audio is copied unchanged (except with --slowmo, which drops it).")]
+without running the network. Audio is copied unchanged (except with --slowmo, which drops it).
+
+Resume: video output is written in segments in .NAME.upframe-work/ beside the output. If a run
+is interrupted (Ctrl-C, kill, crash, full disk), run the same command again: it resumes after
+the last complete segment and gives the same file an uninterrupted run would. A changed input,
+option or model is refused; --restart starts over.")]
 pub struct InterpolateArgs {
     #[arg(short, long, value_name = "IN")]
     pub input: PathBuf,

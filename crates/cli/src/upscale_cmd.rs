@@ -27,7 +27,12 @@ Examples:
 
 Timing, colour tags, rotation, bit depth (10-bit stays 10-bit) and alpha of the input are kept;
 audio and subtitle streams are copied unchanged. Output is written to a temporary file and
-renamed at the end: an interrupted or failed run leaves nothing under the output name.")]
+renamed at the end: an interrupted or failed run leaves nothing under the output name.
+
+Resume: video output is written in segments in .NAME.upframe-work/ beside the output. If a run
+is interrupted (Ctrl-C, kill, crash, full disk), run the same command again: it resumes after
+the last complete segment and gives the same file an uninterrupted run would. A changed input,
+option or model is refused; --restart starts over.")]
 pub struct UpscaleArgs {
     /// Input: a video file, an image, a directory of frames or a printf pattern (frames/%06d.png).
     #[arg(short, long, value_name = "IN")]
