@@ -77,6 +77,11 @@ pub trait FrameSource: Send {
     fn info(&self) -> &VideoInfo;
     /// The next frame in presentation order, or `None` at the end.
     fn next_frame(&mut self) -> Result<Option<Frame>, MediaError>;
+    /// Reads past the next frame without converting its pixels (a resumed job passing over
+    /// frames already done); `false` at the end.
+    fn skip_frame(&mut self) -> Result<bool, MediaError> {
+        Ok(self.next_frame()?.is_some())
+    }
     /// Frames dropped so far under [`DecodeErrorPolicy::Skip`].
     fn skipped_frames(&self) -> u64 {
         0

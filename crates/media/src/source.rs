@@ -282,7 +282,7 @@ impl VideoFileSource {
             // HDR streams whose container has no static metadata carry it in frame SEI: decode
             // the first frame now so `info()` has it before a sink is opened.
             if s.info.colour.is_hdr() && s.info.hdr.is_none() {
-                s.peeked = s.decode_next()?;
+                s.peeked = s.decode_next(true)?;
             }
             Ok(s)
         })
@@ -498,13 +498,21 @@ impl FrameSource for VideoFileSource {
         if let Some(f) = self.peeked.take() {
             return Ok(Some(f));
         }
-        self.decode_next()
+        self.decode_next(true)
+    }
+
+    fn skip_frame(&mut self) -> Result<bool, MediaError> {
+        if self.peeked.take().is_some() {
+            return Ok(true);
+        }
+        Ok(self.decode_next(false)?.is_some())
     }
 }
 
 impl VideoFileSource {
-    /// Decodes and converts the next in-window frame.
-    fn decode_next(&mut self) -> Result<Option<Frame>, MediaError> {
+    /// Decodes and (with `convert`) converts the next in-window frame; without `convert` the
+    /// frame has its timestamp and index but no samples.
+    fn decode_next(&mut self, convert: bool) -> Result<Option<Frame>, MediaError> {
         if self.finished {
             return Ok(None);
         }
@@ -542,7 +550,19 @@ impl VideoFileSource {
                         return Ok(None);
                     }
                     self.last_pts = Some(pts);
-                    let frame = self.convert(pts)?;
+                    let frame = if convert {
+                        self.convert(pts)?
+                    } else {
+                        Frame {
+                            width: self.decoded.width() as usize,
+                            height: self.decoded.height() as usize,
+                            channels: self.info.channels,
+                            depth: self.info.depth,
+                            data: Vec::new(),
+                            pts: Some(pts),
+                            index: self.produced,
+                        }
+                    };
                     self.produced += 1;
                     return Ok(Some(frame));
                 }

@@ -233,3 +233,33 @@ fn box_mp4_abort_names_frame_and_skip_drops_it() {
     assert_eq!(n, 455);
     assert_eq!(src.skipped_frames(), 1);
 }
+
+/// A resumed job passes over frames with `skip_frame`: the frames after them must be exactly
+/// the ones a full read gives at those positions (same index, timestamp and samples), for a
+/// B-frame H.264 clip and the VFR one.
+#[test]
+fn skip_frame_then_read_matches_a_full_read() {
+    for (name, skip) in [("chaplin.mp4", 37u64), ("fire2.mp4", 11)] {
+        let Some(p) = common::video(name) else { return };
+        let mut full = open_source(&p, &DecodeOptions::default()).expect("open");
+        let mut expected = Vec::new();
+        while let Some(f) = full.next_frame().expect("decode") {
+            if f.index >= skip && f.index < skip + 3 {
+                expected.push(f);
+            }
+        }
+        let mut src = open_source(&p, &DecodeOptions::default()).expect("open");
+        for _ in 0..skip {
+            assert!(src.skip_frame().expect("skip"), "{name}: ended early");
+        }
+        for want in &expected {
+            let got = src.next_frame().expect("decode").expect("a frame");
+            assert_eq!((got.index, got.pts), (want.index, want.pts), "{name}");
+            assert!(
+                got.data == want.data,
+                "{name}: frame {} samples differ",
+                got.index
+            );
+        }
+    }
+}

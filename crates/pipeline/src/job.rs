@@ -177,9 +177,9 @@ pub fn run_video_job(
                 if cancel.load(std::sync::atomic::Ordering::Relaxed) {
                     return Err(PipelineError::Cancelled);
                 }
-                match source_ref.next_frame() {
-                    Ok(Some(_)) => skip -= 1,
-                    Ok(None) => break,
+                match source_ref.skip_frame() {
+                    Ok(true) => skip -= 1,
+                    Ok(false) => break,
                     Err(e) => return Err(PipelineError::Source(Box::new(e))),
                 }
             }
