@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets in fuzz/ (pth, pickle, safetensors, journal, sequence_pattern), each
+# Runs the cargo-fuzz targets in fuzz/ (pth, pickle, safetensors, journal, sequence_pattern, segment), each
 # for SECONDS (default 180), starting from the committed seeds in fuzz/corpus/<target>/. New
 # corpus entries go to a scratch dir (not the committed corpus); crashes land in
 # fuzz/artifacts/<target>/ (ignored by git).
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-180}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(pth pickle safetensors journal sequence_pattern)
+[ ${#targets[@]} -eq 0 ] && targets=(pth pickle safetensors journal sequence_pattern segment)
 
 # Use nightly if rustup has it, else unlock nightly flags on stable.
 toolchain=()

@@ -171,11 +171,20 @@ pub fn record_command_key(command: &clap::Command, matches: &ArgMatches) {
             Ok(None) => "default".to_string(),
             Err(_) => continue,
         };
-        if id == "model" || id == "interp_model" {
-            if let Ok(resolved) = registry::resolve(&value, model_dir.as_deref()) {
-                if let Ok(hash) = file_sha256(&resolved.path) {
-                    key.push(format!("model.{id}.sha256"), hash);
-                }
+        // Weight files: by content. A name that resolves to no file (lanczos, a typo) has
+        // none; the job itself reports a missing model.
+        let weights = match id {
+            "model" | "interp_model" => Some(value.as_str()),
+            // --denoise-strength mixes in the companion weights.
+            "denoise_strength" if value != "default" => Some("realesr-general-wdn-x4v3"),
+            _ => None,
+        };
+        if let Some(name) = weights {
+            if let Ok(resolved) = registry::resolve(name, model_dir.as_deref()) {
+                let hash = file_sha256(&resolved.path).unwrap_or_else(|e| {
+                    format!("unreadable ({})", e.to_string().replace('\n', " "))
+                });
+                key.push(format!("model.{id}.sha256"), hash);
             }
         }
         key.push(format!("option.{id}"), value);

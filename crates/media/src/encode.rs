@@ -175,6 +175,15 @@ pub(crate) fn effective_tags(spec: &OutputSpec) -> ColourTags {
 }
 
 /// An opened video encoder plus the converter feeding it.
+/// The encoder time base for `spec`: its own, else one tick per frame.
+pub(crate) fn encoder_time_base(spec: &OutputSpec) -> (i32, i32) {
+    if spec.time_base.0 > 0 && spec.time_base.1 > 0 {
+        spec.time_base
+    } else {
+        (spec.frame_rate.1, spec.frame_rate.0)
+    }
+}
+
 pub(crate) struct VideoEncoder {
     path: std::path::PathBuf,
     encoder: ffmpeg_next::encoder::Video,
@@ -211,11 +220,7 @@ impl VideoEncoder {
                 path: path.to_path_buf(),
                 reason: one_line(&e.to_string()),
             })?;
-        let tb = if spec.time_base.0 > 0 && spec.time_base.1 > 0 {
-            spec.time_base
-        } else {
-            (spec.frame_rate.1, spec.frame_rate.0)
-        };
+        let tb = encoder_time_base(spec);
         ctx.set_width(spec.width as u32);
         ctx.set_height(spec.height as u32);
         ctx.set_format(choice.pix_fmt);

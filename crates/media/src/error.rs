@@ -72,6 +72,9 @@ pub enum MediaError {
     },
     #[error("{}: {reason}", .path.display())]
     Other { path: PathBuf, reason: String },
+    /// The caller's cancellation flag stopped the operation.
+    #[error("{}: interrupted", .path.display())]
+    Interrupted { path: PathBuf },
 }
 
 impl MediaError {
@@ -98,7 +101,8 @@ impl MediaError {
             | MediaError::FrameMismatch { path, .. }
             | MediaError::Image { path, .. }
             | MediaError::Io { path, .. }
-            | MediaError::Other { path, .. } => path,
+            | MediaError::Other { path, .. }
+            | MediaError::Interrupted { path } => path,
         }
     }
 

@@ -172,6 +172,20 @@ pub(crate) fn codec_name(id: ffmpeg_next::codec::Id) -> String {
     }
 }
 
+/// "avcodec A.B.C, avformat A.B.C, swscale A.B.C" of the linked libraries.
+pub(crate) fn library_versions() -> String {
+    let v = |n: u32| format!("{}.{}.{}", n >> 16, (n >> 8) & 0xff, n & 0xff);
+    // SAFETY: the version functions return constants of the linked libraries.
+    let (c, f, s) = unsafe {
+        (
+            ffmpeg_next::ffi::avcodec_version(),
+            ffmpeg_next::ffi::avformat_version(),
+            ffmpeg_next::ffi::swscale_version(),
+        )
+    };
+    format!("avcodec {}, avformat {}, swscale {}", v(c), v(f), v(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

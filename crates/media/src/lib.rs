@@ -132,3 +132,9 @@ pub fn check_output(
 ) -> Result<(), MediaError> {
     output::check_output(final_path, overwrite, input)
 }
+
+/// The FFmpeg library versions in use ("avcodec 59.37.100, avformat ..., swscale ..."): a
+/// resumable job records them, since another build may encode differently.
+pub fn library_versions() -> String {
+    ff::library_versions()
+}

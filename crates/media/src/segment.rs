@@ -24,11 +24,13 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use ffmpeg_next::packet::Mut as _;
 use ffmpeg_next::{ffi, Packet};
 
-use crate::encode::{choose_codec, pixel_name, CodecChoice, VideoEncoder};
+use crate::encode::{choose_codec, encoder_time_base, pixel_name, CodecChoice, VideoEncoder};
 use crate::error::MediaError;
 use crate::ff;
 use crate::frame::Frame;
@@ -75,6 +77,9 @@ pub struct SegmentPlan {
     /// receives is output frame `sum(done.frames)`.
     pub done: Vec<SegmentRecord>,
     pub on_segment: OnSegment,
+    /// Checked while joining: once set, the join stops with [`MediaError::Interrupted`]
+    /// (the segments stay for the next run).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for SegmentPlan {
@@ -119,7 +124,7 @@ impl StoredPacket {
         }
     }
 
-    fn to_packet(&self) -> Packet {
+    fn to_packet(&self, path: &Path) -> Result<Packet, MediaError> {
         let mut p = Packet::copy(&self.data);
         p.set_pts(self.pts);
         p.set_dts(self.dts);
@@ -136,12 +141,16 @@ impl StoredPacket {
                     ffi::AVPacketSideDataType::AV_PKT_DATA_MATROSKA_BLOCKADDITIONAL,
                     bytes.len(),
                 );
-                if !dst.is_null() {
-                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
+                if dst.is_null() {
+                    return Err(MediaError::other(
+                        path,
+                        "out of memory for packet side data",
+                    ));
                 }
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
             }
         }
-        p
+        Ok(p)
     }
 }
 
@@ -165,6 +174,12 @@ struct SegmentWriter {
 impl SegmentWriter {
     fn create(path: &Path, tb: (i32, i32), extradata: &[u8]) -> Result<Self, MediaError> {
         let temp = path.with_extension("upseg.partial");
+        if extradata.len() > MAX_CHUNK as usize {
+            return Err(MediaError::Write {
+                path: temp,
+                reason: format!("{} bytes of codec extradata", extradata.len()),
+            });
+        }
         let file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
         let mut w = SegmentWriter {
             out: BufWriter::with_capacity(1 << 20, file),
@@ -190,6 +205,18 @@ impl SegmentWriter {
     }
 
     fn write_packet(&mut self, p: &StoredPacket) -> Result<(), MediaError> {
+        let too_big = p.data.len() > MAX_CHUNK as usize
+            || p.side.len() > MAX_SIDE_DATA as usize
+            || p.side.iter().any(|(_, b)| b.len() > MAX_CHUNK as usize);
+        if too_big {
+            return Err(MediaError::Write {
+                path: self.temp.clone(),
+                reason: format!(
+                    "a {} byte packet is larger than a segment can hold",
+                    p.data.len()
+                ),
+            });
+        }
         let mut rec = Vec::with_capacity(41 + p.data.len());
         rec.push(b'P');
         rec.extend_from_slice(&ts_out(p.pts).to_le_bytes());
@@ -477,15 +504,6 @@ pub(crate) fn window_offset_s(spec: &OutputSpec) -> f64 {
         .max(0.0)
 }
 
-/// The time base `VideoEncoder::open` will use for `spec`.
-fn encoder_time_base(spec: &OutputSpec) -> (i32, i32) {
-    if spec.time_base.0 > 0 && spec.time_base.1 > 0 {
-        spec.time_base
-    } else {
-        (spec.frame_rate.1, spec.frame_rate.0)
-    }
-}
-
 /// Whether the final container wants codec extradata in its header.
 fn wants_global_header(final_path: &Path) -> Result<bool, MediaError> {
     let name = crate::mux::muxer_name(final_path)?;
@@ -522,6 +540,7 @@ pub struct SegmentedSink {
     dir: PathBuf,
     segment_frames: u64,
     on_segment: OnSegment,
+    cancel: Option<Arc<AtomicBool>>,
     records: Vec<SegmentRecord>,
     clock: FrameClock,
     current: Option<OpenSegment>,
@@ -575,6 +594,7 @@ pub fn open_segmented_sink(
         dir: plan.dir,
         segment_frames: plan.segment_frames,
         on_segment: plan.on_segment,
+        cancel: plan.cancel,
         records: plan.done,
         clock,
         current: None,
@@ -674,11 +694,13 @@ impl SegmentedSink {
             spec.rotation_deg,
             spec.hdr.as_ref(),
         )?;
+        let mut extradata = None;
         if let Some(first) = self.records.first() {
             let reader = open_reader(&self.dir.join(&first.file))?;
             if !reader.extradata.is_empty() {
-                set_stream_extradata(&mut muxer, &reader.extradata);
+                set_stream_extradata(&mut muxer, &reader.extradata)?;
             }
+            extradata = Some(reader.extradata);
         }
         let offset_s = window_offset_s(spec);
         let mut copier = crate::sink::open_copier(&mut muxer, spec, offset_s)?;
@@ -691,6 +713,18 @@ impl SegmentedSink {
         for record in &self.records {
             let path = self.dir.join(&record.file);
             let mut reader = open_reader(&path)?;
+            if extradata.as_ref().is_some_and(|e| *e != reader.extradata) {
+                // Another encoder build or setting: its stream would not decode after the
+                // first segment's headers.
+                return Err(damaged(
+                    &path,
+                    FormatError(
+                        "its codec headers differ from the first segment's (written by another \
+                         encoder build?); run with --restart"
+                            .into(),
+                    ),
+                ));
+            }
             if reader.time_base != tb {
                 return Err(damaged(
                     &path,
@@ -701,12 +735,31 @@ impl SegmentedSink {
                 ));
             }
             while let Some(stored) = reader.next_packet().map_err(|e| damaged(&path, e))? {
-                let mut packet = stored.to_packet();
+                if self
+                    .cancel
+                    .as_ref()
+                    .is_some_and(|c| c.load(Ordering::Relaxed))
+                {
+                    return Err(MediaError::Interrupted {
+                        path: self.final_path.clone(),
+                    });
+                }
+                let mut packet = stored.to_packet(&path)?;
                 // Segments restart the encoder's decode-time ramp; keep DTS strictly
-                // increasing across the seams (it stays at or below PTS).
+                // increasing across the seams.
                 if let (Some(d), Some(last)) = (packet.dts(), last_dts) {
                     if d <= last {
                         packet.set_dts(Some(last + 1));
+                        if packet.pts().is_some_and(|p| p <= last) {
+                            return Err(MediaError::InvalidOutput {
+                                path: self.final_path.clone(),
+                                reason: format!(
+                                    "segment {} cannot follow the one before it (decode \
+                                     timestamps overlap); use larger --segment-frames",
+                                    record.index
+                                ),
+                            });
+                        }
                     }
                 }
                 last_dts = packet.dts().or(last_dts);
@@ -717,7 +770,16 @@ impl SegmentedSink {
                 muxer.write_video(packet, tb)?;
             }
             match reader.end {
-                Some(n) => frames += n,
+                Some(n) if n == record.frames => frames += n,
+                Some(n) => {
+                    return Err(damaged(
+                        &path,
+                        FormatError(format!(
+                            "it holds {n} frames, the journal says {}",
+                            record.frames
+                        )),
+                    ));
+                }
                 None => {
                     return Err(damaged(&path, FormatError("no end record".into())));
                 }
@@ -747,9 +809,10 @@ impl SegmentedSink {
 }
 
 /// Replaces the codec extradata of the muxer's video stream.
-fn set_stream_extradata(muxer: &mut Muxer, extradata: &[u8]) {
+fn set_stream_extradata(muxer: &mut Muxer, extradata: &[u8]) -> Result<(), MediaError> {
+    let path = muxer.partial.final_path().to_path_buf();
     let Some(mut ost) = muxer.octx.stream_mut(muxer.video_index) else {
-        return;
+        return Err(MediaError::other(&path, "the video stream is missing"));
     };
     // SAFETY: frees the stream's old extradata and installs a padded copy allocated with
     // av_mallocz, which avcodec_parameters_free later releases.
@@ -758,13 +821,17 @@ fn set_stream_extradata(muxer: &mut Muxer, extradata: &[u8]) {
         let buf = ffi::av_mallocz(extradata.len() + ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize)
             as *mut u8;
         if buf.is_null() {
-            return;
+            return Err(MediaError::other(
+                &path,
+                "out of memory for codec extradata",
+            ));
         }
         std::ptr::copy_nonoverlapping(extradata.as_ptr(), buf, extradata.len());
         ffi::av_freep(&mut (*par).extradata as *mut *mut u8 as *mut std::ffi::c_void);
         (*par).extradata = buf;
         (*par).extradata_size = extradata.len() as i32;
     }
+    Ok(())
 }
 
 impl FrameSink for SegmentedSink {

@@ -19,7 +19,7 @@ use upframe_media::{
 use crate::error::PipelineError;
 use crate::job::{expected_frames, JobError, StartCallback, VideoJob};
 use crate::processor::{
-    chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
+    chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
 };
 use crate::resume::open_job_output;
 use crate::runner::Progress;
@@ -188,7 +188,11 @@ pub fn run_interpolate_job(
     } else {
         fps
     };
-    let mut output = open_job_output(vjob, &spec, out_fps)?;
+    let mut processor_key = chain_job_key(&mut pre, info.width, info.height);
+    for (k, v) in chain_job_key(&mut post, mid_w, mid_h) {
+        processor_key.push((format!("post.{k}"), v));
+    }
+    let mut output = open_job_output(vjob, &spec, out_fps, &processor_key)?;
 
     let now = Instant::now();
     let mut counters = Counters {
@@ -274,7 +278,7 @@ pub fn run_interpolate_job(
         )?;
     }
     drop(source);
-    let output = output.finish()?;
+    let output = output.finish(&vjob.notice)?;
     Ok(InterpolateSummary {
         input: info,
         output,

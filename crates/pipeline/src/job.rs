@@ -14,7 +14,7 @@ use upframe_media::{
 };
 
 use crate::error::PipelineError;
-use crate::processor::{chain_output_channels, chain_output_size, FrameProcessor};
+use crate::processor::{chain_job_key, chain_output_channels, chain_output_size, FrameProcessor};
 use crate::resume::{open_job_output, Notice, SegmentOptions};
 use crate::runner::{run_job, JobReport, Progress, RunOptions};
 
@@ -34,7 +34,11 @@ pub enum JobError {
 impl JobError {
     /// Whether the job stopped because it was cancelled (Ctrl-C, SIGTERM).
     pub fn is_cancelled(&self) -> bool {
-        matches!(self, JobError::Pipeline(PipelineError::Cancelled))
+        matches!(
+            self,
+            JobError::Pipeline(PipelineError::Cancelled)
+                | JobError::Media(MediaError::Interrupted { .. })
+        )
     }
 }
 
@@ -159,7 +163,8 @@ pub fn run_video_job(
             metadata: true,
         });
     }
-    let mut output = open_job_output(job, &spec, info.fps())?;
+    let processor_key = chain_job_key(&mut processors, info.width, info.height);
+    let mut output = open_job_output(job, &spec, info.fps(), &processor_key)?;
     let mut skip = output.skip_frames;
 
     let options = RunOptions {
@@ -199,7 +204,7 @@ pub fn run_video_job(
     let report = report.map_err(unwrap_media)?;
     let skipped_frames = source.skipped_frames();
     drop(source);
-    let output = output.finish()?;
+    let output = output.finish(&job.notice)?;
     Ok(JobSummary {
         input: info,
         output,

@@ -126,10 +126,8 @@ pub fn work_dir_for(output: &Path) -> PathBuf {
     }
 }
 
-/// The file name of segment `index` (`seg-000000.upseg`).
-pub fn segment_file_name(index: u64) -> String {
-    format!("seg-{index:06}.upseg")
-}
+/// The file name of segment `index` (`seg-000000.upseg`), as the segmented sink writes it.
+pub use upframe_media::segment_file_name;
 
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -731,10 +729,8 @@ pub fn prepare(output: &Path, key: &JobKey, restart: bool) -> Result<ResumeState
                     reason,
                 })
             }
-            Ok(_) if restart => {
-                fresh_why = "--restart: starting over".to_string();
-            }
             Ok(journal) => match journal.key.describe_change(key) {
+                None if restart => fresh_why = "--restart: starting over".to_string(),
                 None => resume = Some((journal, read.exact)),
                 Some(what) if restart => {
                     fresh_why = format!("--restart: starting over ({what})");

@@ -21,7 +21,9 @@ pub mod timing;
 
 pub use error::PipelineError;
 pub use job::{expected_frames, run_video_job, JobError, JobSummary, VideoJob};
-pub use processor::{chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor};
+pub use processor::{
+    chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
+};
 pub use resize::{
     opencv_lanczos4_coefficients, resize_lanczos3, resize_lanczos4_opencv, scaled_size,
     LanczosKernel, LanczosResizer,

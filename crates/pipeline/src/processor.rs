@@ -24,6 +24,31 @@ pub trait FrameProcessor: Send {
 
     /// Transforms one frame. Implementations keep `pts`, `index` and `depth` of the input.
     fn process(&mut self, frame: Frame) -> Result<Frame, PipelineError>;
+
+    /// Decisions this processor takes from its surroundings (e.g. a tile size from the free
+    /// memory) for `width`×`height` input frames, fixed now for the whole job and recorded in
+    /// a resumable job's key, so a resumed run that would decide differently is refused
+    /// instead of producing different frames.
+    fn job_key(&mut self, _width: usize, _height: usize) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+/// The [`FrameProcessor::job_key`] entries of a chain fed `width`×`height` frames.
+pub fn chain_job_key(
+    processors: &mut [Box<dyn FrameProcessor>],
+    width: usize,
+    height: usize,
+) -> Vec<(String, String)> {
+    let mut entries = Vec::new();
+    let (mut w, mut h) = (width, height);
+    for (i, p) in processors.iter_mut().enumerate() {
+        for (k, v) in p.job_key(w, h) {
+            entries.push((format!("processor{i}.{k}"), v));
+        }
+        (w, h) = p.output_size(w, h);
+    }
+    entries
 }
 
 /// Synthesises a frame between two frames.

@@ -367,6 +367,22 @@ impl FrameProcessor for RealEsrganUpscaler {
         }
     }
 
+    fn job_key(&mut self, width: usize, height: usize) -> Vec<(String, String)> {
+        // The size the network sees: pre_pad, then RealESRGANer's multiple of 2 or 4.
+        let m = match self.scale {
+            2 => 2,
+            1 => 4,
+            _ => 1,
+        };
+        let pre = self.options.pre_pad;
+        let (ph, pw) = (
+            (height + pre).div_ceil(m) * m,
+            (width + pre).div_ceil(m) * m,
+        );
+        let tile = self.tile_for(ph, pw);
+        vec![("tile".into(), tile.to_string())]
+    }
+
     fn process(&mut self, mut frame: Frame) -> Result<Frame, PipelineError> {
         let (w, h, ch) = (frame.width, frame.height, frame.channels);
         if !(1..=4).contains(&ch) || frame.data.len() != w * h * ch || w == 0 || h == 0 {

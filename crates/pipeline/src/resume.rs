@@ -88,11 +88,14 @@ impl JobOutput {
     }
 
     /// Finishes the sink (joining segments) and removes the work directory.
-    pub fn finish(mut self) -> Result<upframe_media::OutputSummary, JobError> {
+    pub fn finish(mut self, notice: &Notice) -> Result<upframe_media::OutputSummary, JobError> {
         let sink = std::mem::replace(&mut self.sink, Box::new(NoSink));
         let summary = sink.finish()?;
         if let Some(dir) = self.work_dir.take() {
-            journal::remove_work_dir(&dir)?;
+            // The output is complete and committed: a leftover directory is only untidy.
+            if let Err(e) = journal::remove_work_dir(&dir) {
+                notice.say(&format!("warning: {e}"));
+            }
         }
         Ok(summary)
     }
@@ -136,13 +139,19 @@ pub fn default_segment_frames(fps: f64) -> u64 {
 }
 
 /// The key of `job`: its input's identity, its own options, then `extra` (the caller's).
-fn job_key(job: &VideoJob, extra: &JobKey, segment_frames: u64) -> Result<JobKey, JobError> {
+fn job_key(
+    job: &VideoJob,
+    extra: &JobKey,
+    processors: &[(String, String)],
+    segment_frames: u64,
+) -> Result<JobKey, JobError> {
     let mut key = JobKey::new();
     if job.input.is_file() {
         key = key.with_input(&InputIdentity::of(&job.input)?);
     } else {
-        // A directory or pattern of frames: its name stands for it.
+        // A directory or pattern of frames: the names, sizes and mtimes of the files there.
         key.push("input.path", job.input.display().to_string());
+        key.push("input.files_sha256", directory_fingerprint(&job.input));
     }
     // The caller's entries come before the job's own, so a change is described in the
     // caller's words (`option crf`) when both record it.
@@ -164,6 +173,11 @@ fn job_key(job: &VideoJob, extra: &JobKey, segment_frames: u64) -> Result<JobKey
     key.push("job.audio", job.audio.to_string());
     key.push("job.subtitles", job.subtitles.to_string());
     key.push("job.segment_frames", segment_frames.to_string());
+    key.push("upframe.version", env!("CARGO_PKG_VERSION"));
+    key.push("ffmpeg.versions", upframe_media::library_versions());
+    for (k, v) in processors {
+        key.push(k.clone(), v.clone());
+    }
     Ok(key)
 }
 
@@ -173,6 +187,7 @@ pub(crate) fn open_job_output(
     job: &VideoJob,
     spec: &OutputSpec,
     output_fps: f64,
+    processors: &[(String, String)],
 ) -> Result<JobOutput, JobError> {
     let segments = match &job.segments {
         Some(s) if is_video_file_output(&job.output) && s.frames != Some(0) => s,
@@ -183,7 +198,7 @@ pub(crate) fn open_job_output(
     let segment_frames = segments
         .frames
         .unwrap_or_else(|| default_segment_frames(output_fps));
-    let key = job_key(job, &segments.key, segment_frames)?;
+    let key = job_key(job, &segments.key, processors, segment_frames)?;
     let state = journal::prepare(&job.output, &key, segments.restart)?;
     if !state.done.is_empty() {
         job.notice.say(&format!(
@@ -206,13 +221,14 @@ pub(crate) fn open_job_output(
         })
         .collect();
     let mut writer = state.writer;
-    let journal_path = writer.path().to_path_buf();
+    let output_path = job.output.clone();
     let segments = Arc::new(AtomicU64::new(state.done.len() as u64));
     let counted = segments.clone();
     let plan = SegmentPlan {
         dir: state.dir.clone(),
         segment_frames,
         done,
+        cancel: Some(job.cancel.clone()),
         on_segment: Box::new(move |r: &SegmentRecord| {
             writer
                 .append(&SegmentEntry {
@@ -222,7 +238,7 @@ pub(crate) fn open_job_output(
                     file: r.file.clone(),
                 })
                 .map_err(|e| MediaError::Write {
-                    path: journal_path.clone(),
+                    path: output_path.clone(),
                     reason: e.to_string(),
                 })?;
             counted.fetch_add(1, Ordering::SeqCst);
@@ -254,4 +270,42 @@ pub fn resume_hint(output: &Path) -> Option<String> {
         if segments == 1 { "" } else { "s" },
         dir.display()
     ))
+}
+
+/// SHA-256 over the sorted (name, size, mtime) of the files in `input` (a directory) or in the
+/// directory of `input` (a pattern): replaced, added or removed frames change it.
+fn directory_fingerprint(input: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let dir = if input.is_dir() {
+        input.to_path_buf()
+    } else {
+        match input.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    };
+    let mut entries: Vec<(String, u64, u128)> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    let m = e.metadata().ok()?;
+                    if !m.is_file() {
+                        return None;
+                    }
+                    let mtime = m
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos());
+                    Some((e.file_name().to_string_lossy().into_owned(), m.len(), mtime))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    entries.sort();
+    let mut h = Sha256::new();
+    for (name, size, mtime) in &entries {
+        h.update(format!("{name}\0{size}\0{mtime}\n").as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
