@@ -13,7 +13,9 @@ use clap::{ArgMatches, Args, ValueEnum};
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
 use upframe_models::registry;
 use upframe_pipeline::journal::{file_sha256, JobKey};
-use upframe_pipeline::{resume_hint, JobError, Notice, SegmentOptions, VideoJob};
+use upframe_pipeline::{
+    resume_hint, JobError, Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS,
+};
 
 use crate::Interrupted;
 
@@ -79,6 +81,10 @@ pub struct JobOptions {
     /// Start over, discarding the segments an earlier interrupted run left for this output.
     #[arg(long)]
     pub restart: bool,
+    /// Refuse input or output frames of more than N pixels (default 16384x16384; a frame that
+    /// size takes 3 GiB in memory as RGB floats).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
 }
 
 impl JobOptions {
@@ -124,6 +130,7 @@ impl JobOptions {
             key: command_key().clone(),
         });
         job.notice = Notice::new(|m| eprintln!("upframe: {m}"));
+        job.max_pixels = self.max_pixels;
         Ok(job)
     }
 }
@@ -142,6 +149,7 @@ const NOT_IN_KEY: &[&str] = &[
     "restart",
     "segment_frames",
     "model_dir",
+    "max_pixels",
 ];
 
 /// Records the subcommand's arguments as the key of a resumable job: `option.ID=value` for

@@ -1,7 +1,7 @@
 //! The bad-input matrix for `upframe upscale`: missing, empty, mistyped, truncated and damaged
 //! media; zero video streams; tiny and odd frame sizes; unknown models, weights of the wrong
-//! kind, truncated/corrupt/hostile `.pth` files; unwritable outputs, output == input and an
-//! existing output. Every failure must be exit 1 with ONE stderr line `upframe: error: ...` that
+//! kind, truncated/corrupt/hostile `.pth` files; frames over the `--max-pixels` limit;
+//! unwritable outputs, output == input and an existing output. Every failure must be exit 1 with ONE stderr line `upframe: error: ...` that
 //! names the file and the problem, no panic, and nothing new beside the output name.
 
 mod common;
@@ -680,4 +680,65 @@ fn weight_errors_name_the_file_once() {
     );
     assert_eq!(line.matches("garbage.pth").count(), 1, "{line}");
     assert_eq!(line.matches("Could not find EOCD").count(), 1, "{line}");
+}
+
+/// Frames larger than the stated limit (`--max-pixels`) are refused before anything is
+/// written: chaplin's 640x360 input over a 200,000-pixel limit, and its 1280x720 output
+/// (Lanczos x2) over a 500,000-pixel limit; interpolation checks its frames too.
+#[test]
+fn frames_larger_than_the_stated_limit() {
+    let Some(clip) = asset("media/video/chaplin.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.mp4");
+    let line = expect_failure(
+        &[
+            OsStr::new("-i"),
+            clip.as_os_str(),
+            OsStr::new("--max-pixels"),
+            OsStr::new("200000"),
+        ],
+        &out,
+        &["chaplin.mp4", "640x360", "input frames", "200000 pixels"],
+    );
+    assert!(line.contains("--max-pixels"), "{line}");
+    expect_failure(
+        &[
+            OsStr::new("-i"),
+            clip.as_os_str(),
+            OsStr::new("--scale"),
+            OsStr::new("2"),
+            OsStr::new("--max-pixels"),
+            OsStr::new("500000"),
+        ],
+        &out,
+        &["chaplin.mp4", "1280x720", "output frames", "500000 pixels"],
+    );
+    let Some(rife) = asset("models/rife-v4.25-or-v4.26/flownet.pkl") else {
+        return;
+    };
+    let before = listing(dir.path());
+    let o = upframe()
+        .args([
+            "interpolate",
+            "-q",
+            "--factor",
+            "2",
+            "--max-pixels",
+            "200000",
+        ])
+        .arg("--model")
+        .arg(&rife)
+        .arg("-i")
+        .arg(&clip)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run upframe");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("200000 pixels"), "{stderr}");
+    assert_eq!(listing(dir.path()), before, "entries appeared: {stderr}");
 }

@@ -117,6 +117,8 @@ pub fn run_interpolate_job(
         .map_err(|e| processor_error("timing", e.to_string()))?;
     let (mid_w, mid_h) = chain_output_size(&pre, info.width, info.height);
     let (out_w, out_h) = chain_output_size(&post, mid_w, mid_h);
+    crate::job::check_frame_limit((info.width, info.height), (mid_w, mid_h), vjob.max_pixels)?;
+    crate::job::check_frame_limit((mid_w, mid_h), (out_w, out_h), vjob.max_pixels)?;
     let frames_in_expected = expected_frames(&info, &vjob.decode);
     let total = frames_in_expected.and_then(|n| expected_output_frames(job.rate, n, info.fps()));
     // Source ticks per frame, for frames without timestamps.

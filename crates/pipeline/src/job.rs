@@ -65,6 +65,33 @@ pub struct VideoJob {
     pub segments: Option<SegmentOptions>,
     /// Where one-line notices for the user go (resuming, ...).
     pub notice: Notice,
+    /// The largest frame, in pixels, accepted in or out ([`DEFAULT_MAX_PIXELS`]): a larger
+    /// one is refused before any output is written.
+    pub max_pixels: u64,
+}
+
+/// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32`.
+pub const DEFAULT_MAX_PIXELS: u64 = 16384 * 16384;
+
+/// Refuses input or output frames above `max` pixels.
+pub(crate) fn check_frame_limit(
+    input: (usize, usize),
+    output: (usize, usize),
+    max: u64,
+) -> Result<(), PipelineError> {
+    for ((w, h), what) in [(input, "input"), (output, "output")] {
+        if (w as u64).saturating_mul(h as u64) > max {
+            return Err(PipelineError::InvalidSize {
+                width: w,
+                height: h,
+                reason: format!(
+                    "the {what} frames are larger than the limit of {max} pixels \
+                     (--max-pixels)"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl VideoJob {
@@ -82,6 +109,7 @@ impl VideoJob {
             progress_interval: Duration::from_millis(200),
             segments: Some(SegmentOptions::default()),
             notice: Notice::default(),
+            max_pixels: DEFAULT_MAX_PIXELS,
         }
     }
 }
@@ -132,6 +160,7 @@ pub fn run_video_job(
     let mut source = open_source(&job.input, &job.decode)?;
     let info = source.info().clone();
     let (out_w, out_h) = chain_output_size(&processors, info.width, info.height);
+    check_frame_limit((info.width, info.height), (out_w, out_h), job.max_pixels)?;
     let total = expected_frames(&info, &job.decode);
     on_start(&info, (out_w, out_h), total);
 
