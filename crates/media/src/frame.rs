@@ -30,6 +30,18 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// The frame's index, timestamp, size and depth without its samples (`data` empty): what
+    /// [`crate::FrameSource::skip_frame`] gives.
+    pub fn without_samples(mut self) -> Self {
+        self.data = Vec::new();
+        self
+    }
+
+    /// Whether the frame has no samples although its size says it should.
+    pub fn is_header_only(&self) -> bool {
+        self.data.is_empty() && self.width * self.height * self.channels > 0
+    }
+
     /// A black (and, with alpha, transparent) frame.
     pub fn new(width: usize, height: usize, channels: usize, depth: SampleDepth) -> Self {
         Frame {

@@ -78,9 +78,10 @@ pub trait FrameSource: Send {
     /// The next frame in presentation order, or `None` at the end.
     fn next_frame(&mut self) -> Result<Option<Frame>, MediaError>;
     /// Reads past the next frame without converting its pixels (a resumed job passing over
-    /// frames already done); `false` at the end.
-    fn skip_frame(&mut self) -> Result<bool, MediaError> {
-        Ok(self.next_frame()?.is_some())
+    /// frames already done): the frame's index, timestamp and size, with empty `data`; `None`
+    /// at the end. Sources that cannot skip the conversion read the frame and drop its samples.
+    fn skip_frame(&mut self) -> Result<Option<Frame>, MediaError> {
+        Ok(self.next_frame()?.map(Frame::without_samples))
     }
     /// Frames dropped so far under [`DecodeErrorPolicy::Skip`].
     fn skipped_frames(&self) -> u64 {

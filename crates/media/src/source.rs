@@ -501,11 +501,11 @@ impl FrameSource for VideoFileSource {
         self.decode_next(true)
     }
 
-    fn skip_frame(&mut self) -> Result<bool, MediaError> {
-        if self.peeked.take().is_some() {
-            return Ok(true);
+    fn skip_frame(&mut self) -> Result<Option<Frame>, MediaError> {
+        if let Some(f) = self.peeked.take() {
+            return Ok(Some(f.without_samples()));
         }
-        Ok(self.decode_next(false)?.is_some())
+        self.decode_next(false)
     }
 }
 

@@ -115,6 +115,7 @@ pub fn run_interpolate_job(
     let info = source.info().clone();
     let mut retimer = Retimer::new(job.rate, info.time_base)
         .map_err(|e| processor_error("timing", e.to_string()))?;
+    let fresh_retimer = retimer.clone();
     let (mid_w, mid_h) = chain_output_size(&pre, info.width, info.height);
     let (out_w, out_h) = chain_output_size(&post, mid_w, mid_h);
     crate::job::check_frame_limit((info.width, info.height), (mid_w, mid_h), vjob.max_pixels)?;
@@ -132,17 +133,27 @@ pub fn run_interpolate_job(
     };
     let pts_of = |f: &Frame| f.pts.unwrap_or(f.index as i64 * tick);
     let cancelled = || vjob.cancel.load(Ordering::Relaxed);
-    let read = |source: &mut Box<dyn FrameSource>| -> Result<Option<Frame>, JobError> {
-        if cancelled() {
-            return Err(PipelineError::Cancelled.into());
-        }
-        Ok(source.next_frame()?)
-    };
+    // Source frames before `first_needed` (a resumed job) are only read for their timestamps.
+    let mut first_needed = 0u64;
+    let mut frames_read = 0u64;
+    let mut read =
+        |source: &mut Box<dyn FrameSource>, first_needed: u64| -> Result<Option<Frame>, JobError> {
+            if cancelled() {
+                return Err(PipelineError::Cancelled.into());
+            }
+            let frame = if frames_read < first_needed {
+                source.skip_frame()?
+            } else {
+                source.next_frame()?
+            };
+            frames_read += 1;
+            Ok(frame)
+        };
 
-    let Some(first) = read(&mut source)? else {
+    let Some(first) = read(&mut source, 0)? else {
         return Err(processor_error("interpolate", "the input has no video frames".into()).into());
     };
-    let Some(second) = read(&mut source)? else {
+    let Some(second) = read(&mut source, 0)? else {
         return Err(processor_error(
             "interpolate",
             "the input has a single frame; interpolation needs at least two".into(),
@@ -195,6 +206,11 @@ pub fn run_interpolate_job(
         processor_key.push((format!("post.{k}"), v));
     }
     let mut output = open_job_output(vjob, &spec, out_fps, &processor_key)?;
+
+    if output.skip_frames > 0 {
+        first_needed =
+            first_needed_frame(vjob, fresh_retimer, output.skip_frames, &pts_of, &cancelled)?;
+    }
 
     let now = Instant::now();
     let mut counters = Counters {
@@ -257,7 +273,7 @@ pub fn run_interpolate_job(
         }
         last_interval = cur.pts(&pts_of) - prev.pts(&pts_of);
         prev = cur;
-        next = read(&mut source)?;
+        next = read(&mut source, first_needed)?;
         if next.is_some() {
             frames_in += 1;
         }
@@ -327,6 +343,13 @@ impl Staged {
             let raw = self.raw.take().ok_or_else(|| {
                 processor_error("interpolate", "a frame was consumed twice".into())
             })?;
+            if raw.is_header_only() {
+                // The resume pre-pass said this frame's pairs were all done.
+                return Err(processor_error(
+                    "interpolate",
+                    format!("frame {} was skipped but is needed to resume", raw.index),
+                ));
+            }
             let frame = apply(pre, raw)?;
             let thumb = thumbnail(&frame.data, frame.width, frame.height, frame.channels);
             self.done = Some((frame, thumb));
@@ -351,6 +374,44 @@ enum PairMode {
     Interpolate,
     Repeat,
     Blend,
+}
+
+/// The index of the first source frame a resumed job needs the pixels of: a pass over the
+/// input's timestamps (decoded, not converted) with the job's retimer, until the output
+/// frames of a pair reach past the `skip` frames already in complete segments.
+fn first_needed_frame(
+    vjob: &VideoJob,
+    mut retimer: Retimer,
+    skip: u64,
+    pts_of: &impl Fn(&Frame) -> i64,
+    cancelled: &impl Fn() -> bool,
+) -> Result<u64, JobError> {
+    let mut source = open_source(&vjob.input, &vjob.decode)?;
+    let Some(mut prev) = source.skip_frame()? else {
+        return Ok(0);
+    };
+    let mut frames_out = 0u64;
+    let mut last_interval = 1i64;
+    while let Some(cur) = source.skip_frame()? {
+        if cancelled() {
+            return Err(PipelineError::Cancelled.into());
+        }
+        let slots = retimer
+            .interval(pts_of(&prev), pts_of(&cur))
+            .map_err(|e| processor_error("timing", e.to_string()))?;
+        if frames_out + slots.len() as u64 > skip {
+            return Ok(prev.index);
+        }
+        frames_out += slots.len() as u64;
+        last_interval = pts_of(&cur) - pts_of(&prev);
+        prev = cur;
+    }
+    let last = retimer.last(pts_of(&prev), last_interval);
+    Ok(if frames_out + last.len() as u64 > skip {
+        prev.index
+    } else {
+        prev.index + 1
+    })
 }
 
 impl Counters {

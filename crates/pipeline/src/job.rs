@@ -212,8 +212,8 @@ pub fn run_video_job(
                     return Err(PipelineError::Cancelled);
                 }
                 match source_ref.skip_frame() {
-                    Ok(true) => skip -= 1,
-                    Ok(false) => break,
+                    Ok(Some(_)) => skip -= 1,
+                    Ok(None) => break,
                     Err(e) => return Err(PipelineError::Source(Box::new(e))),
                 }
             }
