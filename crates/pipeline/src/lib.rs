@@ -5,6 +5,9 @@
 //! ([`runner::run_job`]). Processors implement [`FrameProcessor`] (one in, one out) or
 //! [`FrameInterpolator`] (two in, one between). The first real processor is the Lanczos
 //! resizer ([`resize`]). [`job::run_video_job`] wires a media source and sink to the runner.
+//!
+//! Video outputs are resumable ([`resume`]): written as segments in a work directory with a
+//! journal ([`journal`]); a re-run of the same job skips the frames of complete segments.
 
 pub mod error;
 pub mod interpolate;
