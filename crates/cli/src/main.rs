@@ -70,7 +70,8 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    if let Some((name, sub)) = matches.subcommand() {
+    // Only the commands that write video keep a job key (it hashes weight files).
+    if let Some((name @ ("upscale" | "interpolate" | "enhance"), sub)) = matches.subcommand() {
         if let Some(sub_command) = command.find_subcommand(name) {
             job_options::record_command_key(sub_command, sub);
         }
