@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::{ArgMatches, Args, ValueEnum};
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
 use upframe_models::registry;
-use upframe_pipeline::journal::{file_sha256, JobKey};
+use upframe_pipeline::journal::JobKey;
 use upframe_pipeline::{
     resume_hint, JobError, Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS,
 };
@@ -189,9 +189,11 @@ pub fn record_command_key(command: &clap::Command, matches: &ArgMatches) {
         };
         if let Some(name) = weights {
             if let Ok(resolved) = registry::resolve(name, model_dir.as_deref()) {
-                let hash = file_sha256(&resolved.path).unwrap_or_else(|e| {
-                    format!("unreadable ({})", e.to_string().replace('\n', " "))
-                });
+                let hash = registry::sha256_file(&resolved.path)
+                    .map(|(h, _)| h)
+                    .unwrap_or_else(|e| {
+                        format!("unreadable ({})", e.to_string().replace('\n', " "))
+                    });
                 key.push(format!("model.{id}.sha256"), hash);
             }
         }

@@ -129,7 +129,7 @@ pub fn work_dir_for(output: &Path) -> PathBuf {
 /// The file name of segment `index` (`seg-000000.upseg`), as the segmented sink writes it.
 pub use upframe_media::segment_file_name;
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         let _ = write!(s, "{b:02x}");
@@ -166,22 +166,6 @@ impl InputIdentity {
             head_sha256: hex(&Sha256::digest(&head)),
         })
     }
-}
-
-/// sha256 hex of a whole file (model weights).
-pub fn file_sha256(path: &Path) -> Result<String, JournalError> {
-    let mut file = File::open(path).map_err(io_err(path, "open"))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_err(path, "read")(e)),
-        }
-    }
-    Ok(hex(&hasher.finalize()))
 }
 
 /// Why `key` cannot be a job key name, if it cannot.
@@ -1157,17 +1141,6 @@ mod tests {
 
         let err = InputIdentity::of(&dir.path().join("missing.mp4")).unwrap_err();
         assert!(err.to_string().contains("missing.mp4"), "{err}");
-    }
-
-    #[test]
-    fn file_sha256_hashes_the_whole_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.pth");
-        fs::write(&path, b"abc").unwrap();
-        assert_eq!(
-            file_sha256(&path).unwrap(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 
     #[test]

@@ -307,5 +307,5 @@ fn directory_fingerprint(input: &Path) -> String {
     for (name, size, mtime) in &entries {
         h.update(format!("{name}\0{size}\0{mtime}\n").as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    journal::hex(&h.finalize())
 }
