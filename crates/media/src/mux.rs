@@ -13,8 +13,8 @@ use crate::ff::{self, rat};
 use crate::output::PartialFile;
 use crate::types::Passthrough;
 
-/// The FFmpeg muxer name for an output file name (from its extension).
-pub(crate) fn muxer_name(final_path: &Path) -> Result<String, MediaError> {
+/// The FFmpeg muxer for an output file name (from its extension): a static description.
+fn guess_format(final_path: &Path) -> Result<*const ffi::AVOutputFormat, MediaError> {
     let name = final_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -34,10 +34,24 @@ pub(crate) fn muxer_name(final_path: &Path) -> Result<String, MediaError> {
                     .into(),
         });
     }
+    Ok(fmt)
+}
+
+/// The FFmpeg muxer name for an output file name (from its extension).
+pub(crate) fn muxer_name(final_path: &Path) -> Result<String, MediaError> {
+    let fmt = guess_format(final_path)?;
     // SAFETY: non-null static muxer with a NUL-terminated name.
     Ok(unsafe { std::ffi::CStr::from_ptr((*fmt).name) }
         .to_string_lossy()
         .into_owned())
+}
+
+/// Whether the container for `final_path` wants codec extradata in its header (what
+/// `Muxer::create` reads from its opened context, known here before any file exists).
+pub(crate) fn wants_global_header(final_path: &Path) -> Result<bool, MediaError> {
+    let fmt = guess_format(final_path)?;
+    // SAFETY: non-null static muxer description.
+    Ok(unsafe { (*fmt).flags } & ffi::AVFMT_GLOBALHEADER != 0)
 }
 
 /// Whether the container can hold `id` (unknown answers count as yes; write_header decides).

@@ -504,25 +504,6 @@ pub(crate) fn window_offset_s(spec: &OutputSpec) -> f64 {
         .max(0.0)
 }
 
-/// Whether the final container wants codec extradata in its header.
-fn wants_global_header(final_path: &Path) -> Result<bool, MediaError> {
-    let name = crate::mux::muxer_name(final_path)?;
-    let c = std::ffi::CString::new(name).map_err(|_| MediaError::InvalidOutput {
-        path: final_path.to_path_buf(),
-        reason: "muxer name contains a NUL byte".into(),
-    })?;
-    // SAFETY: looks up a static muxer description by its NUL-terminated short name.
-    let flags = unsafe {
-        let fmt = ffi::av_guess_format(c.as_ptr(), std::ptr::null(), std::ptr::null());
-        if fmt.is_null() {
-            0
-        } else {
-            (*fmt).flags
-        }
-    };
-    Ok(flags & ffi::AVFMT_GLOBALHEADER != 0)
-}
-
 /// The segment being written.
 struct OpenSegment {
     index: u64,
@@ -583,7 +564,7 @@ pub fn open_segmented_sink(
         }
     }
     let choice = choose_codec(final_path, spec)?;
-    let global_header = wants_global_header(final_path)?;
+    let global_header = crate::mux::wants_global_header(final_path)?;
     let done_frames = plan.done.iter().map(|r| r.frames).sum();
     let clock = FrameClock::new(spec, encoder_time_base(spec), done_frames);
     Ok(Box::new(SegmentedSink {
@@ -643,15 +624,14 @@ impl SegmentedSink {
 
     /// Flushes the open segment's encoder, commits its file and reports it.
     fn close_segment(&mut self) -> Result<(), MediaError> {
-        let Some(mut seg) = self.current.take() else {
+        let Some(seg) = self.current.as_mut() else {
             return Ok(());
         };
-        let mut packets = std::mem::take(&mut self.packets);
-        seg.encoder.finish(&mut packets)?;
-        for p in packets.drain(..) {
-            seg.writer.write_packet(&StoredPacket::from_packet(&p))?;
-        }
-        self.packets = packets;
+        seg.encoder.finish(&mut self.packets)?;
+        self.store_packets()?;
+        let Some(seg) = self.current.take() else {
+            return Ok(());
+        };
         let file = seg
             .writer
             .path
