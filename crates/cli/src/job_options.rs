@@ -127,7 +127,7 @@ impl JobOptions {
         job.segments = Some(SegmentOptions {
             frames: self.segment_frames,
             restart: self.restart,
-            key: command_key().clone(),
+            key: COMMAND_KEY.get().cloned().unwrap_or_default(),
         });
         job.notice = Notice::new(|m| eprintln!("upframe: {m}"));
         job.max_pixels = self.max_pixels;
@@ -200,13 +200,6 @@ pub fn record_command_key(command: &clap::Command, matches: &ArgMatches) {
         key.push(format!("option.{id}"), value);
     }
     let _ = COMMAND_KEY.set(key);
-}
-
-fn command_key() -> &'static JobKey {
-    static EMPTY: OnceLock<JobKey> = OnceLock::new();
-    COMMAND_KEY
-        .get()
-        .unwrap_or_else(|| EMPTY.get_or_init(JobKey::new))
 }
 
 /// The user-facing error for a failed or interrupted job: one line naming the file, plus what

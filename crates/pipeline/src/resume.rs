@@ -71,10 +71,26 @@ pub(crate) struct JobOutput {
     /// Output frames already in complete segments: the job computes and writes only the
     /// frames after them.
     pub skip_frames: u64,
-    /// The work directory, removed once the final file is committed.
-    pub work_dir: Option<PathBuf>,
+    work_dir: Option<WorkDir>,
+}
+
+/// A job's work directory while the job runs.
+struct WorkDir {
+    dir: PathBuf,
     /// Complete segments so far (earlier runs' and this one's).
     segments: Arc<AtomicU64>,
+    /// Set once the final file is committed.
+    finished: bool,
+}
+
+impl Drop for WorkDir {
+    /// After success the directory has done its work; a job that fails or is interrupted
+    /// before its first segment is complete leaves nothing worth resuming. Either way it goes.
+    fn drop(&mut self) {
+        if !self.finished && self.segments.load(Ordering::SeqCst) == 0 {
+            let _ = journal::remove_work_dir(&self.dir);
+        }
+    }
 }
 
 impl JobOutput {
@@ -83,49 +99,21 @@ impl JobOutput {
             sink,
             skip_frames: 0,
             work_dir: None,
-            segments: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Finishes the sink (joining segments) and removes the work directory.
-    pub fn finish(mut self, notice: &Notice) -> Result<upframe_media::OutputSummary, JobError> {
-        let sink = std::mem::replace(&mut self.sink, Box::new(NoSink));
+    pub fn finish(self, notice: &Notice) -> Result<upframe_media::OutputSummary, JobError> {
+        let JobOutput { sink, work_dir, .. } = self;
         let summary = sink.finish()?;
-        if let Some(dir) = self.work_dir.take() {
+        if let Some(mut work) = work_dir {
+            work.finished = true;
             // The output is complete and committed: a leftover directory is only untidy.
-            if let Err(e) = journal::remove_work_dir(&dir) {
+            if let Err(e) = journal::remove_work_dir(&work.dir) {
                 notice.say(&format!("warning: {e}"));
             }
         }
         Ok(summary)
-    }
-}
-
-impl Drop for JobOutput {
-    /// A job that fails or is interrupted before its first segment is complete leaves nothing
-    /// worth resuming: its work directory goes too.
-    fn drop(&mut self) {
-        if let Some(dir) = self.work_dir.take() {
-            if self.segments.load(Ordering::SeqCst) == 0 {
-                let _ = journal::remove_work_dir(&dir);
-            }
-        }
-    }
-}
-
-/// Stands in for the sink once `finish` has taken it.
-struct NoSink;
-
-impl FrameSink for NoSink {
-    fn write_frame(&mut self, _frame: &upframe_media::Frame) -> Result<(), MediaError> {
-        Ok(())
-    }
-
-    fn finish(self: Box<Self>) -> Result<upframe_media::OutputSummary, MediaError> {
-        Err(MediaError::Other {
-            path: PathBuf::new(),
-            reason: "the output was already finished".into(),
-        })
     }
 }
 
@@ -249,8 +237,11 @@ pub(crate) fn open_job_output(
     Ok(JobOutput {
         sink,
         skip_frames: state.done_frames,
-        work_dir: Some(state.dir),
-        segments,
+        work_dir: Some(WorkDir {
+            dir: state.dir,
+            segments,
+            finished: false,
+        }),
     })
 }
 
