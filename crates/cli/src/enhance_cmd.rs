@@ -103,6 +103,7 @@ fn upscaler(args: &EnhanceArgs) -> Result<(Box<dyn FrameProcessor>, f64)> {
 }
 
 pub fn run(args: EnhanceArgs) -> Result<()> {
+    args.job.preflight(&args.input, &args.output)?;
     let rate = args.interp.rate()?;
     let (up, cost) = upscaler(&args)?;
     let mut rife = load_rife(

@@ -223,6 +223,7 @@ pub fn run_job(
 }
 
 pub fn run(args: InterpolateArgs) -> Result<()> {
+    args.job.preflight(&args.input, &args.output)?;
     let rate = args.interp.rate()?;
     let mut rife = load_rife(
         &args.model,

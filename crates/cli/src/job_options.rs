@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::{ArgMatches, Args, ValueEnum};
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
 use upframe_models::registry;
-use upframe_pipeline::journal::JobKey;
+use upframe_pipeline::journal::{JobKey, JournalError};
 use upframe_pipeline::{
     resume_hint, JobError, Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS,
 };
@@ -88,6 +88,26 @@ pub struct JobOptions {
 }
 
 impl JobOptions {
+    /// The encoder settings.
+    fn encode_options(&self) -> EncodeOptions {
+        EncodeOptions {
+            codec: self.codec.clone(),
+            crf: self.crf,
+            bitrate: self.bitrate,
+            preset: self.preset.clone(),
+            pix_fmt: self.pix_fmt.clone(),
+            options: Vec::new(),
+        }
+    }
+
+    /// Refuses, in a moment and before any model is loaded, a job that cannot work: missing
+    /// input, an output that is or would write over the input, a taken output, a format that
+    /// cannot hold the result, an unwritable folder (`upframe_media::check_job_output`).
+    pub fn preflight(&self, input: &Path, output: &Path) -> Result<()> {
+        upframe_media::check_job_output(input, output, self.overwrite, &self.encode_options())?;
+        Ok(())
+    }
+
     /// Checks the options and builds the job from `input` to `output`, with a cancellation flag
     /// that Ctrl-C and SIGTERM set.
     pub fn video_job(&self, input: &Path, output: &Path) -> Result<VideoJob> {
@@ -112,14 +132,7 @@ impl JobOptions {
             },
             ..DecodeOptions::default()
         };
-        job.encode = EncodeOptions {
-            codec: self.codec.clone(),
-            crf: self.crf,
-            bitrate: self.bitrate,
-            preset: self.preset.clone(),
-            pix_fmt: self.pix_fmt.clone(),
-            options: Vec::new(),
-        };
+        job.encode = self.encode_options();
         job.overwrite = self.overwrite;
         job.audio = !self.no_audio;
         job.subtitles = !self.no_subtitles;
@@ -212,12 +225,59 @@ pub fn job_error(e: JobError, input: &Path, output: &Path) -> anyhow::Error {
     let err: anyhow::Error = match e {
         JobError::Media(m) => m.into(),
         JobError::Pipeline(p) => anyhow!("{}: {p}", input.display()),
-        // Refusals (changed job, locked, damaged journal) say themselves what to do.
+        // A refusal to resume gives the exact command that starts over.
+        JobError::Journal(JournalError::Changed { output, what, .. }) => {
+            return anyhow!(
+                "cannot resume {}: {what}; to start over, run: {}",
+                output.display(),
+                restart_command()
+            )
+        }
+        JobError::Journal(JournalError::Damaged {
+            output,
+            path,
+            reason,
+        }) => {
+            return anyhow!(
+                "cannot resume {}: the journal {} is damaged ({reason}); to start over, run: {}",
+                output.display(),
+                path.display(),
+                restart_command()
+            )
+        }
+        // Other journal errors (locked, I/O) say themselves what is wrong.
         JobError::Journal(j) => return j.into(),
     };
     match hint {
         Some(h) => anyhow!("{err}; {h}"),
         None => err,
+    }
+}
+
+/// This process's command line with `--restart` added, quoted for a POSIX shell.
+pub fn restart_command() -> String {
+    let mut words: Vec<String> = std::env::args().collect();
+    if !words.iter().any(|w| w == "--restart") {
+        words.push("--restart".into());
+    }
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word` as a POSIX shell reads it back: unchanged when it holds only safe characters, else in
+/// single quotes.
+fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+%@".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 
@@ -301,6 +361,14 @@ mod tests {
         assert!(parse_time("-3").is_err());
         assert!(parse_time("1::2").is_err());
         assert!(parse_time("abc").is_err());
+    }
+
+    #[test]
+    fn shell_words_quote() {
+        assert_eq!(shell_quote("out.mp4"), "out.mp4");
+        assert_eq!(shell_quote("my film.mkv"), "'my film.mkv'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]

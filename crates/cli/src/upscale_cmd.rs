@@ -156,6 +156,7 @@ pub fn build_processors(model: &str, scale: f64) -> Result<Vec<Box<dyn FrameProc
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
+    args.job.preflight(&args.input, &args.output)?;
     let processors = processors_for(&args)?;
     let job = args.job.video_job(&args.input, &args.output)?;
 

@@ -12,7 +12,7 @@ use crate::error::{one_line, MediaError};
 use crate::frame::{Frame, SampleDepth};
 use crate::probe::pix_info;
 use crate::source::packed_format;
-use crate::types::{ColourRange, ColourTags, OutputSpec};
+use crate::types::{ColourRange, ColourTags, EncodeOptions, OutputSpec};
 
 /// The codec and pixel format a sink will use, decided before anything is opened.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,20 +53,81 @@ pub(crate) fn pixel_name(p: Pixel) -> String {
 
 /// Picks codec and pixel format from the spec and the output extension (see
 /// [`crate::open_sink`] for the rules).
-pub(crate) fn choose_codec(path: &Path, spec: &OutputSpec) -> Result<CodecChoice, MediaError> {
-    let ext = extension(path);
-    let want_alpha = spec.channels == 2 || spec.channels == 4;
-    let high = matches!(spec.depth, SampleDepth::High { .. });
-    let codec = match &spec.encode.codec {
+/// The encoder for an output with extension `ext`: the one asked for, else the default for the
+/// container, the depth and alpha.
+fn codec_for(ext: &str, encode: &EncodeOptions, want_alpha: bool, high: bool) -> String {
+    match &encode.codec {
         Some(c) => c.clone(),
-        None => match ext.as_str() {
+        None => match ext {
             "webm" => "libvpx-vp9".into(),
             "mov" if want_alpha => "prores_ks".into(),
             "mkv" if want_alpha => "ffv1".into(),
             _ if high => "libx265".into(),
             _ => "libx264".into(),
         },
-    };
+    }
+}
+
+/// What can be told about a video output before any frame exists: the container is known
+/// from the extension, the encoder exists, the container accepts it, and a `--pix-fmt` names a
+/// format the encoder takes. Checked for 8-bit frames without alpha (and, when it differs, for
+/// the high-depth default); the size rules come when the sink opens, before the first frame.
+pub(crate) fn check_video_output(path: &Path, encode: &EncodeOptions) -> Result<(), MediaError> {
+    crate::ff::init();
+    let ext = extension(path);
+    let mut codecs = vec![codec_for(&ext, encode, false, false)];
+    let high = codec_for(&ext, encode, false, true);
+    if !codecs.contains(&high) {
+        codecs.push(high);
+    }
+    for (i, codec) in codecs.iter().enumerate() {
+        let enc =
+            ffmpeg_next::encoder::find_by_name(codec).ok_or_else(|| MediaError::EncoderNotFound {
+                path: path.to_path_buf(),
+                codec: codec.clone(),
+            });
+        // The high-depth default only matters for high-depth input: a missing one is reported
+        // when such a job opens its sink.
+        let enc = match enc {
+            Ok(e) => e,
+            Err(_) if i > 0 => continue,
+            Err(e) => return Err(e),
+        };
+        match crate::mux::container_accepts_codec(path, enc.id()) {
+            Ok(()) => {}
+            Err(_) if i > 0 && encode.codec.is_none() => continue,
+            Err(e) => return Err(e),
+        }
+        if let (Some(name), 0) = (&encode.pix_fmt, i) {
+            let fmt = pixel_named(path, name)?;
+            let supported: Vec<Pixel> = enc
+                .video()
+                .ok()
+                .and_then(|v| v.formats().map(|f| f.collect()))
+                .unwrap_or_default();
+            if !supported.is_empty() && !supported.contains(&fmt) {
+                return Err(MediaError::InvalidOutput {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "encoder {codec} does not support pixel format {name} (it supports {})",
+                        supported
+                            .iter()
+                            .map(|p| pixel_name(*p))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn choose_codec(path: &Path, spec: &OutputSpec) -> Result<CodecChoice, MediaError> {
+    let ext = extension(path);
+    let want_alpha = spec.channels == 2 || spec.channels == 4;
+    let high = matches!(spec.depth, SampleDepth::High { .. });
+    let codec = codec_for(&ext, &spec.encode, want_alpha, high);
     let enc =
         ffmpeg_next::encoder::find_by_name(&codec).ok_or_else(|| MediaError::EncoderNotFound {
             path: path.to_path_buf(),

@@ -51,8 +51,12 @@ pub enum MediaError {
     Write { path: PathBuf, reason: String },
     #[error("{}: already exists; pass --overwrite to replace it", .path.display())]
     OutputExists { path: PathBuf },
-    #[error("{}: output is the same file as the input", .path.display())]
-    OutputIsInput { path: PathBuf },
+    /// The output is, or would write over, a file the job reads. `--overwrite` never allows it.
+    #[error("{}: refusing to write over the input ({reason}); choose another output (--overwrite never replaces an input)", .path.display())]
+    OutputIsInput { path: PathBuf, reason: String },
+    /// The output path names something that is not a regular file (device, FIFO, socket).
+    #[error("{}: is {what}, not a regular file; refusing to write to it", .path.display())]
+    OutputNotRegular { path: PathBuf, what: &'static str },
     #[error("{}: output directory does not exist or is not writable ({reason})", .path.display())]
     OutputDirNotWritable { path: PathBuf, reason: String },
     #[error("{}: invalid output settings ({reason})", .path.display())]
@@ -95,7 +99,8 @@ impl MediaError {
             | MediaError::Encode { path, .. }
             | MediaError::Write { path, .. }
             | MediaError::OutputExists { path }
-            | MediaError::OutputIsInput { path }
+            | MediaError::OutputIsInput { path, .. }
+            | MediaError::OutputNotRegular { path, .. }
             | MediaError::OutputDirNotWritable { path, .. }
             | MediaError::InvalidOutput { path, .. }
             | MediaError::FrameMismatch { path, .. }

@@ -1,4 +1,4 @@
-//! Still images (PNG, JPEG, WebP) ↔ [`Frame`], with the `image` crate: 8/16-bit gray, gray+alpha,
+//! Still images (PNG, JPEG, WebP, TIFF, BMP) ↔ [`Frame`], with the `image` crate: 8/16-bit gray, gray+alpha,
 //! RGB and RGBA. Writes are atomic (temporary file beside the target, then rename).
 
 use std::path::Path;
@@ -63,6 +63,11 @@ pub(crate) fn image_to_frame(img: DynamicImage) -> Frame {
     }
 }
 
+/// Refuses an image output whose extension names no format we write.
+pub(crate) fn check_image_format(path: &Path) -> Result<(), MediaError> {
+    format_for(path).map(|_| ())
+}
+
 fn format_for(path: &Path) -> Result<ImageFormat, MediaError> {
     let ext = path
         .extension()
@@ -73,9 +78,11 @@ fn format_for(path: &Path) -> Result<ImageFormat, MediaError> {
         "png" => Ok(ImageFormat::Png),
         "jpg" | "jpeg" => Ok(ImageFormat::Jpeg),
         "webp" => Ok(ImageFormat::WebP),
+        "tif" | "tiff" => Ok(ImageFormat::Tiff),
+        "bmp" => Ok(ImageFormat::Bmp),
         _ => Err(MediaError::InvalidOutput {
             path: path.to_path_buf(),
-            reason: format!("unknown image extension '.{ext}' (use png, jpg or webp)"),
+            reason: format!("unknown image extension '.{ext}' (use png, jpg, webp, tif or bmp)"),
         }),
     }
 }
@@ -92,8 +99,9 @@ fn to_u16(v: &[f32]) -> Vec<u16> {
         .collect()
 }
 
-/// Converts a frame to an image the target format can store: PNG keeps everything (16-bit for
-/// high-depth frames); JPEG is 8-bit without alpha; WebP (lossless) is 8-bit.
+/// Converts a frame to an image the target format can store: PNG and TIFF keep everything
+/// (16-bit for high-depth frames; TIFF stores gray+alpha as RGBA); JPEG is 8-bit without alpha;
+/// WebP (lossless) and BMP are 8-bit.
 pub(crate) fn frame_to_image(
     path: &Path,
     frame: &Frame,
@@ -117,7 +125,8 @@ pub(crate) fn frame_to_image(
         });
     }
     let bad = || MediaError::other(path, "image buffer size mismatch");
-    let high = matches!(frame.depth, SampleDepth::High { .. }) && format == ImageFormat::Png;
+    let high = matches!(frame.depth, SampleDepth::High { .. })
+        && matches!(format, ImageFormat::Png | ImageFormat::Tiff);
     let img = if high {
         let d = to_u16(&frame.data);
         match frame.channels {
@@ -142,6 +151,14 @@ pub(crate) fn frame_to_image(
                 DynamicImage::ImageLuma8(img.to_luma8())
             } else {
                 DynamicImage::ImageRgb8(img.to_rgb8())
+            }
+        }
+        // The TIFF encoder has no gray+alpha layout.
+        ImageFormat::Tiff if frame.channels == 2 => {
+            if high {
+                DynamicImage::ImageRgba16(img.to_rgba16())
+            } else {
+                DynamicImage::ImageRgba8(img.to_rgba8())
             }
         }
         ImageFormat::WebP if frame.channels <= 2 => {

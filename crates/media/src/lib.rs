@@ -45,6 +45,7 @@ mod frame;
 pub mod fuzzing;
 mod hdr;
 mod images;
+mod input_guard;
 mod mux;
 mod output;
 mod probe;
@@ -59,6 +60,7 @@ use std::path::Path;
 pub use error::MediaError;
 pub use frame::{Frame, SampleDepth};
 pub use images::{read_image, write_image};
+pub use input_guard::check_not_input;
 pub use probe::probe;
 #[doc(hidden)]
 pub use segment::fuzz_parse_segment;
@@ -100,13 +102,13 @@ pub trait FrameSink: Send {
 
 /// Opens `path` for reading frames. A directory is read as an image sequence (image files in
 /// natural name order), a path with a printf pattern (`%d`, `%06d`) as a numbered sequence, a
-/// file with an image extension (png, jpg, jpeg, webp) as one image, anything else with FFmpeg.
+/// file with an image extension (png, jpg, jpeg, webp, tif, tiff, bmp) as one image, anything else with FFmpeg.
 pub fn open_source(path: &Path, opts: &DecodeOptions) -> Result<Box<dyn FrameSource>, MediaError> {
     source::open_source(path, opts)
 }
 
 /// Opens a sink that writes `final_path`. The container/kind comes from the extension: image
-/// extensions (png, jpg, jpeg, webp) write one image, or a sequence when the path holds a printf
+/// extensions (png, jpg, jpeg, webp, tif, tiff, bmp) write one image, or a sequence when the path holds a printf
 /// pattern or ends with `/`; anything else is a video file muxed by FFmpeg.
 ///
 /// Video defaults: `.webm` → libvpx-vp9 (yuv420p, or yuva420p with alpha); otherwise libx264
@@ -132,6 +134,21 @@ pub fn check_output(
     input: Option<&Path>,
 ) -> Result<(), MediaError> {
     output::check_output(final_path, overwrite, input)
+}
+
+/// Checks everything about writing `output` from `input` that can be told before a frame is
+/// read or a model loaded: the input exists; the output is not, and would not write over,
+/// anything the input reads ([`check_not_input`]; `overwrite` never allows that); the output
+/// is free unless `overwrite`, is not a device, FIFO or directory; its format can hold what
+/// will be written (image extensions, or a container that accepts the encoder `encode` picks);
+/// its folder is writable. Creates nothing.
+pub fn check_job_output(
+    input: &Path,
+    output: &Path,
+    overwrite: bool,
+    encode: &EncodeOptions,
+) -> Result<(), MediaError> {
+    output::check_job_output(input, output, overwrite, encode)
 }
 
 /// The FFmpeg library versions in use ("avcodec 59.37.100, avformat ..., swscale ..."): a

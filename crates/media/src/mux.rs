@@ -54,6 +54,29 @@ pub(crate) fn wants_global_header(final_path: &Path) -> Result<bool, MediaError>
     Ok(unsafe { (*fmt).flags } & ffi::AVFMT_GLOBALHEADER != 0)
 }
 
+/// Refuses, before any file exists, a container (from `final_path`'s extension) that cannot hold
+/// `id` video: `.gif` with H.264, an unknown extension, ...
+pub(crate) fn container_accepts_codec(
+    final_path: &Path,
+    id: ffmpeg_next::codec::Id,
+) -> Result<(), MediaError> {
+    let fmt = guess_format(final_path)?;
+    // SAFETY: `fmt` is a non-null static muxer description; the query only reads it.
+    let r = unsafe { ffi::avformat_query_codec(fmt, id.into(), ffi::FF_COMPLIANCE_NORMAL) };
+    if r == 0 {
+        // SAFETY: static NUL-terminated muxer name.
+        let name = unsafe { std::ffi::CStr::from_ptr((*fmt).name) }.to_string_lossy();
+        return Err(MediaError::InvalidOutput {
+            path: final_path.to_path_buf(),
+            reason: format!(
+                "the {name} container cannot hold {} video; choose another extension or --codec",
+                ff::codec_name(id)
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Whether the container can hold `id` (unknown answers count as yes; write_header decides).
 fn container_accepts(octx: &Output, id: ffmpeg_next::codec::Id) -> bool {
     // SAFETY: oformat is valid for an allocated output context.

@@ -1,4 +1,5 @@
-//! Output safety: checks before writing (no clobbering, not the input, writable directory) and
+//! Output safety: checks before writing (no clobbering, not the input (see
+//! [`crate::input_guard`]), not a device, writable directory) and
 //! the temporary file beside the final output that becomes it only on success.
 
 use std::fs::OpenOptions;
@@ -43,14 +44,9 @@ pub(crate) fn check_output(
         });
     }
     if let Some(input) = input {
-        if let (Ok(a), Ok(b)) = (input.canonicalize(), final_path.canonicalize()) {
-            if a == b {
-                return Err(MediaError::OutputIsInput {
-                    path: final_path.to_path_buf(),
-                });
-            }
-        }
+        crate::input_guard::check_not_input(input, final_path)?;
     }
+    crate::input_guard::check_regular_or_absent(final_path)?;
     match std::fs::metadata(final_path) {
         Ok(m) if m.is_dir() => {
             return Err(MediaError::IsDirectory {
@@ -76,6 +72,84 @@ pub(crate) fn check_output(
         }),
         Err(e) => Err(MediaError::OutputDirNotWritable {
             path: final_path.to_path_buf(),
+            reason: crate::error::one_line(&e.to_string()),
+        }),
+    }
+}
+
+/// Everything about writing `output` from `input` that can be told before a frame is read or a
+/// model is loaded: the input exists, the output does not overlap it
+/// ([`crate::input_guard::check_not_input`]), the output path is free (or `overwrite`), its
+/// format can hold what will be written (an image extension, or a container that accepts the
+/// encoder) and its folder is writable. Creates nothing that outlives the call.
+pub(crate) fn check_job_output(
+    input: &Path,
+    output: &Path,
+    overwrite: bool,
+    encode: &crate::types::EncodeOptions,
+) -> Result<(), MediaError> {
+    check_input_exists(input)?;
+    crate::input_guard::check_not_input(input, output)?;
+    let ends_with_slash = output.as_os_str().to_string_lossy().ends_with('/');
+    if crate::sequence::is_pattern(output) || ends_with_slash || output.is_dir() {
+        // Numbered images: the folder is created when the job starts; its parent must exist.
+        let dir = if crate::sequence::is_pattern(output) {
+            output.parent().map(Path::to_path_buf).unwrap_or_default()
+        } else {
+            output.to_path_buf()
+        };
+        let existing = dir
+            .ancestors()
+            .find(|a| !a.as_os_str().is_empty() && a.exists());
+        return match existing {
+            Some(a) if !a.is_dir() => Err(MediaError::OutputDirNotWritable {
+                path: output.to_path_buf(),
+                reason: format!("{} is not a directory", a.display()),
+            }),
+            Some(a) => check_writable_dir(output, a),
+            None => check_writable_dir(output, Path::new(".")),
+        };
+    }
+    check_output(output, overwrite, Some(input))?;
+    if crate::source::has_image_extension(output) {
+        crate::images::check_image_format(output)?;
+    } else {
+        crate::encode::check_video_output(output, encode)?;
+    }
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    check_writable_dir(output, dir)
+}
+
+/// The input exists: a file, a folder, or a pattern whose folder exists.
+fn check_input_exists(input: &Path) -> Result<(), MediaError> {
+    if input.exists() {
+        return Ok(());
+    }
+    if let Some(p) = crate::sequence::Pattern::parse(input) {
+        if p.dir().is_dir() {
+            return Ok(());
+        }
+    }
+    Err(MediaError::NotFound {
+        path: input.to_path_buf(),
+    })
+}
+
+/// Proves `dir` writable by creating and removing a uniquely named empty file in it (not the
+/// output's temporary name, which a concurrent job may be using).
+fn check_writable_dir(output: &Path, dir: &Path) -> Result<(), MediaError> {
+    let probe = dir.join(format!(".upframe-write-check.{}", std::process::id()));
+    match OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(MediaError::OutputDirNotWritable {
+            path: output.to_path_buf(),
             reason: crate::error::one_line(&e.to_string()),
         }),
     }

@@ -51,6 +51,11 @@ impl Pattern {
         })
     }
 
+    /// The folder the numbered files are in.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The zero-pad width (`%06d` -> 6; `%d` -> 0).
     pub(crate) fn width(&self) -> usize {
         self.width
@@ -67,7 +72,7 @@ impl Pattern {
     }
 
     /// The number in `name` if it matches the pattern.
-    fn number_of(&self, name: &str) -> Option<u64> {
+    pub(crate) fn number_of(&self, name: &str) -> Option<u64> {
         let mid = name
             .strip_prefix(&self.prefix)?
             .strip_suffix(&self.suffix)?;
@@ -196,7 +201,7 @@ impl ImageSequenceSource {
         if files.is_empty() {
             return Err(MediaError::NotMedia {
                 path: path.to_path_buf(),
-                reason: "no image files (png, jpg, jpeg, webp) found".into(),
+                reason: "no image files (png, jpg, jpeg, webp, tif, tiff, bmp) found".into(),
             });
         }
         Self::from_files(path, files, opts, "image sequence")
@@ -385,6 +390,9 @@ impl ImageSequenceSink {
                 ),
             });
         }
+        if let Some(input) = &spec.source_path {
+            crate::input_guard::check_not_input(input, path)?;
+        }
         if !pattern.dir.exists() {
             std::fs::create_dir_all(&pattern.dir).map_err(|e| {
                 MediaError::OutputDirNotWritable {
@@ -394,7 +402,11 @@ impl ImageSequenceSink {
             })?;
         }
         // Fail early (before any work) if the first frame's file is taken.
-        crate::output::check_output(&pattern.format(1), spec.overwrite, None)?;
+        crate::output::check_output(
+            &pattern.format(1),
+            spec.overwrite,
+            spec.source_path.as_deref(),
+        )?;
         Ok(ImageSequenceSink {
             pattern,
             display: path.to_path_buf(),
@@ -453,7 +465,7 @@ pub struct SingleImageSink {
 
 impl SingleImageSink {
     pub fn open(path: &Path, spec: &OutputSpec) -> Result<Self, MediaError> {
-        crate::output::check_output(path, spec.overwrite, None)?;
+        crate::output::check_output(path, spec.overwrite, spec.source_path.as_deref())?;
         Ok(SingleImageSink {
             path: path.to_path_buf(),
             spec: spec.clone(),

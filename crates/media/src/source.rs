@@ -36,7 +36,7 @@ use crate::types::{DecodeErrorPolicy, DecodeOptions, InputKind, VideoInfo};
 use crate::FrameSource;
 
 /// Extensions read and written with the `image` crate.
-pub(crate) const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp"];
+pub(crate) const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"];
 
 pub(crate) fn has_image_extension(path: &Path) -> bool {
     path.extension()

@@ -111,6 +111,7 @@ pub fn run_interpolate_job(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<InterpolateSummary, JobError> {
     let vjob = &job.video;
+    vjob.preflight()?;
     let mut source = open_source(&vjob.input, &vjob.decode)?;
     let info = source.info().clone();
     let mut retimer = Retimer::new(job.rate, info.time_base)

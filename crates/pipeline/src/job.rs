@@ -114,6 +114,18 @@ impl VideoJob {
     }
 }
 
+impl VideoJob {
+    /// Checks what can be told before a frame is read or a model loaded, so a job that cannot
+    /// work fails in a moment instead of after the AI work: the input exists, the output never
+    /// overlaps it (whatever `overwrite` says), the output's format can hold the result and its
+    /// folder is writable ([`upframe_media::check_job_output`]). The job entry points call it
+    /// first; callers that load models call it before loading them.
+    pub fn preflight(&self) -> Result<(), JobError> {
+        upframe_media::check_job_output(&self.input, &self.output, self.overwrite, &self.encode)?;
+        Ok(())
+    }
+}
+
 /// What a finished job did.
 #[derive(Clone, Debug)]
 pub struct JobSummary {
@@ -157,6 +169,7 @@ pub fn run_video_job(
     on_start: &mut StartCallback<'_>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<JobSummary, JobError> {
+    job.preflight()?;
     let mut source = open_source(&job.input, &job.decode)?;
     let info = source.info().clone();
     let (out_w, out_h) = chain_output_size(&processors, info.width, info.height);

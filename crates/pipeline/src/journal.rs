@@ -719,6 +719,12 @@ pub fn prepare(output: &Path, key: &JobKey, restart: bool) -> Result<ResumeState
                 Some(what) if restart => {
                     fresh_why = format!("--restart: starting over ({what})");
                 }
+                // An earlier run that completed no segment left nothing to lose: a corrected
+                // command starts over instead of being refused.
+                Some(what) if journal.segments.is_empty() => {
+                    fresh_why =
+                        format!("starting over: the earlier run completed no segment ({what})");
+                }
                 Some(what) => {
                     return Err(JournalError::Changed {
                         output: output.to_path_buf(),

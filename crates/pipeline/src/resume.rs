@@ -211,9 +211,16 @@ pub(crate) fn open_job_output(
     let mut writer = state.writer;
     let output_path = job.output.clone();
     let segments = Arc::new(AtomicU64::new(state.done.len() as u64));
-    let counted = segments.clone();
-    let plan = SegmentPlan {
+    // From here the guard owns the directory: a sink that cannot open leaves nothing behind
+    // (unless earlier segments are worth resuming).
+    let work_dir = WorkDir {
         dir: state.dir.clone(),
+        segments: segments.clone(),
+        finished: false,
+    };
+    let counted = segments;
+    let plan = SegmentPlan {
+        dir: state.dir,
         segment_frames,
         done,
         cancel: Some(job.cancel.clone()),
@@ -237,11 +244,7 @@ pub(crate) fn open_job_output(
     Ok(JobOutput {
         sink,
         skip_frames: state.done_frames,
-        work_dir: Some(WorkDir {
-            dir: state.dir,
-            segments,
-            finished: false,
-        }),
+        work_dir: Some(work_dir),
     })
 }
 
