@@ -884,6 +884,17 @@ fn assert_refused(changed: &Job, what: &str) {
         "the error does not name {what:?} and --restart: {}",
         show(&f)
     );
+    // The exact command that starts over: this run's arguments and --restart.
+    let command = errors[0]
+        .split_once("to start over, run: ")
+        .map(|(_, c)| c.trim())
+        .unwrap_or_else(|| panic!("no command to start over: {}", show(&f)));
+    assert!(
+        command.ends_with(" --restart")
+            && command.contains(" upscale ")
+            && command.contains(" -o "),
+        "not the command that starts over: {command}"
+    );
     eprintln!("refused ({what}): {}", errors[0]);
     assert_no_output(
         &changed.output,

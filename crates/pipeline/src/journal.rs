@@ -1301,7 +1301,32 @@ mod tests {
         drop(s);
         // The new key is the journal's now.
         assert!(prepare(&out, &changed, false).is_ok());
-        assert!(prepare(&out, &k, false).is_err());
+        // It has no complete segment, so there is nothing to lose: another job starts over
+        // instead of being refused (a corrected command after an early failure).
+        let s = prepare(&out, &k, false).unwrap();
+        assert!(s.done.is_empty());
+        assert!(
+            s.summary.starts_with(
+                "starting over: the earlier run completed no segment (the input file changed"
+            ),
+            "{}",
+            s.summary
+        );
+        drop(s);
+        // With a complete segment, a changed key is refused again.
+        let mut w = prepare(&out, &k, false).unwrap().writer;
+        w.append(&SegmentEntry {
+            index: 0,
+            frames: 5,
+            bytes: 1,
+            file: "seg-000000.upseg".into(),
+        })
+        .unwrap();
+        drop(w);
+        assert!(matches!(
+            prepare(&out, &changed, false),
+            Err(JournalError::Changed { .. })
+        ));
     }
 
     #[test]
