@@ -17,8 +17,8 @@
 //!
 //! Short inputs (the file is truncated or damaged at its end): when the stream ends, what was
 //! read is compared with what the container declares for the window being read:
-//! - frames: the header's count (MP4, AVI; only without `--start/--duration`), short when more
-//!   than one frame is missing;
+//! - frames: the header's count (MP4, AVI; only without `--start/--duration`, and only when
+//!   what was read does not exceed it), short when more than one frame is missing;
 //! - time: the video stream's declared end (start + duration), short when the last frame
 //!   ends more than 1.5 frame intervals before it (VFR and millisecond timestamps jitter by
 //!   a fraction of an interval). When only the container declares a duration (WebM), the end
@@ -38,7 +38,6 @@
 //! picture. For well-formed streams that is the picture's own pts; for streams whose container
 //! timestamps disagree with the codec's reorder (box.mp4 was muxed with pts = dts), it keeps the
 //! decoder's (correct) picture order with increasing timestamps.
-//!
 
 use std::path::Path;
 
@@ -569,7 +568,7 @@ impl VideoFileSource {
                 .saturating_sub(self.packets_rejected + self.decoded_count)
         };
         self.pending_pts.clear();
-        if let Some(short) = self.short_input_now() {
+        if let Some(short) = self.short_input_now(lost) {
             if self.abort {
                 return Err(MediaError::ShortInput(short));
             }
@@ -589,13 +588,15 @@ impl VideoFileSource {
         self.lost(lost)
     }
 
-    /// Compares what was read with what the window of the container should hold.
-    fn short_input_now(&self) -> Option<ShortInput> {
+    /// Compares what was read with what the window of the container should hold; `lost`
+    /// frames had packets but no picture.
+    fn short_input_now(&self, lost: u64) -> Option<ShortInput> {
         let fps = self.info.fps();
         let interval = if fps > 0.0 { 1.0 / fps } else { 0.04 };
         let tb = self.info.time_base;
         let damaged = self.damaged_tail.is_some();
-        let read_frames = self.produced + self.skipped;
+        // Frames the data holds, decodable or not (the message says how many decoded).
+        let present = self.produced + self.skipped + lost;
         let window_start = self.opts.start_s.filter(|s| *s > 0.0);
         let first_s = self.first_pts.map(|p| ff::ts_to_s(p, tb));
         let origin = window_start
@@ -626,13 +627,15 @@ impl VideoFileSource {
             end - reached > time_tolerance * interval
         });
         // Frame counts only compare without a time window (frames before `--start` are not
-        // all decoded).
+        // all decoded), and a count that the data exceeds is no declaration (a fragmented
+        // MP4's header counts only the frames of its first fragment).
         let expected_frames = self
             .declared
             .frames
+            .filter(|&n| present <= n)
             .filter(|_| window_start.is_none() && self.opts.duration_s.is_none())
             .map(|n| self.opts.max_frames.map_or(n, |m| n.min(m)));
-        let frames_short = expected_frames.map(|n| read_frames + frames_tolerance < n);
+        let frames_short = expected_frames.map(|n| present + frames_tolerance < n);
         let short = match (frames_short, time_short) {
             (Some(f), Some(t)) => f && t,
             (Some(x), None) | (None, Some(x)) => x,
@@ -650,7 +653,7 @@ impl VideoFileSource {
                     .filter(|_| window_start.is_some() || self.opts.duration_s.is_some())
                     .map(|d| (d * fps).round().max(0.0) as u64)
             }),
-            read_frames,
+            read_frames: self.produced,
             declared_s,
             read_s: (video_end - origin).max(0.0),
             end_s: video_end,

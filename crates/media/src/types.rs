@@ -227,7 +227,7 @@ pub enum ShortInput {
         path: PathBuf,
         /// Frames the header (or the window) promises, when known.
         declared_frames: Option<u64>,
-        /// Frames the file holds: decoded, plus any dropped as undecodable.
+        /// Frames decoded (any the data holds but that do not decode are not counted).
         read_frames: u64,
         /// Seconds promised, when known.
         declared_s: Option<f64>,

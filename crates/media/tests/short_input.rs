@@ -131,7 +131,7 @@ fn faststart_mp4_cut_in_the_middle_ends_early() {
     else {
         panic!("no shortfall reported under skip");
     };
-    assert_eq!(read_skip, n + src.skipped_frames(), "{n} frames");
+    assert_eq!(read_skip, n, "{} skipped", src.skipped_frames());
     assert!(
         read_skip.abs_diff(read_frames) <= 1,
         "{read_skip} vs {read_frames}"
@@ -224,7 +224,7 @@ fn webm_cut_mid_cluster_ends_early() {
     assert!(msg.contains(&format!("ends early: {read_frames} frames (")));
     let (n, src) = read_all(&short, &skip()).expect("skip");
     assert!(src.short_input().is_some());
-    assert_eq!(n + src.skipped_frames(), read_frames);
+    assert_eq!(n, read_frames);
     // The whole file is not short.
     let (n, src) = read_all(&bbb, &skip()).expect("whole webm");
     assert_eq!(n, 720);
