@@ -168,6 +168,10 @@ pub fn run_job(
         Ok(s) => s,
         Err(e) => return Err(job_error(e, input, &job.video.output)),
     };
+    // Said even with --quiet: the output holds less than the input declares.
+    if let Some(short) = &summary.short_input {
+        eprintln!("upframe: warning: {short}");
+    }
     let secs = summary.wall.as_secs_f64();
     let fps = if secs > 0.0 {
         summary.frames_out as f64 / secs
@@ -203,6 +207,7 @@ pub fn run_job(
             "output_size": [summary.output_width, summary.output_height],
             "frames_in": summary.frames_in,
             "frames_out": summary.frames_out,
+            "short_input": summary.short_input.as_ref().map(|s| s.to_string()),
             "interpolated": summary.interpolated,
             "cuts": summary.cuts.iter().map(|(i, s)| json!({"after_frame": i, "ssim": s})).collect::<Vec<_>>(),
             "static_pairs": summary.static_pairs,

@@ -19,12 +19,12 @@ use upframe_pipeline::{
 
 use crate::Interrupted;
 
-/// What to do when a frame cannot be decoded.
+/// What to do when a frame cannot be decoded or the input holds less than it declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OnDecodeError {
-    /// Stop with an error naming the frame.
+    /// Stop with an error naming the frame (or saying where the input ends early).
     Abort,
-    /// Drop the frame, count it, and go on.
+    /// Drop the frame, count it, and go on; accept a short input with a warning.
     Skip,
 }
 
@@ -65,7 +65,10 @@ pub struct JobOptions {
     /// Replace the output if it exists.
     #[arg(long)]
     pub overwrite: bool,
-    /// What to do with frames that cannot be decoded.
+    /// What to do with frames that cannot be decoded, and with an input that ends before
+    /// what its container declares (a truncated file) or a numbered frame sequence with a
+    /// gap: `abort` stops with an error; `skip` drops undecodable frames and keeps what
+    /// exists, with a warning (copied audio is cut where the video ends).
     #[arg(long, value_enum, value_name = "abort|skip", default_value = "abort")]
     pub on_decode_error: OnDecodeError,
     /// No progress output.

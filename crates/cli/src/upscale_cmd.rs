@@ -185,6 +185,10 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         Ok(s) => s,
         Err(e) => return Err(job_error(e, &args.input, &args.output)),
     };
+    // Said even with --quiet: the output holds less than the input declares.
+    if let Some(short) = &summary.short_input {
+        eprintln!("upframe: warning: {short}");
+    }
     let r = &summary.report;
     let secs = r.wall.as_secs_f64();
     let fps = if secs > 0.0 {
@@ -225,6 +229,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
             "frames_in": r.frames_in,
             "frames_out": r.frames_out,
             "frames_skipped": summary.skipped_frames,
+            "short_input": summary.short_input.as_ref().map(|s| s.to_string()),
             "seconds": secs,
             "fps": fps,
             "peak_rss_bytes": peak,

@@ -188,10 +188,11 @@ fn truncated_mp4_without_moov_is_an_error() {
     );
 }
 
-/// Decided behaviour: a webm cut mid-cluster is a stream that simply ends early — upframe
+/// Decided behaviour: a webm cut mid-cluster ends before the duration its header declares:
+/// by default that is a one-line error ("ends early"); with `--on-decode-error skip` upframe
 /// writes the frames that decode (like `ffmpeg -i`), and the run succeeds.
 #[test]
-fn truncated_webm_gives_the_decodable_frames() {
+fn truncated_webm_ends_early_unless_skipped() {
     if !have_ff_tools() {
         return;
     }
@@ -206,7 +207,7 @@ fn truncated_webm_gives_the_decodable_frames() {
     // Ask for a window that runs past the cut: only the decodable frames come out.
     let start = format!("{}", (decodable as f64 - 5.0) / 24.0);
     let out = dir.path().join("out.mkv");
-    let res = run(&[
+    let window = [
         OsStr::new("-i"),
         cut.as_os_str(),
         OsStr::new("--start"),
@@ -215,9 +216,20 @@ fn truncated_webm_gives_the_decodable_frames() {
         OsStr::new("0.25"),
         OsStr::new("--frames"),
         OsStr::new("50"),
+    ];
+    expect_failure(
+        &window,
+        &out,
+        &["bbb_cut.webm", "ends early", "of 50 frames"],
+    );
+    let mut args = window.to_vec();
+    args.extend([
+        OsStr::new("--on-decode-error"),
+        OsStr::new("skip"),
         OsStr::new("-o"),
         out.as_os_str(),
     ]);
+    let res = run(&args);
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(res.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");

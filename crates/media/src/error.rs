@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::types::ShortInput;
+
 /// Everything that can go wrong reading or writing media. `Display` is one line that starts with
 /// the file it is about.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,9 @@ pub enum MediaError {
         frame: u64,
         reason: String,
     },
+    /// The input holds less than it declares (see [`ShortInput`]); `Display` is its line.
+    #[error("{0}")]
+    ShortInput(ShortInput),
     #[error("{}: read error after frame {frame} ({reason}); the file may be truncated", .path.display())]
     Read {
         path: PathBuf,
@@ -108,6 +113,7 @@ impl MediaError {
             | MediaError::Io { path, .. }
             | MediaError::Other { path, .. }
             | MediaError::Interrupted { path } => path,
+            MediaError::ShortInput(s) => s.path(),
         }
     }
 

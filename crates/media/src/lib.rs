@@ -26,6 +26,11 @@
 //!   streams alike, so VFR timing survives.
 //! - **Decode errors**: see [`DecodeErrorPolicy`] and the `source` module docs: `Abort` fails on
 //!   any error the decoder returns *or logs* (box.mp4: frame 0), `Skip` drops and counts frames.
+//! - **Short inputs** ([`ShortInput`]): a video that ends more than one frame interval before
+//!   what its container declares, or inside a cut-off frame, and a numbered sequence with a gap,
+//!   are [`MediaError::ShortInput`] under `Abort`; `Skip` keeps what exists and reports it
+//!   ([`FrameSource::short_input`]), and the sink then cuts copied audio at the video's real
+//!   end ([`FrameSink::end_passthrough_at`]).
 //! - **Sequences**: default 25 fps ([`DecodeOptions::sequence_frame_rate`]); output patterns are
 //!   numbered from 1 (as FFmpeg's image2 muxer); a directory output gets `%06d.png`.
 //! - **Odd sizes** with chroma-subsampled formats are an [`MediaError::InvalidOutput`] error
@@ -69,8 +74,8 @@ pub use segment::{
 };
 pub use types::{
     ColourRange, ColourTags, DecodeErrorPolicy, DecodeOptions, EncodeOptions, HdrMetadata,
-    InputKind, MasteringDisplay, MediaInfo, OutputSpec, OutputSummary, Passthrough, StreamInfo,
-    StreamKind, VideoInfo,
+    InputKind, MasteringDisplay, MediaInfo, OutputSpec, OutputSummary, Passthrough, ShortInput,
+    StreamInfo, StreamKind, VideoInfo,
 };
 
 /// A stream of decoded frames: a video file, one image, or a sequence of images.
@@ -89,6 +94,13 @@ pub trait FrameSource: Send {
     fn skipped_frames(&self) -> u64 {
         0
     }
+    /// How the input fell short of what it declares (it ended early, a sequence has a gap),
+    /// accepted under [`DecodeErrorPolicy::Skip`]; known once the source has returned its
+    /// last frame (a sequence's gaps: from the start). Under `Abort` this is the error
+    /// [`MediaError::ShortInput`] instead.
+    fn short_input(&self) -> Option<&ShortInput> {
+        None
+    }
 }
 
 /// A destination for frames: a video file, one image, or a directory/pattern of images.
@@ -97,6 +109,13 @@ pub trait FrameSource: Send {
 /// dropped without `finish` deletes what it wrote.
 pub trait FrameSink: Send {
     fn write_frame(&mut self, frame: &Frame) -> Result<(), MediaError>;
+    /// Ends the copied audio and subtitle streams at `input_s` seconds of input time (the
+    /// video ended before its declared end, [`ShortInput::EndsEarly`]): packets that start
+    /// at or after it are left out. Call it before `finish`; sinks without copied streams
+    /// ignore it.
+    fn end_passthrough_at(&mut self, input_s: f64) {
+        let _ = input_s;
+    }
     fn finish(self: Box<Self>) -> Result<OutputSummary, MediaError>;
 }
 

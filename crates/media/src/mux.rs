@@ -235,6 +235,12 @@ impl PassthroughCopier {
         })
     }
 
+    /// Leaves out packets that start at or after `end_s` seconds of input time (the video
+    /// ended early), on top of the window's own end.
+    pub fn end_at(&mut self, end_s: f64) {
+        self.end_s = Some(self.end_s.map_or(end_s, |e| e.min(end_s)));
+    }
+
     pub fn stream_count(&self) -> usize {
         self.map.iter().filter(|m| m.is_some()).count()
     }

@@ -526,6 +526,8 @@ pub struct SegmentedSink {
     clock: FrameClock,
     current: Option<OpenSegment>,
     packets: Vec<Packet>,
+    /// Where copied streams end (input seconds) when the video ended early.
+    passthrough_end_s: Option<f64>,
 }
 
 /// Opens a segmented sink for a video file output (see the module docs).
@@ -580,6 +582,7 @@ pub fn open_segmented_sink(
         clock,
         current: None,
         packets: Vec::new(),
+        passthrough_end_s: None,
     }))
 }
 
@@ -687,6 +690,9 @@ impl SegmentedSink {
         muxer.write_header()?;
         if let Some(c) = copier.as_mut() {
             c.after_header(&muxer.octx);
+            if let Some(end) = self.passthrough_end_s {
+                c.end_at(end);
+            }
         }
         let mut last_dts: Option<i64> = None;
         let mut frames = 0u64;
@@ -835,6 +841,10 @@ impl FrameSink for SegmentedSink {
             self.close_segment()?;
         }
         Ok(())
+    }
+
+    fn end_passthrough_at(&mut self, input_s: f64) {
+        self.passthrough_end_s = Some(input_s);
     }
 
     fn finish(mut self: Box<Self>) -> Result<OutputSummary, MediaError> {

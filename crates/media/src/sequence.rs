@@ -1,6 +1,11 @@
 //! Image sequences: a directory of frames (image files in natural name order), a printf pattern
 //! (`frames/%06d.png`, `%d`) or a single image, as a [`FrameSource`]; and the matching sinks
 //! (one image, or numbered images in a directory/pattern).
+//!
+//! A numbered sequence (a pattern, or a directory whose files are all `prefix<number>suffix`
+//! with the numbers zero-padded to one width, as frame dumps are) with a gap in the numbering
+//! of the frames to be read is [`ShortInput::MissingFrames`]:
+//! an error under [`DecodeErrorPolicy::Abort`], read without the missing frames under `Skip`.
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -9,7 +14,9 @@ use crate::error::MediaError;
 use crate::frame::Frame;
 use crate::images::{read_image, write_image};
 use crate::source::has_image_extension;
-use crate::types::{ColourTags, DecodeOptions, OutputSpec, OutputSummary, VideoInfo};
+use crate::types::{
+    ColourTags, DecodeErrorPolicy, DecodeOptions, OutputSpec, OutputSummary, ShortInput, VideoInfo,
+};
 use crate::{FrameSink, FrameSource};
 
 /// The widest zero-padding accepted in an output frame pattern (`%032d`).
@@ -140,19 +147,37 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// The files of a sequence input, in order.
-fn list_sequence(path: &Path) -> Result<Vec<PathBuf>, MediaError> {
+/// One file of a sequence input and its frame number, when the sequence is numbered.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SequenceFile {
+    path: PathBuf,
+    number: Option<u64>,
+    /// The number as written in the name (`000123`), for naming a missing neighbour.
+    digits: String,
+}
+
+/// The files of a sequence input, in order, with their frame numbers.
+fn list_sequence(path: &Path) -> Result<Vec<SequenceFile>, MediaError> {
     if let Some(pat) = Pattern::parse(path) {
         let entries = std::fs::read_dir(&pat.dir).map_err(|e| MediaError::io(&pat.dir, e))?;
-        let mut files: Vec<(u64, PathBuf)> = entries
+        let mut files: Vec<(u64, PathBuf, String)> = entries
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let name = e.file_name().to_str()?.to_string();
-                pat.number_of(&name).map(|n| (n, e.path()))
+                let n = pat.number_of(&name)?;
+                let digits = name[pat.prefix.len()..name.len() - pat.suffix.len()].to_string();
+                Some((n, e.path(), digits))
             })
             .collect();
         files.sort();
-        return Ok(files.into_iter().map(|(_, p)| p).collect());
+        return Ok(files
+            .into_iter()
+            .map(|(n, path, digits)| SequenceFile {
+                path,
+                number: Some(n),
+                digits,
+            })
+            .collect());
     }
     let entries = std::fs::read_dir(path).map_err(|e| MediaError::io(path, e))?;
     let mut files: Vec<PathBuf> = entries
@@ -175,7 +200,101 @@ fn list_sequence(path: &Path) -> Result<Vec<PathBuf>, MediaError> {
                 .unwrap_or_default(),
         )
     });
-    Ok(files)
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let numbered = directory_numbering(&names);
+    Ok(files
+        .into_iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let (number, digits) = match &numbered {
+                Some(v) => (Some(v[i].0), v[i].1.clone()),
+                None => (None, String::new()),
+            };
+            SequenceFile {
+                path,
+                number,
+                digits,
+            }
+        })
+        .collect())
+}
+
+/// Splits `name` around its last run of digits: (prefix, digits, suffix).
+fn split_number(name: &str) -> Option<(&str, &str, &str)> {
+    let end = name.rfind(|c: char| c.is_ascii_digit())? + 1;
+    let start = name[..end]
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    Some((&name[..start], &name[start..end], &name[end..]))
+}
+
+/// The frame numbers of a directory's files, when all of them are `prefix<number>suffix` with
+/// the same prefix and suffix and the numbers zero-padded to one width (`frame_0001.png`,
+/// ...); `None` for names of any other shape (`f1.png f2.png f10.png` is a set of numbered
+/// pictures, not necessarily a frame dump with a gap).
+fn directory_numbering(names: &[String]) -> Option<Vec<(u64, String)>> {
+    let (prefix, first_digits, suffix) = split_number(names.first()?)?;
+    let width = first_digits.len();
+    let mut padded = false;
+    let numbers = names
+        .iter()
+        .map(|name| {
+            let (p, digits, s) = split_number(name)?;
+            if p != prefix || s != suffix || digits.len() != width {
+                return None;
+            }
+            padded |= digits.starts_with('0');
+            Some((digits.parse().ok()?, digits.to_string()))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    padded.then_some(numbers)
+}
+
+/// The first gap in the numbering of `files` (in order), as the missing frame's number and
+/// file, with the count of missing numbers in all; `None` when the files are consecutive or
+/// not numbered.
+fn first_gap(files: &[SequenceFile]) -> Option<(u64, PathBuf, u64)> {
+    let mut first = None;
+    let mut missing = 0u64;
+    for pair in files.windows(2) {
+        let (Some(a), Some(b)) = (pair[0].number, pair[1].number) else {
+            return None;
+        };
+        if b <= a.saturating_add(1) {
+            continue;
+        }
+        missing = missing.saturating_add(b - a - 1);
+        if first.is_none() {
+            let n = a + 1;
+            // The missing file's name: the neighbour's, with the number in its width when the
+            // names are zero-padded.
+            let name = pair[0]
+                .path
+                .file_name()
+                .map(|x| x.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let digits = &pair[0].digits;
+            let padded = digits.starts_with('0') || digits.len() == pair[1].digits.len();
+            let number = if padded {
+                format!("{n:0w$}", w = digits.len())
+            } else {
+                n.to_string()
+            };
+            let file = match name.rfind(digits.as_str()).filter(|_| !digits.is_empty()) {
+                Some(i) => format!("{}{number}{}", &name[..i], &name[i + digits.len()..]),
+                None => number,
+            };
+            first = Some((n, pair[0].path.with_file_name(file)));
+        }
+    }
+    first.map(|(n, file)| (n, file, missing))
 }
 
 /// Reads a single image, a directory of images or a printf pattern, one frame per file. Frame
@@ -189,11 +308,18 @@ pub struct ImageSequenceSource {
     first: Option<Frame>,
     info: VideoInfo,
     max_frames: Option<u64>,
+    /// A gap in the numbering, accepted under `Skip`.
+    short: Option<ShortInput>,
 }
 
 impl ImageSequenceSource {
     pub fn single(path: &Path, opts: &DecodeOptions) -> Result<Self, MediaError> {
-        Self::from_files(path, vec![path.to_path_buf()], opts, "image")
+        let file = SequenceFile {
+            path: path.to_path_buf(),
+            number: None,
+            digits: String::new(),
+        };
+        Self::from_files(path, vec![file], opts, "image")
     }
 
     pub fn open(path: &Path, opts: &DecodeOptions) -> Result<Self, MediaError> {
@@ -209,7 +335,7 @@ impl ImageSequenceSource {
 
     fn from_files(
         path: &Path,
-        mut files: Vec<PathBuf>,
+        mut files: Vec<SequenceFile>,
         opts: &DecodeOptions,
         _what: &str,
     ) -> Result<Self, MediaError> {
@@ -234,6 +360,25 @@ impl ImageSequenceSource {
                 reason: "no frames in the requested window".into(),
             });
         }
+        // Only the frames that will be read must be consecutive.
+        let read = files.len().min(
+            opts.max_frames
+                .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX)),
+        );
+        let short =
+            first_gap(&files[..read]).map(|(number, file, missing)| ShortInput::MissingFrames {
+                path: path.to_path_buf(),
+                number,
+                file,
+                missing,
+            });
+        if let Some(s) = &short {
+            if opts.on_decode_error == DecodeErrorPolicy::Abort {
+                return Err(MediaError::ShortInput(s.clone()));
+            }
+            tracing::warn!("{s}");
+        }
+        let files: Vec<PathBuf> = files.into_iter().map(|f| f.path).collect();
         let first = read_image(&files[0])?;
         let codec = files[0]
             .extension()
@@ -286,6 +431,7 @@ impl ImageSequenceSource {
             first: Some(first),
             info,
             max_frames: opts.max_frames,
+            short,
         })
     }
 }
@@ -293,6 +439,10 @@ impl ImageSequenceSource {
 impl FrameSource for ImageSequenceSource {
     fn info(&self) -> &VideoInfo {
         &self.info
+    }
+
+    fn short_input(&self) -> Option<&ShortInput> {
+        self.short.as_ref()
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>, MediaError> {

@@ -115,6 +115,12 @@ impl FrameSink for VideoFileSink {
         self.write_packets()
     }
 
+    fn end_passthrough_at(&mut self, input_s: f64) {
+        if let Some(c) = self.copier.as_mut() {
+            c.end_at(input_s);
+        }
+    }
+
     fn finish(mut self: Box<Self>) -> Result<OutputSummary, MediaError> {
         let mut packets = Vec::new();
         self.encoder.finish(&mut packets)?;

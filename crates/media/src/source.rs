@@ -15,12 +15,29 @@
 //!
 //! Concealment warnings below error level never count.
 //!
+//! Short inputs (the file is truncated or damaged at its end): when the stream ends, what was
+//! read is compared with what the container declares for the window being read:
+//! - frames: the header's count (MP4, AVI; only without `--start/--duration`, and only when
+//!   what was read does not exceed it), short when more than one frame is missing;
+//! - time: the video stream's declared end (start + duration), short when the last frame
+//!   ends more than 1.5 frame intervals before it (VFR and millisecond timestamps jitter by
+//!   a fraction of an interval). When only the container declares a duration (WebM), the end
+//!   of the data of *every* stream is compared with it, so audio that outlasts the video is
+//!   not mistaken for a cut; durations FFmpeg only estimates from the bit rate are ignored.
+//!
+//! Where both are declared both must be short (an MP4 edit list can hide frames the header
+//! counts). A demuxer error, or (under `Abort`) a decoder error on the last video packet
+//! of the file, means the data stops inside a frame: then any missing frame counts, and a
+//! stream that declares nothing (a raw `.h265`) is short too. Short is
+//! [`MediaError::ShortInput`] under `Abort`; under `Skip` the frames that exist are the
+//! stream and [`FrameSource::short_input`] says what is missing. A window that ends before
+//! the data does (`--duration`, `--frames`) is never short. A demuxer error with nothing
+//! missing (trailing garbage) ends the stream quietly.
+//!
 //! Timestamps: a picture gets the smallest pts among packets sent and not yet given to a
 //! picture. For well-formed streams that is the picture's own pts; for streams whose container
 //! timestamps disagree with the codec's reorder (box.mp4 was muxed with pts = dts), it keeps the
 //! decoder's (correct) picture order with increasing timestamps.
-//!
-//! A demuxer read error that is not end-of-file is reported as [`MediaError::Read`].
 
 use std::path::Path;
 
@@ -32,7 +49,7 @@ use crate::error::{one_line, MediaError};
 use crate::ff;
 use crate::frame::{Frame, SampleDepth};
 use crate::probe::{describe_video, stream_has_alpha_mode, video_stream_index};
-use crate::types::{DecodeErrorPolicy, DecodeOptions, InputKind, VideoInfo};
+use crate::types::{DecodeErrorPolicy, DecodeOptions, InputKind, ShortInput, VideoInfo};
 use crate::FrameSource;
 
 /// Extensions read and written with the `image` crate.
@@ -193,6 +210,73 @@ pub struct VideoFileSource {
     last_pts: Option<i64>,
     /// A frame decoded at open time (to read HDR metadata) and not handed out yet.
     peeked: Option<Frame>,
+    /// What the container promises (see the module docs on short inputs).
+    declared: Declared,
+    /// Time base of every stream of the input (for the end of the data of all streams).
+    stream_tbs: Vec<(i32, i32)>,
+    /// The latest end (pts + duration, in seconds) of any packet of any stream read so far.
+    data_end_s: Option<f64>,
+    /// Pts of the first frame handed out.
+    first_pts: Option<i64>,
+    /// The data stops inside a frame: a demuxer error, or a decoder error on the last video
+    /// packet (Abort). The decoder error's frame and reason, when it was one.
+    damaged_tail: Option<Option<(u64, String)>>,
+    /// Set under `Skip` when the stream ended early.
+    short: Option<ShortInput>,
+}
+
+/// What a container declares about its video stream's extent.
+#[derive(Clone, Copy, Debug, Default)]
+struct Declared {
+    /// The header's frame count (not one counted from packets).
+    frames: Option<u64>,
+    /// Where the video should end, in seconds of input time.
+    end_s: Option<f64>,
+    /// `end_s` is the container's, not the video stream's own.
+    container_level: bool,
+    /// Where the stream starts (seconds), when known.
+    start_s: Option<f64>,
+}
+
+impl Declared {
+    fn of(input: &Input, stream: &ffmpeg_next::format::stream::Stream) -> Self {
+        let tb = crate::ff::rat(stream.time_base());
+        let known = |t: i64| t != ffmpeg_next::ffi::AV_NOPTS_VALUE;
+        let start_s = known(stream.start_time()).then(|| ff::ts_to_s(stream.start_time(), tb));
+        let frames = (stream.frames() > 0).then_some(stream.frames() as u64);
+        if stream.duration() > 0 && known(stream.duration()) {
+            return Declared {
+                frames,
+                end_s: Some(start_s.unwrap_or(0.0) + ff::ts_to_s(stream.duration(), tb)),
+                container_level: false,
+                start_s,
+            };
+        }
+        // SAFETY: plain field reads of the opened format context.
+        let (fmt_start, estimated) = unsafe {
+            let ctx = &*input.as_ptr();
+            (
+                ctx.start_time,
+                ctx.duration_estimation_method
+                    == ffmpeg_next::ffi::AVDurationEstimationMethod::AVFMT_DURATION_FROM_BITRATE,
+            )
+        };
+        let micro = ffmpeg_next::ffi::AV_TIME_BASE as f64;
+        let end_s = (input.duration() > 0 && known(input.duration()) && !estimated).then(|| {
+            let start = if known(fmt_start) {
+                fmt_start as f64 / micro
+            } else {
+                0.0
+            };
+            start + input.duration() as f64 / micro
+        });
+        Declared {
+            frames,
+            end_s,
+            container_level: true,
+            start_s,
+        }
+    }
 }
 
 impl VideoFileSource {
@@ -205,6 +289,11 @@ impl VideoFileSource {
         let stream = input.stream(idx).ok_or_else(|| MediaError::NoVideoStream {
             path: path.to_path_buf(),
         })?;
+        let declared = Declared::of(&input, &stream);
+        let stream_tbs = input
+            .streams()
+            .map(|s| crate::ff::rat(s.time_base()))
+            .collect();
         let codec = pick_decoder(path, &stream)?;
         let mut ctx = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| MediaError::other(path, format!("decoder setup failed ({e})")))?;
@@ -277,6 +366,12 @@ impl VideoFileSource {
             finished: false,
             last_pts: None,
             peeked: None,
+            declared,
+            stream_tbs,
+            data_end_s: None,
+            first_pts: None,
+            damaged_tail: None,
+            short: None,
         })
         .and_then(|mut s| {
             // HDR streams whose container has no static metadata carry it in frame SEI: decode
@@ -288,13 +383,70 @@ impl VideoFileSource {
         })
     }
 
+    /// A decoder error for `frame`. Under Abort it stops the job, unless it is on the last
+    /// video packet of the file: then the data stops inside a frame, the decoder is drained
+    /// and the end-of-stream check decides (see the module docs).
+    fn decode_failure(&mut self, frame: u64, reason: String) -> Result<(), MediaError> {
+        if self.abort && self.rest_is_empty() {
+            tracing::debug!(
+                "{}: the last video packet (frame {frame}) does not decode ({reason})",
+                self.path.display()
+            );
+            self.packets_rejected += 1;
+            self.damaged_tail = Some(Some((frame, reason)));
+            self.end_input();
+            return Ok(());
+        }
+        Err(MediaError::Decode {
+            path: self.path.clone(),
+            frame,
+            reason,
+        })
+    }
+
+    /// Reads ahead: whether no video packet is left (end of file or a demuxer error).
+    fn rest_is_empty(&mut self) -> bool {
+        if self.input_done {
+            return true;
+        }
+        let mut packet = ffmpeg_next::Packet::empty();
+        loop {
+            match packet.read(&mut self.input) {
+                Ok(()) => {
+                    self.note_data_end(&packet);
+                    if packet.stream() == self.info.stream_index {
+                        return false;
+                    }
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+
+    /// No more input: tells the decoder, so it gives out the frames it holds.
+    fn end_input(&mut self) {
+        self.input_done = true;
+        let _ = self.decoder.send_eof();
+    }
+
+    /// Tracks the latest end of any stream's data read so far.
+    fn note_data_end(&mut self, packet: &ffmpeg_next::Packet) {
+        let Some(&tb) = self.stream_tbs.get(packet.stream()) else {
+            return;
+        };
+        if let Some(t) = packet.pts().or(packet.dts()) {
+            let end = ff::ts_to_s(t + packet.duration().max(0), tb);
+            if self.data_end_s.is_none_or(|e| end > e) {
+                self.data_end_s = Some(end);
+            }
+        }
+    }
+
     fn decode_error(&mut self, e: ffmpeg_next::Error) -> Result<(), MediaError> {
         match self.opts.on_decode_error {
-            DecodeErrorPolicy::Abort => Err(MediaError::Decode {
-                path: self.path.clone(),
-                frame: self.produced + self.skipped,
-                reason: one_line(&e.to_string()),
-            }),
+            DecodeErrorPolicy::Abort => {
+                self.decode_failure(self.produced + self.skipped, one_line(&e.to_string()))
+            }
             DecodeErrorPolicy::Skip => {
                 self.packets_rejected += 1;
                 tracing::warn!(
@@ -314,6 +466,7 @@ impl VideoFileSource {
         loop {
             match packet.read(&mut self.input) {
                 Ok(()) => {
+                    self.note_data_end(&packet);
                     if packet.stream() != self.info.stream_index {
                         continue;
                     }
@@ -325,7 +478,9 @@ impl VideoFileSource {
                         None => self.packets_have_pts = false,
                     }
                     let sent = self.decoder.send_packet(&packet);
-                    self.check_log()?;
+                    if let Some(reason) = self.take_log() {
+                        return self.decode_failure(self.packets_sent.saturating_sub(1), reason);
+                    }
                     return match sent {
                         Ok(()) => Ok(()),
                         Err(ffmpeg_next::Error::Other { errno })
@@ -337,36 +492,29 @@ impl VideoFileSource {
                     };
                 }
                 Err(ffmpeg_next::Error::Eof) => {
-                    self.input_done = true;
-                    let _ = self.decoder.send_eof();
+                    self.end_input();
                     return Ok(());
                 }
                 Err(e) => {
-                    return Err(MediaError::Read {
-                        path: self.path.clone(),
-                        frame: self.produced,
-                        reason: one_line(&e.to_string()),
-                    })
+                    // The demuxer cannot go on (MP4 "partial file"): the data ends here; the
+                    // end-of-stream check says whether anything is missing.
+                    tracing::debug!("{}: demuxer stopped ({e})", self.path.display());
+                    self.damaged_tail = Some(None);
+                    self.end_input();
+                    return Ok(());
                 }
             }
         }
     }
 
     /// Errors the decoder logged while decoding the packet just sent (Abort mode only).
-    fn check_log(&mut self) -> Result<(), MediaError> {
+    fn take_log(&mut self) -> Option<String> {
         if !self.abort {
-            return Ok(());
+            return None;
         }
         // SAFETY: pointer used as a registry key only.
         let msgs = crate::fflog::take(unsafe { self.decoder.as_ptr() } as *const std::ffi::c_void);
-        if msgs.is_empty() {
-            return Ok(());
-        }
-        Err(MediaError::Decode {
-            path: self.path.clone(),
-            frame: self.packets_sent.saturating_sub(1),
-            reason: one_line(&msgs.join("; ")),
-        })
+        (!msgs.is_empty()).then(|| one_line(&msgs.join("; ")))
     }
 
     /// The timestamp for the picture just decoded (see the module docs).
@@ -409,7 +557,8 @@ impl VideoFileSource {
         }
     }
 
-    /// At end of stream: packets that never produced a picture count as lost frames.
+    /// At end of stream: whether the input ended early (see the module docs), then packets
+    /// that never produced a picture count as lost frames.
     fn finish_counts(&mut self) -> Result<(), MediaError> {
         self.finished = true;
         let lost = if self.packets_have_pts {
@@ -419,7 +568,96 @@ impl VideoFileSource {
                 .saturating_sub(self.packets_rejected + self.decoded_count)
         };
         self.pending_pts.clear();
+        if let Some(short) = self.short_input_now(lost) {
+            if self.abort {
+                return Err(MediaError::ShortInput(short));
+            }
+            tracing::warn!("{short}");
+            self.skipped += lost;
+            self.short = Some(short);
+            return Ok(());
+        }
+        if let Some(Some((frame, reason))) = self.damaged_tail.take() {
+            // Nothing is missing, yet the last packet did not decode: a damaged frame.
+            return Err(MediaError::Decode {
+                path: self.path.clone(),
+                frame,
+                reason,
+            });
+        }
         self.lost(lost)
+    }
+
+    /// Compares what was read with what the window of the container should hold; `lost`
+    /// frames had packets but no picture.
+    fn short_input_now(&self, lost: u64) -> Option<ShortInput> {
+        let fps = self.info.fps();
+        let interval = if fps > 0.0 { 1.0 / fps } else { 0.04 };
+        let tb = self.info.time_base;
+        let damaged = self.damaged_tail.is_some();
+        // Frames the data holds, decodable or not (the message says how many decoded).
+        let present = self.produced + self.skipped + lost;
+        let window_start = self.opts.start_s.filter(|s| *s > 0.0);
+        let first_s = self.first_pts.map(|p| ff::ts_to_s(p, tb));
+        let origin = window_start
+            .or(self.declared.start_s)
+            .or(first_s)
+            .unwrap_or(0.0);
+        let video_end = self
+            .last_pts
+            .map(|p| ff::ts_to_s(p, tb) + interval)
+            .unwrap_or(origin);
+
+        // Where the window should end: the declared end, or the window's own end before it.
+        let mut expected_end = self.declared.end_s;
+        if let (Some(end), Some(d)) = (expected_end, self.opts.duration_s) {
+            expected_end = Some(end.min(window_start.unwrap_or(0.0) + d));
+        }
+        if let (Some(end), Some(m)) = (expected_end, self.opts.max_frames) {
+            let from = first_s.or(window_start).unwrap_or(origin);
+            expected_end = Some(end.min(from + m as f64 * interval));
+        }
+        let (frames_tolerance, time_tolerance) = if damaged { (0, 0.5) } else { (1, 1.5) };
+        let time_short = expected_end.map(|end| {
+            let reached = if self.declared.container_level {
+                video_end.max(self.data_end_s.unwrap_or(video_end))
+            } else {
+                video_end
+            };
+            end - reached > time_tolerance * interval
+        });
+        // Frame counts only compare without a time window (frames before `--start` are not
+        // all decoded), and a count that the data exceeds is no declaration (a fragmented
+        // MP4's header counts only the frames of its first fragment).
+        let expected_frames = self
+            .declared
+            .frames
+            .filter(|&n| present <= n)
+            .filter(|_| window_start.is_none() && self.opts.duration_s.is_none())
+            .map(|n| self.opts.max_frames.map_or(n, |m| n.min(m)));
+        let frames_short = expected_frames.map(|n| present + frames_tolerance < n);
+        let short = match (frames_short, time_short) {
+            (Some(f), Some(t)) => f && t,
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => damaged,
+        };
+        if !short {
+            return None;
+        }
+        let declared_s = expected_end.map(|e| e - origin);
+        Some(ShortInput::EndsEarly {
+            path: self.path.clone(),
+            declared_frames: expected_frames.or_else(|| {
+                // A window's frame count, from its length at the average rate.
+                declared_s
+                    .filter(|_| window_start.is_some() || self.opts.duration_s.is_some())
+                    .map(|d| (d * fps).round().max(0.0) as u64)
+            }),
+            read_frames: self.produced,
+            declared_s,
+            read_s: (video_end - origin).max(0.0),
+            end_s: video_end,
+        })
     }
 
     fn convert(&mut self, pts: i64) -> Result<Frame, MediaError> {
@@ -494,6 +732,10 @@ impl FrameSource for VideoFileSource {
         self.skipped
     }
 
+    fn short_input(&self) -> Option<&ShortInput> {
+        self.short.as_ref()
+    }
+
     fn next_frame(&mut self) -> Result<Option<Frame>, MediaError> {
         if let Some(f) = self.peeked.take() {
             return Ok(Some(f));
@@ -550,6 +792,9 @@ impl VideoFileSource {
                         return Ok(None);
                     }
                     self.last_pts = Some(pts);
+                    if self.first_pts.is_none() {
+                        self.first_pts = Some(pts);
+                    }
                     let frame = if convert {
                         self.convert(pts)?
                     } else {
@@ -578,10 +823,12 @@ impl VideoFileSource {
                     }
                     self.feed()?;
                 }
-                Err(e) => {
-                    self.check_log()?;
-                    self.decode_error(e)?
-                }
+                Err(e) => match self.take_log() {
+                    Some(reason) => {
+                        self.decode_failure(self.packets_sent.saturating_sub(1), reason)?
+                    }
+                    None => self.decode_error(e)?,
+                },
             }
         }
     }

@@ -215,13 +215,117 @@ pub struct MediaInfo {
     pub kind: InputKind,
 }
 
+/// How an input falls short of what it declares. Under [`DecodeErrorPolicy::Abort`] it is the
+/// error [`crate::MediaError::ShortInput`]; under `Skip` the source keeps what exists and reports
+/// it through [`crate::FrameSource::short_input`]. `Display` is one line naming the file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShortInput {
+    /// The video stops before the end its container declares (by more than one frame
+    /// interval, or inside a frame the data cut off). Counts and times cover what the window
+    /// (`--start/--duration/--frames`) should hold.
+    EndsEarly {
+        path: PathBuf,
+        /// Frames the header (or the window) promises, when known.
+        declared_frames: Option<u64>,
+        /// Frames decoded (any the data holds but that do not decode are not counted).
+        read_frames: u64,
+        /// Seconds promised, when known.
+        declared_s: Option<f64>,
+        /// Seconds read (from the window start to the end of the last frame).
+        read_s: f64,
+        /// Input time (seconds) where the video really ends: copied audio and subtitles are
+        /// cut there.
+        end_s: f64,
+    },
+    /// A numbered image sequence has gaps in its numbering.
+    MissingFrames {
+        /// The sequence (directory or pattern).
+        path: PathBuf,
+        /// The first missing frame's number and the file it would be.
+        number: u64,
+        file: PathBuf,
+        /// How many numbers are missing in all.
+        missing: u64,
+    },
+}
+
+impl ShortInput {
+    /// The input it is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            ShortInput::EndsEarly { path, .. } | ShortInput::MissingFrames { path, .. } => path,
+        }
+    }
+}
+
+impl std::fmt::Display for ShortInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShortInput::EndsEarly {
+                path,
+                declared_frames,
+                read_frames,
+                declared_s,
+                read_s,
+                ..
+            } => {
+                write!(f, "{}: ends early: ", path.display())?;
+                let frames = |n: u64| if n == 1 { "frame" } else { "frames" };
+                match (declared_frames, declared_s) {
+                    (Some(n), Some(d)) => write!(
+                        f,
+                        "{read_frames} of {n} {} ({read_s:.1} of {d:.1} s)",
+                        frames(*n)
+                    )?,
+                    (Some(n), None) => {
+                        write!(f, "{read_frames} of {n} {} ({read_s:.1} s)", frames(*n))?
+                    }
+                    (None, Some(d)) => write!(
+                        f,
+                        "{read_frames} {} ({read_s:.1} of {d:.1} s)",
+                        frames(*read_frames)
+                    )?,
+                    (None, None) => write!(
+                        f,
+                        "the data stops inside a frame after {read_frames} {} ({read_s:.1} s)",
+                        frames(*read_frames)
+                    )?,
+                }
+                write!(f, "; the file is truncated or damaged")
+            }
+            ShortInput::MissingFrames {
+                path,
+                number,
+                file,
+                missing,
+            } => {
+                write!(
+                    f,
+                    "{}: frame {number} ({}) is missing",
+                    path.display(),
+                    file.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| file.display().to_string())
+                )?;
+                if *missing > 1 {
+                    write!(f, " ({missing} frames missing in all)")?;
+                }
+                write!(f, "; the sequence has a gap")
+            }
+        }
+    }
+}
+
 /// What to do with a packet the decoder rejects.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum DecodeErrorPolicy {
-    /// Stop with [`crate::MediaError::Decode`] naming the frame index.
+    /// Stop with [`crate::MediaError::Decode`] naming the frame index (and with
+    /// [`crate::MediaError::ShortInput`] when the input ends early).
     #[default]
     Abort,
-    /// Drop the packet, count it in [`crate::FrameSource::skipped_frames`], go on.
+    /// Drop the packet, count it in [`crate::FrameSource::skipped_frames`], go on; an input
+    /// that ends early or a sequence with a gap is accepted as it is
+    /// ([`crate::FrameSource::short_input`]).
     Skip,
 }
 

@@ -13,7 +13,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use upframe_media::{
-    open_source, Frame, FrameSource, InputKind, OutputSpec, OutputSummary, Passthrough, VideoInfo,
+    open_source, Frame, FrameSource, InputKind, OutputSpec, OutputSummary, Passthrough, ShortInput,
+    VideoInfo,
 };
 
 use crate::error::PipelineError;
@@ -76,6 +77,8 @@ pub struct InterpolateSummary {
     pub output_width: usize,
     pub output_height: usize,
     pub output_time_base: (i32, i32),
+    /// The input ended early or had a gap, accepted under `--on-decode-error skip`.
+    pub short_input: Option<ShortInput>,
 }
 
 /// The number of output frames for `frames_in` source frames, when it can be told in advance
@@ -296,7 +299,9 @@ pub fn run_interpolate_job(
             progress,
         )?;
     }
+    let short_input = source.short_input().cloned();
     drop(source);
+    crate::job::end_passthrough_early(&mut output.sink, short_input.as_ref());
     let output = output.finish(&vjob.notice)?;
     Ok(InterpolateSummary {
         input: info,
@@ -310,6 +315,7 @@ pub fn run_interpolate_job(
         output_width: out_w,
         output_height: out_h,
         output_time_base: retimer.output_time_base(),
+        short_input,
     })
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use upframe_media::{
     open_source, DecodeOptions, EncodeOptions, FrameSource, InputKind, MediaError, OutputSpec,
-    OutputSummary, Passthrough, VideoInfo,
+    OutputSummary, Passthrough, ShortInput, VideoInfo,
 };
 
 use crate::error::PipelineError;
@@ -134,6 +134,9 @@ pub struct JobSummary {
     pub report: JobReport,
     /// Frames dropped because they could not be decoded (`--on-decode-error skip`).
     pub skipped_frames: u64,
+    /// The input ended early or had a gap, accepted under `--on-decode-error skip` (the
+    /// output then holds the frames that exist, copied streams cut at the video's end).
+    pub short_input: Option<ShortInput>,
     pub output_width: usize,
     pub output_height: usize,
 }
@@ -245,16 +248,29 @@ pub fn run_video_job(
     // On error the sink is dropped here, deleting its temporary file.
     let report = report.map_err(unwrap_media)?;
     let skipped_frames = source.skipped_frames();
+    let short_input = source.short_input().cloned();
     drop(source);
+    end_passthrough_early(&mut output.sink, short_input.as_ref());
     let output = output.finish(&job.notice)?;
     Ok(JobSummary {
         input: info,
         output,
         report,
         skipped_frames,
+        short_input,
         output_width: out_w,
         output_height: out_h,
     })
+}
+
+/// Cuts the copied audio and subtitles at the video's real end when the input ended early.
+pub(crate) fn end_passthrough_early(
+    sink: &mut Box<dyn upframe_media::FrameSink>,
+    short: Option<&ShortInput>,
+) {
+    if let Some(ShortInput::EndsEarly { end_s, .. }) = short {
+        sink.end_passthrough_at(*end_s);
+    }
 }
 
 /// Gives a media error that travelled through the runner back its own type.
