@@ -10,11 +10,11 @@ use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Result};
 use clap::{ArgMatches, Args, ValueEnum};
-use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
+use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions, MediaError};
 use upframe_models::registry;
 use upframe_pipeline::journal::{JobKey, JournalError};
 use upframe_pipeline::{
-    resume_hint, JobError, Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS,
+    kept_segments, resume_hint, JobError, Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS,
 };
 
 use crate::Interrupted;
@@ -163,6 +163,8 @@ const NOT_IN_KEY: &[&str] = &[
     "json",
     "overwrite",
     "restart",
+    // See the pipeline's job key: a short input finishes with `skip` on the same segments.
+    "on_decode_error",
     "segment_frames",
     "model_dir",
     "max_pixels",
@@ -221,9 +223,17 @@ pub fn record_command_key(command: &clap::Command, matches: &ArgMatches) {
 /// The user-facing error for a failed or interrupted job: one line naming the file, plus what
 /// was kept for a re-run when complete segments exist.
 pub fn job_error(e: JobError, input: &Path, output: &Path) -> anyhow::Error {
-    let hint = resume_hint(output);
+    let mut hint = resume_hint(output);
     if e.is_cancelled() {
         return Interrupted { hint }.into();
+    }
+    // The same command would stop at the same place: say how to keep what exists instead.
+    if matches!(&e, JobError::Media(MediaError::ShortInput(_))) {
+        hint = kept_segments(output).map(|kept| {
+            format!(
+                "{kept}; add --on-decode-error skip to the same command to write the frames that exist (it resumes after them)"
+            )
+        });
     }
     let err: anyhow::Error = match e {
         JobError::Media(m) => m.into(),

@@ -102,6 +102,8 @@ fn lanczos_args<'a>(input: &'a Path, output: &'a Path, extra: &[&'a str]) -> Vec
         input.as_os_str(),
         OsStr::new("-o"),
         output.as_os_str(),
+        OsStr::new("--model"),
+        OsStr::new("lanczos"),
         OsStr::new("--scale"),
         OsStr::new("0.5"),
         OsStr::new("--preset"),
@@ -355,6 +357,42 @@ fn a_rerun_of_a_failed_segmented_job_says_the_same() {
         l[i..end].to_string()
     };
     assert_eq!(what(&first), what(&second), "{first}\n{second}");
+    // The segments done are kept, and the line says how to finish with them.
+    assert!(
+        second.contains("kept in") && second.contains("--on-decode-error skip"),
+        "{second}"
+    );
+    // Adding skip resumes after them and equals a fresh skip run frame for frame.
+    let mut skip_args = args.clone();
+    skip_args.extend([OsStr::new("--on-decode-error"), OsStr::new("skip")]);
+    let finished = run("upscale", &skip_args);
+    let stderr = String::from_utf8_lossy(&finished.stderr);
+    assert!(finished.status.success(), "{stderr}");
+    assert!(stderr.contains("resuming after"), "{stderr}");
+    let fresh = dir.path().join("fresh.mp4");
+    let mut fresh_args = lanczos_args(&input, &fresh, &["--segment-frames", "20"]);
+    fresh_args.extend([OsStr::new("--on-decode-error"), OsStr::new("skip")]);
+    assert!(run("upscale", &fresh_args).status.success());
+    assert_eq!(framemd5(&output), framemd5(&fresh));
+}
+
+/// The decoded video frames' MD5s (ffmpeg's framemd5 muxer), without the header lines.
+fn framemd5(file: &Path) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert!(!lines.is_empty());
+    lines
 }
 
 #[test]

@@ -31,5 +31,5 @@ pub use resize::{
     opencv_lanczos4_coefficients, resize_lanczos3, resize_lanczos4_opencv, scaled_size,
     LanczosKernel, LanczosResizer,
 };
-pub use resume::{resume_hint, Notice, SegmentOptions};
+pub use resume::{kept_segments, resume_hint, KeptSegments, Notice, SegmentOptions};
 pub use runner::{run_job, JobReport, Progress, RunOptions};

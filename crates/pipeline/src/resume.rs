@@ -149,7 +149,11 @@ fn job_key(
     key.push("job.start", opt(d.start_s.map(|v| v.to_string())));
     key.push("job.duration", opt(d.duration_s.map(|v| v.to_string())));
     key.push("job.frames", opt(d.max_frames.map(|v| v.to_string())));
-    key.push("job.on_decode_error", format!("{:?}", d.on_decode_error));
+    // Not the decode-error policy: segments completed under `Abort` decoded every frame they
+    // cover, so `Skip` gives the same frames there, and a `Skip` run's segments resumed under
+    // `Abort` re-decode the frames before the resume point, where a bad frame stops the job.
+    // So an input found short at the end can be finished with `--on-decode-error skip` without
+    // redoing the work.
     key.push("job.sequence_fps", format!("{:?}", d.sequence_frame_rate));
     let e = &job.encode;
     key.push("job.codec", opt(e.codec.clone()));
@@ -248,22 +252,50 @@ pub(crate) fn open_job_output(
     })
 }
 
-/// What an interrupted or failed job left for a re-run, as a phrase for the user: `None` when
-/// `output` has no work directory with complete segments.
-pub fn resume_hint(output: &Path) -> Option<String> {
+/// The complete segments an interrupted or failed job left in its work directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptSegments {
+    pub segments: usize,
+    pub frames: u64,
+    pub dir: PathBuf,
+}
+
+impl fmt::Display for KeptSegments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} complete segment{} ({} frames) kept in {}",
+            self.segments,
+            if self.segments == 1 { "" } else { "s" },
+            self.frames,
+            self.dir.display()
+        )
+    }
+}
+
+/// What `output`'s work directory holds for a re-run: `None` when there is no work directory
+/// with complete segments.
+pub fn kept_segments(output: &Path) -> Option<KeptSegments> {
     let dir = journal::work_dir_for(output);
     let text = std::fs::read_to_string(dir.join(journal::JOURNAL_FILE)).ok()?;
     let journal = journal::Journal::parse(&text).ok()?;
     let segments = journal.segments.len();
-    let frames: u64 = journal.segments.iter().map(|s| s.frames).sum();
     if segments == 0 {
         return None;
     }
-    Some(format!(
-        "{segments} complete segment{} ({frames} frames) kept in {}; run the same command again to resume, or add --restart to start over",
-        if segments == 1 { "" } else { "s" },
-        dir.display()
-    ))
+    Some(KeptSegments {
+        segments,
+        frames: journal.segments.iter().map(|s| s.frames).sum(),
+        dir,
+    })
+}
+
+/// What an interrupted or failed job left for a re-run, as a phrase for the user: `None` when
+/// `output` has no work directory with complete segments.
+pub fn resume_hint(output: &Path) -> Option<String> {
+    kept_segments(output).map(|kept| {
+        format!("{kept}; run the same command again to resume, or add --restart to start over")
+    })
 }
 
 /// SHA-256 over the sorted (name, size, mtime) of the files in `input` (a directory) or in the
