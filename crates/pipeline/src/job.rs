@@ -172,10 +172,22 @@ pub fn run_video_job(
     on_start: &mut StartCallback<'_>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<JobSummary, JobError> {
+    run_video_job_with(job, &mut processors, on_start, progress)
+}
+
+/// [`run_video_job`] with borrowed processors, so one loaded model serves many jobs (a batch of
+/// files). Each job sizes its output from the processors for its own input size, so files of
+/// different sizes can share one chain.
+pub fn run_video_job_with(
+    job: &VideoJob,
+    processors: &mut [Box<dyn FrameProcessor>],
+    on_start: &mut StartCallback<'_>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<JobSummary, JobError> {
     job.preflight()?;
     let mut source = open_source(&job.input, &job.decode)?;
     let info = source.info().clone();
-    let (out_w, out_h) = chain_output_size(&processors, info.width, info.height);
+    let (out_w, out_h) = chain_output_size(processors, info.width, info.height);
     check_frame_limit((info.width, info.height), (out_w, out_h), job.max_pixels)?;
     let total = expected_frames(&info, &job.decode);
     on_start(&info, (out_w, out_h), total);
@@ -183,7 +195,7 @@ pub fn run_video_job(
     let mut spec = OutputSpec::like_source(&info);
     spec.width = out_w;
     spec.height = out_h;
-    spec.channels = chain_output_channels(&processors, info.channels);
+    spec.channels = chain_output_channels(processors, info.channels);
     spec.encode = job.encode.clone();
     spec.overwrite = job.overwrite;
     spec.source_path = Some(job.input.clone());
@@ -208,7 +220,7 @@ pub fn run_video_job(
             metadata: true,
         });
     }
-    let processor_key = chain_job_key(&mut processors, info.width, info.height);
+    let processor_key = chain_job_key(processors, info.width, info.height);
     let mut output = open_job_output(job, &spec, info.fps(), &processor_key)?;
     let mut skip = output.skip_frames;
 
@@ -243,7 +255,7 @@ pub fn run_video_job(
                 .write_frame(f)
                 .map_err(|e| PipelineError::Sink(Box::new(e)))
         };
-        run_job(&mut read, &mut processors, &mut write, &options, progress)
+        run_job(&mut read, processors, &mut write, &options, progress)
     };
     // On error the sink is dropped here, deleting its temporary file.
     let report = report.map_err(unwrap_media)?;

@@ -23,7 +23,10 @@ pub mod scene;
 pub mod timing;
 
 pub use error::PipelineError;
-pub use job::{expected_frames, run_video_job, JobError, JobSummary, VideoJob, DEFAULT_MAX_PIXELS};
+pub use job::{
+    expected_frames, run_video_job, run_video_job_with, JobError, JobSummary, VideoJob,
+    DEFAULT_MAX_PIXELS,
+};
 pub use processor::{
     chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
 };
