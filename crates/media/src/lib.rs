@@ -126,6 +126,12 @@ pub fn open_source(path: &Path, opts: &DecodeOptions) -> Result<Box<dyn FrameSou
     source::open_source(path, opts)
 }
 
+/// Whether `path` has an extension [`open_source`] reads as an image (png, jpg, jpeg, webp),
+/// case-insensitively.
+pub fn has_image_extension(path: &Path) -> bool {
+    source::has_image_extension(path)
+}
+
 /// Opens a sink that writes `final_path`. The container/kind comes from the extension: image
 /// extensions (png, jpg, jpeg, webp, tif, tiff, bmp) write one image, or a sequence when the path holds a printf
 /// pattern or ends with `/`; anything else is a video file muxed by FFmpeg.
