@@ -13,6 +13,7 @@ use clap::{ArgMatches, Args, ValueEnum};
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions, MediaError};
 use upframe_models::registry;
 use upframe_pipeline::journal::{JobKey, JournalError};
+use upframe_pipeline::timing::parse_fps;
 use upframe_pipeline::{
     kept_segments, resume_hint, JobError, Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS,
 };
@@ -84,6 +85,10 @@ pub struct JobOptions {
     /// Start over, discarding the segments an earlier interrupted run left for this output.
     #[arg(long)]
     pub restart: bool,
+    /// Frame rate of an image-sequence input (a folder of frames or a pattern such as
+    /// frames/%06d.png): 30, 29.97, 30000/1001. Default 25, as FFmpeg's image2 `-framerate`.
+    #[arg(long, value_name = "F")]
+    pub framerate: Option<String>,
     /// Refuse input or output frames of more than N pixels (default 16384x16384; a frame that
     /// size takes 3 GiB in memory as RGB floats).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PIXELS)]
@@ -122,6 +127,18 @@ impl JobOptions {
                 bail!("--duration must be greater than 0");
             }
         }
+        let sequence_frame_rate = match &self.framerate {
+            None => DecodeOptions::default().sequence_frame_rate,
+            Some(text) => {
+                let (num, den) = parse_fps(text).map_err(|e| anyhow!("--framerate: {e}"))?;
+                let g = gcd(num, den).max(1);
+                let (num, den) = (num / g, den / g);
+                match (i32::try_from(num), i32::try_from(den)) {
+                    (Ok(n), Ok(d)) if n > 0 && d > 0 => (n, d),
+                    _ => bail!("--framerate {text}: out of range"),
+                }
+            }
+        };
         let cancel = Arc::new(AtomicBool::new(false));
         install_signal_handler(cancel.clone());
         let mut job = VideoJob::new(input, output);
@@ -133,7 +150,7 @@ impl JobOptions {
                 OnDecodeError::Abort => DecodeErrorPolicy::Abort,
                 OnDecodeError::Skip => DecodeErrorPolicy::Skip,
             },
-            ..DecodeOptions::default()
+            sequence_frame_rate,
         };
         job.encode = self.encode_options();
         job.overwrite = self.overwrite;
@@ -291,6 +308,14 @@ fn shell_quote(word: &str) -> String {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a.abs()
+    } else {
+        gcd(b, a % b)
     }
 }
 
