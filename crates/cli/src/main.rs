@@ -1,6 +1,7 @@
 //! The `upframe` command-line program: argument parsing, subcommand dispatch, and the one-line
 //! error / exit-code convention (1 on errors, 2 on usage errors, 130 when interrupted).
 
+mod batch;
 mod bench_cmd;
 mod enhance_cmd;
 mod interpolate_cmd;

@@ -3,7 +3,7 @@
 //! SIGTERM cancellation and a JSON summary.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -12,8 +12,14 @@ use upframe_models::registry;
 use upframe_pipeline::realesrgan::{
     load_upscaler_with_denoise, AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler,
 };
-use upframe_pipeline::{run_video_job, FrameProcessor, LanczosKernel, LanczosResizer};
+use upframe_pipeline::{
+    run_video_job, run_video_job_with, FrameProcessor, LanczosKernel, LanczosResizer,
+};
 
+use crate::batch::{
+    self, BatchItem, BatchOptions, BatchReport, ExtChoice, FileError, FileReport, FileResult,
+    Naming, Outcome, RunSettings, Shape,
+};
 use crate::job_options::{job_error, peak_rss_bytes, JobOptions};
 use crate::progress::ProgressDisplay;
 
@@ -24,6 +30,17 @@ Examples:
   upframe upscale -i in.mp4 -o out.mp4 --model lanczos --scale 2
   upframe upscale -i in.mkv -o out.mkv --scale 1.5 --codec libx265 --crf 20 --start 60 --duration 10
   upframe upscale -i photo.png -o photo_2x.png
+  upframe upscale -i photos/ -o results/ -n realesr-animevideov3 --suffix out --ext auto
+  upframe upscale -i a.mp4 -i b.mkv -o 'up/{stem}_2x.mkv'
+  upframe upscale -i frames/ -o film.mp4 --framerate 24
+
+Folders: a folder input is a batch of files (photos, videos): each file is its own job at its
+own size, alpha, bit depth and channels, written to OUT/<name><suffix>.<ext>; one failing file
+is reported and the others are done (exit 1 at the end, with the list of failed files). A
+folder is instead read as the frames of ONE sequence (same size, name order) when the output
+is a video file or a frame pattern (DIR/%06d.png), or with --sequence. Several -i, or a single
+file with a folder output, are batches too. In a name pattern, {stem} is the input's name
+without extension and {ext} the extension a folder output would use.
 
 Timing, colour tags, rotation, bit depth (10-bit stays 10-bit) and alpha of the input are kept;
 audio and subtitle streams are copied unchanged. Output is written to a temporary file and
@@ -34,10 +51,13 @@ is interrupted (Ctrl-C, kill, crash, full disk), run the same command again: it 
 the last complete segment and gives the same file an uninterrupted run would. A changed input,
 option or model is refused; --restart starts over.")]
 pub struct UpscaleArgs {
-    /// Input: a video file, an image, a directory of frames or a printf pattern (frames/%06d.png).
-    #[arg(short, long, value_name = "IN")]
-    pub input: PathBuf,
-    /// Output: a video file (container from the extension), an image, or a pattern/directory.
+    /// Input: a video file, an image, a folder (of photos, videos or frames: see below) or a
+    /// printf pattern of frames (frames/%06d.png). Repeat -i for several inputs.
+    #[arg(short, long, value_name = "IN", required = true)]
+    pub input: Vec<PathBuf>,
+    /// Output: a video file (container from the extension), an image, a folder (DIR/, an
+    /// existing folder, or a name without extension), a frame pattern (DIR/%06d.png) or a
+    /// name pattern for batches ('DIR/{stem}_x2.mp4').
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
     /// Upscaler: `lanczos` (Lanczos-3, antialiased when shrinking), `lanczos4-opencv`
@@ -51,6 +71,8 @@ pub struct UpscaleArgs {
     pub scale: Option<f64>,
     #[command(flatten)]
     pub realesrgan: RealEsrganArgs,
+    #[command(flatten)]
+    pub batch: BatchOptions,
     #[command(flatten)]
     pub job: JobOptions,
 }
@@ -156,9 +178,17 @@ pub fn build_processors(model: &str, scale: f64) -> Result<Vec<Box<dyn FrameProc
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
-    args.job.preflight(&args.input, &args.output)?;
-    let processors = processors_for(&args)?;
-    let job = args.job.video_job(&args.input, &args.output)?;
+    match batch::shape(&args.input, &args.output, &args.batch)? {
+        Shape::Single => run_single(&args, &args.input[0]),
+        Shape::Batch(naming) => run_batch(&args, &naming),
+    }
+}
+
+/// One job: a video, an image or an image sequence.
+fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
+    args.job.preflight(input, &args.output)?;
+    let processors = processors_for(args)?;
+    let job = args.job.video_job(input, &args.output)?;
 
     let display = RefCell::new(ProgressDisplay::new(args.job.quiet));
     let model = args.model.clone();
@@ -171,7 +201,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
             display.borrow_mut().start(
                 &format!(
                     "upframe: {} ({}x{}{frames}) -> {output_name} ({w}x{h}, {model})",
-                    args.input.display(),
+                    input.display(),
                     info.width,
                     info.height
                 ),
@@ -183,7 +213,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
     display.into_inner().finish();
     let summary = match result {
         Ok(s) => s,
-        Err(e) => return Err(job_error(e, &args.input, &args.output)),
+        Err(e) => return Err(job_error(e, input, &args.output)),
     };
     // Said even with --quiet: the output holds less than the input declares.
     if let Some(short) = &summary.short_input {
@@ -220,7 +250,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
     }
     if args.job.json {
         let out = json!({
-            "input": args.input.display().to_string(),
+            "input": input.display().to_string(),
             "output": summary.output.path.display().to_string(),
             "model": args.model,
             "scale": args.scale,
@@ -252,6 +282,225 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A batch failed for some files: they were listed already; this is the last line.
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} of {total} files failed (listed above)")]
+pub struct BatchFailed {
+    pub failed: usize,
+    pub total: usize,
+}
+
+/// A batch: every file its own job through one loaded processor chain.
+fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
+    let quiet = args.job.quiet;
+    let plan = batch::plan(
+        &args.input,
+        naming,
+        args.batch.ext.unwrap_or(ExtChoice::Auto),
+    )?;
+    let Some(first) = plan.items.first() else {
+        bail!("{}: nothing to do", args.output.display());
+    };
+    let mut processors = processors_for(args)?;
+    let template = args.job.video_job(&first.input, &first.output)?;
+    let cancel = template.cancel.clone();
+    if !quiet && !plan.ignored.is_empty() {
+        let names: Vec<String> = plan
+            .ignored
+            .iter()
+            .take(5)
+            .map(|p| p.display().to_string())
+            .collect();
+        let more = plan.ignored.len().saturating_sub(names.len());
+        eprintln!(
+            "upframe: note: left out (neither an image nor a video): {}{}",
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let total = plan.items.len();
+    let model = args.model.clone();
+    let mut run_one = |i: usize, item: &BatchItem| -> Result<FileReport, FileError> {
+        let mut job = template.clone();
+        job.input = item.input.clone();
+        job.output = item.output.clone();
+        let display = RefCell::new(ProgressDisplay::new(quiet));
+        let result = run_video_job_with(
+            &job,
+            &mut processors,
+            &mut |info, (w, h), frames| {
+                let frames_text = match frames {
+                    Some(n) if n > 1 => format!(", {n} frames"),
+                    _ => String::new(),
+                };
+                display.borrow_mut().start(
+                    &format!(
+                        "upframe: [{}/{total}] {} ({}x{}{frames_text}) -> {} ({w}x{h}, {model})",
+                        i + 1,
+                        item.input.display(),
+                        info.width,
+                        info.height,
+                        item.output.display()
+                    ),
+                    frames,
+                );
+            },
+            &mut |p| display.borrow_mut().update(p),
+        );
+        display.into_inner().finish();
+        match result {
+            Ok(s) => {
+                if s.output.alpha_dropped && !quiet {
+                    eprintln!(
+                        "upframe: warning: {}: the encoder cannot store alpha; it was dropped",
+                        item.output.display()
+                    );
+                }
+                Ok(FileReport {
+                    input_size: (s.input.width, s.input.height),
+                    output_size: (s.output_width, s.output_height),
+                    frames: s.report.frames_out,
+                    bytes: s.output.bytes,
+                })
+            }
+            Err(e) if e.is_cancelled() => Err(FileError::Interrupted),
+            Err(e) => Err(FileError::Failed(crate::one_line(&job_error(
+                e,
+                &item.input,
+                &item.output,
+            )))),
+        }
+    };
+    let mut on_result = |i: usize, r: &FileResult| {
+        if quiet {
+            return;
+        }
+        match &r.outcome {
+            Outcome::Failed(reason) => eprintln!(
+                "upframe: [{}/{total}] failed: {}: {}",
+                i + 1,
+                r.item.input.display(),
+                batch::reason_without_input(&r.item.input, reason)
+            ),
+            Outcome::Skipped => eprintln!(
+                "upframe: [{}/{total}] skipped {}: {} exists",
+                i + 1,
+                r.item.input.display(),
+                r.item.output.display()
+            ),
+            Outcome::Written(_) => {}
+        }
+    };
+    let settings = RunSettings {
+        overwrite: args.job.overwrite,
+        skip_existing: args.batch.skip_existing,
+    };
+    let report = batch::run_batch(&plan, &settings, &cancel, &mut run_one, &mut on_result);
+    if !quiet {
+        eprintln!(
+            "upframe: wrote {} of {total} files in {:.2} s{}{}",
+            report.written(),
+            report.seconds,
+            if report.failed() > 0 {
+                format!(", {} failed", report.failed())
+            } else {
+                String::new()
+            },
+            if report.skipped() > 0 {
+                format!(", {} skipped (output exists)", report.skipped())
+            } else {
+                String::new()
+            },
+        );
+    }
+    if args.job.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&batch_json(args, &report, total))
+                .context("JSON summary")?
+        );
+    }
+    if report.interrupted {
+        return Err(crate::Interrupted {
+            hint: Some(format!(
+                "{} of {total} files were written; run the same command with --skip-existing to continue",
+                report.written()
+            )),
+        }
+        .into());
+    }
+    // The list of failures closes the run, whatever --quiet says.
+    for r in &report.results {
+        if let Outcome::Failed(reason) = &r.outcome {
+            eprintln!(
+                "upframe: error: {}: {}",
+                r.item.input.display(),
+                batch::reason_without_input(&r.item.input, reason)
+            );
+        }
+    }
+    if report.failed() > 0 {
+        return Err(BatchFailed {
+            failed: report.failed(),
+            total,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The `--json` summary of a batch: totals and one entry per file.
+fn batch_json(args: &UpscaleArgs, report: &BatchReport, total: usize) -> serde_json::Value {
+    let peak = peak_rss_bytes();
+    let files: Vec<serde_json::Value> = report
+        .results
+        .iter()
+        .map(|r| {
+            let mut v = json!({
+                "input": r.item.input.display().to_string(),
+                "output": r.item.output.display().to_string(),
+                "seconds": r.seconds,
+            });
+            match &r.outcome {
+                Outcome::Written(f) => {
+                    v["status"] = json!("ok");
+                    v["input_size"] = json!([f.input_size.0, f.input_size.1]);
+                    v["output_size"] = json!([f.output_size.0, f.output_size.1]);
+                    v["frames"] = json!(f.frames);
+                    v["bytes"] = json!(f.bytes);
+                }
+                Outcome::Failed(reason) => {
+                    v["status"] = json!("failed");
+                    v["error"] = json!(reason);
+                }
+                Outcome::Skipped => {
+                    v["status"] = json!("skipped");
+                    v["error"] = json!("output exists");
+                }
+            }
+            v
+        })
+        .collect();
+    json!({
+        "inputs": args.input.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "output": args.output.display().to_string(),
+        "model": args.model,
+        "scale": args.scale,
+        "files_total": total,
+        "files_written": report.written(),
+        "files_failed": report.failed(),
+        "files_skipped": report.skipped(),
+        "interrupted": report.interrupted,
+        "seconds": report.seconds,
+        "peak_rss_bytes": peak,
+        "files": files,
+    })
 }
 
 #[cfg(test)]
