@@ -179,6 +179,7 @@ const NOT_IN_KEY: &[&str] = &[
     "quiet",
     "json",
     "overwrite",
+    "skip_existing",
     "restart",
     // See the pipeline's job key: a short input finishes with `skip` on the same segments.
     "on_decode_error",

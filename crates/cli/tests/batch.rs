@@ -666,3 +666,88 @@ fn interrupted_batch_continues_with_skip_existing() {
         assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), mtime);
     }
 }
+
+/// A video in a batch is written in resumable segments like a single job: interrupted after a
+/// segment, the same command with --skip-existing skips the finished image and resumes the
+/// video (its job key ignores --skip-existing), which ends with all its frames.
+#[test]
+fn video_in_a_batch_resumes_with_skip_existing() {
+    let (Some(img), Some(_)) = (
+        asset("media/sr/realesrgan_inputs/0030.jpg"),
+        asset("models/realesr-animevideov3.pth"),
+    ) else {
+        return;
+    };
+    if !have_ff_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=160x120:r=10",
+        "-frames:v",
+        "40",
+        "-c:v",
+        "ffv1",
+        clip.to_str().unwrap(),
+    ]);
+    let out_dir = dir.path().join("out");
+    let command = |extra: Option<&str>| {
+        let mut c = upframe();
+        c.arg("upscale");
+        c.env("UPFRAME_MODEL_DIR", asset("models").unwrap());
+        c.arg("-i")
+            .arg(&img)
+            .arg("-i")
+            .arg(&clip)
+            .arg("-o")
+            .arg(&out_dir);
+        c.args(["-n", "realesr-animevideov3", "--scale", "1"]);
+        c.args(["--segment-frames", "4", "--codec", "ffv1"]);
+        c.args(extra);
+        c.stdout(std::process::Stdio::null());
+        c.stderr(std::process::Stdio::piped());
+        c
+    };
+    let journal = out_dir.join(".clip.mkv.upframe-work").join("journal.txt");
+    let segments = || {
+        std::fs::read_to_string(&journal)
+            .map(|t| t.lines().filter(|l| l.starts_with("segment ")).count())
+            .unwrap_or(0)
+    };
+    let mut child = command(None).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while segments() < 1 && started.elapsed().as_secs() < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the batch ended too early"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(out_dir.join("0030.jpg").is_file());
+    assert!(!out_dir.join("clip.mkv").exists());
+    assert!(segments() >= 1);
+
+    let out = command(Some("--skip-existing")).output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("] skipped "), "{err}");
+    assert!(err.contains("resuming after"), "the video resumed: {err}");
+    let output = out_dir.join("clip.mkv");
+    assert_eq!(video_frame_times(&output, &[]).len(), 40);
+    assert_eq!(probe_image(&output).0, 160);
+    assert!(
+        !journal.exists(),
+        "the work directory is removed at the end"
+    );
+}
