@@ -6,6 +6,8 @@
 //! - [`shape`] decides from `-i`/`-o` whether a run is one job or a batch (the folder rule),
 //! - [`plan`] lists the files and names their outputs ([`BatchItem`] pairs), refusing
 //!   collisions and writing into an input folder before anything runs,
+//! - [`precheck`] settles what can be told before any work (taken outputs, `--skip-existing`),
+//!   so a model is loaded only when something is left to do,
 //! - [`run_batch`] runs a per-file closure over the pairs and returns per-file results
 //!   ([`FileResult`]); one failing file does not stop the others, Ctrl-C does.
 
@@ -25,24 +27,26 @@ pub struct ImageFormat {
     pub alpha: bool,
 }
 
-/// The formats `--ext` accepts, in the order `--help` lists them.
+/// The formats `--ext` accepts, in the order `--help` lists them: name, extensions, alpha.
 pub const IMAGE_OUTPUT_FORMATS: &[ImageFormat] = &[
-    ImageFormat {
-        name: "png",
-        extensions: &["png"],
-        alpha: true,
-    },
-    ImageFormat {
-        name: "jpg",
-        extensions: &["jpg", "jpeg"],
-        alpha: false,
-    },
-    ImageFormat {
-        name: "webp",
-        extensions: &["webp"],
-        alpha: true,
-    },
+    image_format("png", &["png"], true),
+    image_format("jpg", &["jpg", "jpeg"], false),
+    image_format("webp", &["webp"], true),
+    image_format("tif", &["tif", "tiff"], true),
+    image_format("bmp", &["bmp"], true),
 ];
+
+const fn image_format(
+    name: &'static str,
+    extensions: &'static [&'static str],
+    alpha: bool,
+) -> ImageFormat {
+    ImageFormat {
+        name,
+        extensions,
+        alpha,
+    }
+}
 
 /// Extensions a folder listing takes as videos (anything FFmpeg reads can still be given with
 /// `-i`; in a folder, other files are skipped so notes and thumbnails are not "failures").
@@ -93,9 +97,9 @@ pub struct BatchOptions {
     #[arg(long, value_name = "S")]
     pub suffix: Option<String>,
     /// Folder output: image format of the outputs: `auto` keeps each input's format (as
-    /// Real-ESRGAN's `--ext auto`), or png, jpg, webp. Images with alpha asked to be JPEG are
-    /// written as PNG. Videos keep their container.
-    #[arg(long, value_name = "auto|png|jpg|webp", value_parser = parse_ext)]
+    /// Real-ESRGAN's `--ext auto`), or png, jpg, webp, tif, bmp. Images with alpha asked to be
+    /// JPEG are written as PNG. Videos keep their container.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_ext)]
     pub ext: Option<ExtChoice>,
     /// Read a folder input as the frames of one image sequence (same size, name order), even
     /// when the output is a folder.
@@ -272,8 +276,8 @@ pub struct BatchPlan {
     pub items: Vec<BatchItem>,
     /// Files in input folders that are neither images nor videos (not processed).
     pub ignored: Vec<PathBuf>,
-    /// Output folders that do not exist yet (created before the first job; removed again if
-    /// the batch wrote nothing into them).
+    /// Output folders that do not exist yet ([`OutputDirs`] creates them before the first job
+    /// and removes them again if the batch wrote nothing into them).
     pub missing_dirs: Vec<PathBuf>,
 }
 
@@ -524,64 +528,101 @@ impl BatchReport {
     }
 }
 
+/// The output folders a plan needs that did not exist: created up front, and removed again
+/// (when still empty) when this is dropped, so a batch that wrote nothing leaves no folder.
+#[derive(Debug, Default)]
+pub struct OutputDirs {
+    created: Vec<PathBuf>,
+}
+
+impl OutputDirs {
+    pub fn create(plan: &BatchPlan) -> Result<Self, BatchError> {
+        let mut dirs = OutputDirs::default();
+        for dir in &plan.missing_dirs {
+            // Every missing ancestor, outermost first, so removal can go inside out.
+            let mut missing: Vec<PathBuf> = dir
+                .ancestors()
+                .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+                .map(Path::to_path_buf)
+                .collect();
+            missing.reverse();
+            std::fs::create_dir_all(dir).map_err(|e| BatchError::Io {
+                path: dir.clone(),
+                reason: format!(
+                    "cannot create the output folder: {}",
+                    e.to_string().replace('\n', " ")
+                ),
+            })?;
+            dirs.created.extend(missing);
+        }
+        Ok(dirs)
+    }
+}
+
+impl Drop for OutputDirs {
+    fn drop(&mut self) {
+        for dir in self.created.iter().rev() {
+            // Fails, and keeps the folder, when something was written into it.
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
 /// Settings of the run loop.
 #[derive(Clone, Debug, Default)]
 pub struct RunSettings {
-    pub overwrite: bool,
+    /// Leave items whose output exists alone (`--skip-existing`).
     pub skip_existing: bool,
 }
 
-/// Runs `run_one(index, item)` for every item in order: an existing output is refused (or
-/// skipped with `skip_existing`) without running the job, a failed job is recorded and the
-/// next one starts; `cancel` (Ctrl-C) stops the loop. `on_result` sees each result as it comes.
-/// Creates the plan's missing output folders first and removes those left empty.
-pub fn run_batch(
+/// The outcome of each item that is known before any work: skipped (`skip_existing` and the
+/// output is there) or failed `check` (a taken output, a missing input, ...); `None` for the
+/// items to run. Lets the caller load a model only when something is left to do.
+pub fn precheck(
     plan: &BatchPlan,
     settings: &RunSettings,
+    check: &mut dyn FnMut(&BatchItem) -> Result<(), String>,
+) -> Vec<Option<Outcome>> {
+    plan.items
+        .iter()
+        .map(|item| {
+            if settings.skip_existing && item.output.exists() {
+                Some(Outcome::Skipped)
+            } else {
+                check(item).err().map(Outcome::Failed)
+            }
+        })
+        .collect()
+}
+
+/// Runs `run_one(index, item)` for every item that `prechecked` leaves open, in order; a
+/// failed job is recorded and the next one starts; `cancel` (Ctrl-C) stops the loop.
+/// `on_result` sees each result (prechecked ones included) as it comes.
+pub fn run_batch(
+    plan: &BatchPlan,
+    prechecked: Vec<Option<Outcome>>,
     cancel: &AtomicBool,
     run_one: &mut dyn FnMut(usize, &BatchItem) -> Result<FileReport, FileError>,
     on_result: &mut dyn FnMut(usize, &FileResult),
 ) -> BatchReport {
     let started = Instant::now();
     let mut report = BatchReport::default();
-    let mut created = Vec::new();
-    let mut dir_error = None;
-    for dir in &plan.missing_dirs {
-        match std::fs::create_dir_all(dir) {
-            Ok(()) => created.push(dir.clone()),
-            Err(e) => dir_error = Some((dir.clone(), e.to_string().replace('\n', " "))),
-        }
-    }
-    for (i, item) in plan.items.iter().enumerate() {
+    for ((i, item), known) in plan.items.iter().enumerate().zip(prechecked) {
         if cancel.load(Ordering::Relaxed) {
             report.interrupted = true;
             break;
         }
         let t = Instant::now();
-        let outcome = if let Some((dir, reason)) = dir_error
-            .as_ref()
-            .filter(|(d, _)| item.output.starts_with(d))
-        {
-            Outcome::Failed(format!(
-                "{}: cannot create the output folder {}: {reason}",
-                item.output.display(),
-                dir.display()
-            ))
-        } else if item.output.exists() && settings.skip_existing {
-            Outcome::Skipped
-        } else if let Err(e) =
-            upframe_media::check_output(&item.output, settings.overwrite, Some(&item.input))
-        {
-            Outcome::Failed(e.to_string().replace('\n', " "))
-        } else {
-            match run_one(i, item) {
+        let outcome = match known {
+            Some(outcome) => outcome,
+            None => match run_one(i, item) {
                 Ok(r) => Outcome::Written(r),
                 Err(FileError::Failed(reason)) => Outcome::Failed(reason),
                 Err(FileError::Interrupted) => {
                     report.interrupted = true;
                     break;
                 }
-            }
+            },
         };
         let result = FileResult {
             item: item.clone(),
@@ -590,10 +631,6 @@ pub fn run_batch(
         };
         on_result(i, &result);
         report.results.push(result);
-    }
-    // Leave no empty folder behind when nothing was written into it.
-    for dir in created.iter().rev() {
-        let _ = std::fs::remove_dir(dir);
     }
     report.seconds = started.elapsed().as_secs_f64();
     report

@@ -17,8 +17,8 @@ use upframe_pipeline::{
 };
 
 use crate::batch::{
-    self, BatchItem, BatchOptions, BatchReport, ExtChoice, FileError, FileReport, FileResult,
-    Naming, Outcome, RunSettings, Shape,
+    self, BatchError, BatchItem, BatchOptions, BatchReport, ExtChoice, FileError, FileReport,
+    FileResult, Naming, Outcome, OutputDirs, RunSettings, Shape,
 };
 use crate::job_options::{job_error, peak_rss_bytes, JobOptions};
 use crate::progress::ProgressDisplay;
@@ -178,9 +178,15 @@ pub fn build_processors(model: &str, scale: f64) -> Result<Vec<Box<dyn FrameProc
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
-    match batch::shape(&args.input, &args.output, &args.batch)? {
-        Shape::Single => run_single(&args, &args.input[0]),
-        Shape::Batch(naming) => run_batch(&args, &naming),
+    match batch::shape(&args.input, &args.output, &args.batch) {
+        Ok(Shape::Single) => run_single(&args, &args.input[0]),
+        Ok(Shape::Batch(naming)) => run_batch(&args, &naming),
+        Err(e @ BatchError::FolderToImage { .. }) => {
+            // An image inside the folder itself is the worse mistake: say that one.
+            args.job.preflight(&args.input[0], &args.output)?;
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -303,7 +309,21 @@ fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
     let Some(first) = plan.items.first() else {
         bail!("{}: nothing to do", args.output.display());
     };
-    let mut processors = processors_for(args)?;
+    let settings = RunSettings {
+        skip_existing: args.batch.skip_existing,
+    };
+    let _dirs = OutputDirs::create(&plan)?;
+    let prechecked = batch::precheck(&plan, &settings, &mut |item| {
+        args.job
+            .preflight(&item.input, &item.output)
+            .map_err(|e| crate::one_line(&e))
+    });
+    // The model loads only when a file is left to do.
+    let mut processors = if prechecked.iter().any(Option::is_none) {
+        processors_for(args)?
+    } else {
+        Vec::new()
+    };
     let template = args.job.video_job(&first.input, &first.output)?;
     let cancel = template.cancel.clone();
     if !quiet && !plan.ignored.is_empty() {
@@ -397,11 +417,7 @@ fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
             Outcome::Written(_) => {}
         }
     };
-    let settings = RunSettings {
-        overwrite: args.job.overwrite,
-        skip_existing: args.batch.skip_existing,
-    };
-    let report = batch::run_batch(&plan, &settings, &cancel, &mut run_one, &mut on_result);
+    let report = batch::run_batch(&plan, prechecked, &cancel, &mut run_one, &mut on_result);
     if !quiet {
         eprintln!(
             "upframe: wrote {} of {total} files in {:.2} s{}{}",

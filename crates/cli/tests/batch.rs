@@ -254,6 +254,22 @@ fn ext_and_suffix_follow_real_esrgan() {
         layout(&probe_image(&out_dir.join("00003_out.jpg")).2),
         "colour"
     );
+
+    // --ext tif: TIFF keeps 16-bit RGBA.
+    let out = upscale(osargs![
+        "-i",
+        inputs_dir.join("tree_alpha_16bit.png").as_os_str(),
+        "-o",
+        out_dir.as_os_str(),
+        "--ext",
+        "tif",
+        "--scale",
+        "0.5"
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (w, h, fmt) = probe_image(&out_dir.join("tree_alpha_16bit.tif"));
+    assert_eq!((w, h), (171, 128));
+    assert!(fmt.starts_with("rgba64"), "{fmt}");
 }
 
 /// A truncated PNG among good files: reported (at once and in the closing list, one line
@@ -408,6 +424,23 @@ fn existing_outputs_refused_per_file_overwrite_and_skip_existing() {
     assert_eq!(std::fs::read(&taken).unwrap(), b"precious");
     assert!(out_dir.join("0014.jpg").is_file());
     assert!(stderr(&out).contains("skipped"), "{}", stderr(&out));
+
+    // Nothing left to do: the model is not even loaded (a model that cannot be found does
+    // not matter), each taken output is listed.
+    let out = run(&[
+        "-n",
+        "realesr-animevideov3",
+        "--model-dir",
+        "/nonexistent/models",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("nonexistent"), "{err}");
+    assert_eq!(
+        err.matches("already exists").count(),
+        4,
+        "2 at once, 2 in the list: {err}"
+    );
 
     let out = run(&["--overwrite"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -126,8 +126,8 @@ pub fn open_source(path: &Path, opts: &DecodeOptions) -> Result<Box<dyn FrameSou
     source::open_source(path, opts)
 }
 
-/// Whether `path` has an extension [`open_source`] reads as an image (png, jpg, jpeg, webp),
-/// case-insensitively.
+/// Whether `path` has an extension [`open_source`] reads as an image (png, jpg, jpeg, webp,
+/// tif, tiff, bmp), case-insensitively.
 pub fn has_image_extension(path: &Path) -> bool {
     source::has_image_extension(path)
 }
