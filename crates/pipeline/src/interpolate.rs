@@ -113,6 +113,19 @@ pub fn run_interpolate_job(
     on_start: &mut StartCallback<'_>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<InterpolateSummary, JobError> {
+    run_interpolate_job_with(job, interpolator, &mut pre, &mut post, on_start, progress)
+}
+
+/// [`run_interpolate_job`] with borrowed processors, so loaded models serve many jobs (a
+/// batch of inputs).
+pub fn run_interpolate_job_with(
+    job: &InterpolateJob,
+    interpolator: &mut dyn FrameInterpolator,
+    pre: &mut [Box<dyn FrameProcessor>],
+    post: &mut [Box<dyn FrameProcessor>],
+    on_start: &mut StartCallback<'_>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<InterpolateSummary, JobError> {
     let vjob = &job.video;
     vjob.preflight()?;
     let mut source = open_source(&vjob.input, &vjob.decode)?;
@@ -120,8 +133,8 @@ pub fn run_interpolate_job(
     let mut retimer = Retimer::new(job.rate, info.time_base)
         .map_err(|e| processor_error("timing", e.to_string()))?;
     let fresh_retimer = retimer.clone();
-    let (mid_w, mid_h) = chain_output_size(&pre, info.width, info.height);
-    let (out_w, out_h) = chain_output_size(&post, mid_w, mid_h);
+    let (mid_w, mid_h) = chain_output_size(pre, info.width, info.height);
+    let (out_w, out_h) = chain_output_size(post, mid_w, mid_h);
     crate::job::check_frame_limit((info.width, info.height), (mid_w, mid_h), vjob.max_pixels)?;
     crate::job::check_frame_limit((mid_w, mid_h), (out_w, out_h), vjob.max_pixels)?;
     let frames_in_expected = expected_frames(&info, &vjob.decode);
@@ -169,7 +182,7 @@ pub fn run_interpolate_job(
     let mut spec = OutputSpec::like_source(&info);
     spec.width = out_w;
     spec.height = out_h;
-    spec.channels = chain_output_channels(&post, chain_output_channels(&pre, info.channels));
+    spec.channels = chain_output_channels(post, chain_output_channels(pre, info.channels));
     spec.time_base = retimer.output_time_base();
     spec.frame_rate = retimer.output_frame_rate(info.avg_frame_rate);
     spec.encode = vjob.encode.clone();
@@ -205,8 +218,8 @@ pub fn run_interpolate_job(
     } else {
         fps
     };
-    let mut processor_key = chain_job_key(&mut pre, info.width, info.height);
-    for (k, v) in chain_job_key(&mut post, mid_w, mid_h) {
+    let mut processor_key = chain_job_key(pre, info.width, info.height);
+    for (k, v) in chain_job_key(post, mid_w, mid_h) {
         processor_key.push((format!("post.{k}"), v));
     }
     let mut output = open_job_output(vjob, &spec, out_fps, &processor_key)?;
@@ -244,8 +257,8 @@ pub fn run_interpolate_job(
             let needs_middle = slots.iter().any(|s| s.timestep > 0.0);
             let mut mode = PairMode::Interpolate;
             if needs_middle {
-                let (a, a_thumb) = prev.ready(&mut pre)?;
-                let (b, b_thumb) = cur.ready(&mut pre)?;
+                let (a, a_thumb) = prev.ready(pre)?;
+                let (b, b_thumb) = cur.ready(pre)?;
                 if is_static(&a.data, &b.data) {
                     static_pairs += 1;
                     mode = PairMode::Repeat;
@@ -261,15 +274,15 @@ pub fn run_interpolate_job(
                     }
                 }
             }
-            prev.ready(&mut pre)?;
-            cur.ready(&mut pre)?;
+            prev.ready(pre)?;
+            cur.ready(pre)?;
             emit(
                 &slots,
                 prev.frame(),
                 cur.frame(),
                 mode,
                 interpolator,
-                &mut post,
+                post,
                 output.sink.as_mut(),
                 &mut counters,
                 progress,
@@ -286,14 +299,14 @@ pub fn run_interpolate_job(
     if counters.skips(slots.len()) {
         counters.frames_out += slots.len() as u64;
     } else {
-        prev.ready(&mut pre)?;
+        prev.ready(pre)?;
         emit(
             &slots,
             prev.frame(),
             prev.frame(),
             PairMode::Repeat,
             interpolator,
-            &mut post,
+            post,
             output.sink.as_mut(),
             &mut counters,
             progress,
