@@ -87,7 +87,7 @@ pub fn parse_ext(s: &str) -> Result<ExtChoice, String> {
         })
 }
 
-/// Batch options of `upscale`.
+/// Batch options of `upscale`, `interpolate` and `enhance`.
 #[derive(Debug, Args)]
 pub struct BatchOptions {
     /// Folder output: add this to each output name before the extension. A suffix that starts
@@ -96,25 +96,20 @@ pub struct BatchOptions {
     /// → photo_x4.png). Default: none (the output folder is another folder).
     #[arg(long, value_name = "S")]
     pub suffix: Option<String>,
-    /// Folder output: image format of the outputs: `auto` keeps each input's format (as
-    /// Real-ESRGAN's `--ext auto`), or png, jpg, webp, tif, bmp. Images with alpha asked to be
-    /// JPEG are written as PNG. Videos keep their container.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_ext)]
-    pub ext: Option<ExtChoice>,
-    /// Read a folder input as the frames of one image sequence (same size, name order), even
-    /// when the output is a folder.
-    #[arg(long)]
-    pub sequence: bool,
     /// Batch: leave inputs whose output already exists alone (count them as skipped), e.g. to
     /// continue an interrupted batch.
     #[arg(long, conflicts_with = "overwrite")]
     pub skip_existing: bool,
 }
 
-impl BatchOptions {
-    fn naming_options_given(&self) -> bool {
-        self.suffix.is_some() || self.ext.is_some() || self.skip_existing
-    }
+/// `--ext` (`upscale` only: the other commands write videos).
+#[derive(Debug, Args)]
+pub struct ExtOption {
+    /// Folder output: image format of the outputs: `auto` keeps each input's format (as
+    /// Real-ESRGAN's `--ext auto`), or png, jpg, webp, tif, bmp. Images with alpha asked to be
+    /// JPEG are written as PNG. Videos keep their container.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_ext)]
+    pub ext: Option<ExtChoice>,
 }
 
 /// How outputs are named.
@@ -125,6 +120,17 @@ pub enum Naming {
     /// `-o 'out/{stem}_x2.mkv'`: `{stem}` is the input's name without its extension, `{ext}`
     /// the extension a folder output would use.
     Template(String),
+}
+
+/// What a folder input means to a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FolderRule {
+    /// `upscale`: a batch of files, unless `sequence` (`--sequence`) or the output is a video
+    /// file or a frame pattern.
+    FilesUnlessSequence { sequence: bool },
+    /// `interpolate`, `enhance`: always the frames of one sequence (new frames between
+    /// unrelated photos mean nothing).
+    AlwaysSequence,
 }
 
 /// Whether a run is one job (a file, an image sequence) or a batch.
@@ -186,17 +192,28 @@ fn is_folder_output(output: &Path) -> bool {
         || (output.extension().is_none() && !output.exists() && !is_frame_pattern(output))
 }
 
-/// The folder rule. A folder input is a batch of files (each on its own, at its own size,
-/// named after itself) unless `--sequence` is given or the output is a video file or a frame
-/// pattern: then its images are the frames of one sequence. Several inputs, or any input
-/// written to a folder or a `{stem}` pattern, are a batch; everything else is one job.
-pub fn shape(inputs: &[PathBuf], output: &Path, opts: &BatchOptions) -> Result<Shape, BatchError> {
+/// The folder rule ([`FolderRule`]). For `upscale`, a folder input is a batch of files (each
+/// on its own, at its own size, named after itself) unless `--sequence` is given or the
+/// output is a video file or a frame pattern: then its images are the frames of one sequence.
+/// Several inputs, or a file written to a folder or a `{stem}` pattern, are a batch;
+/// everything else is one job.
+pub fn shape(
+    inputs: &[PathBuf],
+    output: &Path,
+    opts: &BatchOptions,
+    ext: Option<ExtChoice>,
+    rule: FolderRule,
+) -> Result<Shape, BatchError> {
     let single_input = inputs.len() == 1;
-    if opts.sequence && !single_input {
+    let sequence = match rule {
+        FolderRule::FilesUnlessSequence { sequence } => sequence,
+        FolderRule::AlwaysSequence => false,
+    };
+    if sequence && !single_input {
         return Err(BatchError::SequenceOfSeveral);
     }
-    if is_template(output) && !opts.sequence {
-        if opts.suffix.is_some() || opts.ext.is_some() {
+    if is_template(output) && !sequence {
+        if opts.suffix.is_some() || ext.is_some() {
             return Err(BatchError::OptionWithTemplate {
                 output: output.to_path_buf(),
             });
@@ -207,7 +224,9 @@ pub fn shape(inputs: &[PathBuf], output: &Path, opts: &BatchOptions) -> Result<S
     }
     let folder_out = is_folder_output(output);
     let input = &inputs[0];
-    let shape = if opts.sequence || (single_input && is_frame_pattern(input)) {
+    let one_sequence =
+        is_frame_pattern(input) || (input.is_dir() && rule == FolderRule::AlwaysSequence);
+    let shape = if sequence || (single_input && one_sequence) {
         Shape::Single
     } else if folder_out {
         Shape::Batch(Naming::Folder {
@@ -219,6 +238,7 @@ pub fn shape(inputs: &[PathBuf], output: &Path, opts: &BatchOptions) -> Result<S
             output: output.to_path_buf(),
         });
     } else if input.is_dir()
+        && rule != FolderRule::AlwaysSequence
         && upframe_media::has_image_extension(output)
         && !is_frame_pattern(output)
     {
@@ -228,10 +248,10 @@ pub fn shape(inputs: &[PathBuf], output: &Path, opts: &BatchOptions) -> Result<S
     } else {
         Shape::Single
     };
-    if shape == Shape::Single && opts.naming_options_given() {
+    if shape == Shape::Single && (opts.suffix.is_some() || ext.is_some() || opts.skip_existing) {
         let what = [
             (opts.suffix.is_some(), "--suffix"),
-            (opts.ext.is_some(), "--ext"),
+            (ext.is_some(), "--ext"),
             (opts.skip_existing, "--skip-existing"),
         ]
         .iter()
@@ -260,6 +280,8 @@ fn normalise_suffix(s: &str) -> String {
 pub enum ItemKind {
     Image,
     Video,
+    /// A folder of frames or a frame pattern, read as one sequence (written as a video).
+    Sequence,
 }
 
 /// One job of a batch.
@@ -282,7 +304,9 @@ pub struct BatchPlan {
 }
 
 fn kind_of(path: &Path) -> ItemKind {
-    if upframe_media::has_image_extension(path) {
+    if path.is_dir() || is_frame_pattern(path) {
+        ItemKind::Sequence
+    } else if upframe_media::has_image_extension(path) {
         ItemKind::Image
     } else {
         ItemKind::Video
@@ -363,13 +387,21 @@ fn image_may_have_alpha(path: &Path) -> bool {
 
 /// The output path of `input` under `naming`.
 pub fn output_for(input: &Path, kind: ItemKind, naming: &Naming, ext: ExtChoice) -> PathBuf {
-    let stem = input
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    // A sequence is named after its folder (a pattern's folder: `shot1/%06d.png` -> shot1).
+    let named = match kind {
+        ItemKind::Sequence if !input.is_dir() => input.parent().unwrap_or(input),
+        _ => input,
+    };
+    let stem = match kind {
+        ItemKind::Sequence => named.file_name(),
+        _ => named.file_stem(),
+    }
+    .map(|s| s.to_string_lossy().into_owned())
+    .unwrap_or_default();
     let ext = match kind {
         ItemKind::Image => image_output_extension(input, ext),
         ItemKind::Video => extension_of(input).unwrap_or_else(|| "mkv".to_string()),
+        ItemKind::Sequence => "mkv".to_string(),
     };
     match naming {
         Naming::Folder { dir, suffix } => dir.join(format!("{stem}{suffix}.{ext}")),
@@ -384,19 +416,25 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Lists the inputs (folders one level deep) and names every output; refuses, before anything
-/// is written, a folder output that is an input folder, two inputs with one output, and an
-/// output that is one of the inputs.
-pub fn plan(inputs: &[PathBuf], naming: &Naming, ext: ExtChoice) -> Result<BatchPlan, BatchError> {
+/// Lists the inputs (under [`FolderRule::FilesUnlessSequence`], folders one level deep; else
+/// a folder is one sequence) and names every output; refuses, before anything is written, a
+/// folder output that is an input folder, two inputs with one output, and an output that is
+/// one of the inputs.
+pub fn plan(
+    inputs: &[PathBuf],
+    naming: &Naming,
+    ext: ExtChoice,
+    rule: FolderRule,
+) -> Result<BatchPlan, BatchError> {
     let mut plan = BatchPlan::default();
     let mut files = Vec::new();
     for input in inputs {
-        if input.is_dir() {
-            if let Naming::Folder { dir, .. } = naming {
-                if same_file(dir, input) {
-                    return Err(BatchError::OutputIsInputFolder { dir: dir.clone() });
-                }
+        if let (true, Naming::Folder { dir, .. }) = (input.is_dir(), naming) {
+            if same_file(dir, input) {
+                return Err(BatchError::OutputIsInputFolder { dir: dir.clone() });
             }
+        }
+        if input.is_dir() && rule != FolderRule::AlwaysSequence {
             let (media, other) = list_folder(input)?;
             if media.is_empty() {
                 return Err(BatchError::EmptyFolder { dir: input.clone() });
@@ -646,11 +684,11 @@ pub fn reason_without_input<'a>(input: &Path, reason: &'a str) -> &'a str {
 mod tests {
     use super::*;
 
+    const FILES: FolderRule = FolderRule::FilesUnlessSequence { sequence: false };
+
     fn opts() -> BatchOptions {
         BatchOptions {
             suffix: None,
-            ext: None,
-            sequence: false,
             skip_existing: false,
         }
     }
@@ -723,7 +761,7 @@ mod tests {
         let ins = vec![frames.clone()];
         let folder = |o: &Path| {
             matches!(
-                shape(&ins, o, &opts()),
+                shape(&ins, o, &opts(), None, FILES),
                 Ok(Shape::Batch(Naming::Folder { .. }))
             )
         };
@@ -734,32 +772,51 @@ mod tests {
         );
         assert!(folder(dir.path()), "existing folder");
         assert_eq!(
-            shape(&ins, &dir.path().join("o.mp4"), &opts()).unwrap(),
+            shape(&ins, &dir.path().join("o.mp4"), &opts(), None, FILES).unwrap(),
             Shape::Single
         );
         assert_eq!(
-            shape(&ins, &dir.path().join("o/%06d.png"), &opts()).unwrap(),
+            shape(&ins, &dir.path().join("o/%06d.png"), &opts(), None, FILES).unwrap(),
             Shape::Single
         );
         assert!(matches!(
-            shape(&ins, &dir.path().join("o.png"), &opts()),
+            shape(&ins, &dir.path().join("o.png"), &opts(), None, FILES),
             Err(BatchError::FolderToImage { .. })
         ));
-        let seq = BatchOptions {
-            sequence: true,
-            ..opts()
-        };
+        let seq = FolderRule::FilesUnlessSequence { sequence: true };
         assert_eq!(
-            shape(&ins, &dir.path().join("out/"), &seq).unwrap(),
+            shape(&ins, &dir.path().join("out/"), &opts(), None, seq).unwrap(),
+            Shape::Single
+        );
+        // interpolate/enhance: a folder is one sequence whatever the output; several inputs
+        // are a batch, each folder one item.
+        let always = FolderRule::AlwaysSequence;
+        assert_eq!(
+            shape(&ins, &dir.path().join("out/"), &opts(), None, always).unwrap(),
+            Shape::Single
+        );
+        assert_eq!(
+            shape(&ins, &dir.path().join("o.png"), &opts(), None, always).unwrap(),
             Shape::Single
         );
         let two = vec![frames.clone(), dir.path().join("b.mp4")];
+        let naming = Naming::Folder {
+            dir: dir.path().join("o"),
+            suffix: String::new(),
+        };
+        let p = plan(&two, &naming, ExtChoice::Auto, always).unwrap();
+        let outs: Vec<&Path> = p.items.iter().map(|i| i.output.as_path()).collect();
+        assert_eq!(
+            outs,
+            [dir.path().join("o/frames.mkv"), dir.path().join("o/b.mp4")]
+        );
+        assert_eq!(p.items[0].kind, ItemKind::Sequence);
         assert!(matches!(
-            shape(&two, &dir.path().join("o.mp4"), &opts()),
+            shape(&two, &dir.path().join("o.mp4"), &opts(), None, FILES),
             Err(BatchError::NeedsFolderOutput { .. })
         ));
         assert!(matches!(
-            shape(&two, Path::new("{stem}_2x.mp4"), &opts()),
+            shape(&two, Path::new("{stem}_2x.mp4"), &opts(), None, FILES),
             Ok(Shape::Batch(Naming::Template(_)))
         ));
         let suffixed = BatchOptions {
@@ -767,7 +824,7 @@ mod tests {
             ..opts()
         };
         assert!(matches!(
-            shape(&ins, &dir.path().join("o.mp4"), &suffixed),
+            shape(&ins, &dir.path().join("o.mp4"), &suffixed, None, FILES),
             Err(BatchError::OptionNeedsBatch { .. })
         ));
     }

@@ -9,7 +9,7 @@
 //! `c_up / c_rife` is [`UPSCALER_TO_RIFE_COST`] for Real-ESRGAN models (an estimate from
 //! their FLOPs per pixel, not a measurement) and ~0 for Lanczos.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -18,7 +18,11 @@ use upframe_pipeline::realesrgan::{RealEsrganOptions, RealEsrganUpscaler};
 use upframe_pipeline::timing::Rate;
 use upframe_pipeline::FrameProcessor;
 
-use crate::interpolate_cmd::{load_rife, run_job, InterpOptions};
+use serde_json::json;
+use upframe_pipeline::rife::RifeInterpolator;
+
+use crate::batch::{self, BatchItem, BatchOptions, FolderRule, Shape};
+use crate::interpolate_cmd::{load_rife, run_batch, run_job, InterpOptions, Parts};
 use crate::job_options::JobOptions;
 use crate::upscale_cmd::build_processors;
 
@@ -37,16 +41,24 @@ pub enum Order {
 /// Arguments of `upframe enhance`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Example:
+Examples:
   upframe enhance -i in.mp4 -o out.mp4 -n realesr-animevideov3 -s 2 --factor 2
+  upframe enhance -i a.mp4 -i b.mp4 -o 'hd/{stem}_hd.mkv' -n realesr-animevideov3 -s 2
+
+Several -i make a batch, as for interpolate: each input its own job, the models loaded once,
+the order chosen per input.
 
 Resume: video output is written in segments in .NAME.upframe-work/ beside the output. If a run
 is interrupted (Ctrl-C, kill, crash, full disk), run the same command again: it resumes after
 the last complete segment and gives the same file an uninterrupted run would. A changed input,
 option or model is refused; --restart starts over.")]
 pub struct EnhanceArgs {
-    #[arg(short, long, value_name = "IN")]
-    pub input: PathBuf,
+    /// Input: a video, a folder of frames or a frame pattern (always one sequence). Repeat -i
+    /// for a batch.
+    #[arg(short, long, value_name = "IN", required = true)]
+    pub input: Vec<PathBuf>,
+    /// Output: a video file, a frame pattern, or for a batch a folder (OUT/<name>.<ext>) or a
+    /// name pattern ('OUT/{stem}_hd.mkv').
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
     /// Upscaler: a Real-ESRGAN model name or file, or lanczos.
@@ -68,6 +80,8 @@ pub struct EnhanceArgs {
     pub order: Option<Order>,
     #[command(flatten)]
     pub interp: InterpOptions,
+    #[command(flatten)]
+    pub batch: BatchOptions,
     #[command(flatten)]
     pub job: JobOptions,
 }
@@ -102,21 +116,31 @@ fn upscaler(args: &EnhanceArgs) -> Result<(Box<dyn FrameProcessor>, f64)> {
     Ok((Box::new(up), UPSCALER_TO_RIFE_COST))
 }
 
-pub fn run(args: EnhanceArgs) -> Result<()> {
-    args.job.preflight(&args.input, &args.output)?;
-    let rate = args.interp.rate()?;
-    let (up, cost) = upscaler(&args)?;
-    let mut rife = load_rife(
+/// The loaded models of an `enhance` run: the upscaler with its relative cost, and RIFE.
+struct Models {
+    up: Box<dyn FrameProcessor>,
+    cost: f64,
+    rife: RifeInterpolator,
+}
+
+fn load(args: &EnhanceArgs) -> Result<Models> {
+    let (up, cost) = upscaler(args)?;
+    let rife = load_rife(
         &args.interp_model,
         args.interp.rife_scale,
         args.interp.model_dir.as_deref(),
     )?;
-    let (w, h) = up.output_size(1000, 1000);
+    Ok(Models { up, cost, rife })
+}
+
+/// `--order`, or the cheaper order for `input` by the cost model.
+fn order_for(args: &EnhanceArgs, rate: Rate, models: &Models, input: &Path) -> Order {
+    let (w, h) = models.up.output_size(1000, 1000);
     let area_scale = (w * h) as f64 / 1e6;
     let ratio = match rate {
         Rate::Factor(k) | Rate::Slowmo(k) => f64::from(k),
         Rate::Fps { num, den } => {
-            let info = upframe_media::probe(&args.input)
+            let info = upframe_media::probe(input)
                 .ok()
                 .and_then(|m| m.video.map(|v| v.fps()))
                 .filter(|f| *f > 0.0)
@@ -124,27 +148,74 @@ pub fn run(args: EnhanceArgs) -> Result<()> {
             num as f64 / den as f64 / info
         }
     };
-    let order = args
-        .order
-        .unwrap_or_else(|| cheaper_order(cost, ratio, area_scale));
-    let label = format!(
-        "{} + {} ({rate:?}, {order:?})",
-        args.model, args.interp_model
-    );
+    args.order
+        .unwrap_or_else(|| cheaper_order(models.cost, ratio, area_scale))
+}
+
+/// The models lent to one file, in `order`.
+fn parts(models: &mut Models, order: Order, label: String) -> Parts<'_> {
+    let up = std::slice::from_mut(&mut models.up);
+    let none: &mut [Box<dyn FrameProcessor>] = &mut [];
     let (pre, post) = match order {
-        Order::UpscaleFirst => (vec![up], Vec::new()),
-        Order::InterpolateFirst => (Vec::new(), vec![up]),
+        Order::UpscaleFirst => (up, none),
+        Order::InterpolateFirst => (none, up),
     };
-    run_job(
-        &args.input,
-        &args.output,
-        &args.interp,
-        &args.job,
-        &mut rife,
+    Parts {
+        rife: &mut models.rife,
         pre,
         post,
-        &label,
-    )
+        label,
+    }
+}
+
+pub fn run(args: EnhanceArgs) -> Result<()> {
+    let rate = args.interp.rate()?;
+    let label = |order: Order| {
+        format!(
+            "{} + {} ({rate:?}, {order:?})",
+            args.model, args.interp_model
+        )
+    };
+    let shape = batch::shape(
+        &args.input,
+        &args.output,
+        &args.batch,
+        None,
+        FolderRule::AlwaysSequence,
+    )?;
+    match shape {
+        Shape::Single => {
+            let input = &args.input[0];
+            args.job.preflight(input, &args.output)?;
+            let mut models = load(&args)?;
+            let order = order_for(&args, rate, &models, input);
+            let p = parts(&mut models, order, label(order));
+            run_job(
+                input,
+                &args.output,
+                &args.interp,
+                &args.job,
+                p.rife,
+                p.pre,
+                p.post,
+                &p.label,
+            )
+        }
+        Shape::Batch(naming) => run_batch(
+            &args.input,
+            &args.output,
+            &naming,
+            &args.interp,
+            &args.batch,
+            &args.job,
+            json!({ "model": args.model, "interp_model": args.interp_model }),
+            || load(&args),
+            &mut |models: &mut Models, item: &BatchItem| {
+                let order = order_for(&args, rate, models, &item.input);
+                parts(models, order, label(order))
+            },
+        ),
+    }
 }
 
 #[cfg(test)]

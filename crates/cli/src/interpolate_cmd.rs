@@ -3,18 +3,22 @@
 //! progress and a JSON summary. Also the shared runner `enhance` uses.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use upframe_models::registry;
-use upframe_pipeline::interpolate::{run_interpolate_job, InterpolateJob, OnCut};
+use upframe_pipeline::interpolate::{run_interpolate_job_with, InterpolateJob, OnCut};
 use upframe_pipeline::rife::RifeInterpolator;
 use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
 use upframe_pipeline::timing::{parse_fps, Rate};
-use upframe_pipeline::FrameProcessor;
+use upframe_pipeline::{FrameProcessor, VideoJob};
 
+use crate::batch::{
+    self, BatchItem, BatchOptions, ExtChoice, FileReport, FolderRule, Naming, Shape,
+};
+use crate::batch_cmd::{self, BatchCommand};
 pub use crate::job_options::JobOptions;
 use crate::job_options::{job_error, peak_rss_bytes};
 use crate::progress::ProgressDisplay;
@@ -83,6 +87,12 @@ Examples:
   upframe interpolate -i in.mp4 -o out.mp4 --factor 2
   upframe interpolate -i film.mkv -o film60.mkv --fps 60
   upframe interpolate -i clip.mp4 -o slow.mp4 --slowmo 4
+  upframe interpolate -i a.mp4 -i b.mkv -i shots/ -o out/ --fps 60
+
+Several -i make a batch: each input (a video, or a folder/pattern of frames, which is always
+one sequence) is its own job, written to OUT/<name><suffix>.<ext> (a sequence: <folder>.mkv)
+or to a name pattern ('OUT/{stem}_60fps.mkv'); one failing input is reported and the others
+are done (exit 1 at the end).
 
 Scene cuts are detected and not interpolated across (--on-cut); identical frames are repeated
 without running the network. Audio is copied unchanged (except with --slowmo, which drops it).
@@ -92,8 +102,12 @@ is interrupted (Ctrl-C, kill, crash, full disk), run the same command again: it 
 the last complete segment and gives the same file an uninterrupted run would. A changed input,
 option or model is refused; --restart starts over.")]
 pub struct InterpolateArgs {
-    #[arg(short, long, value_name = "IN")]
-    pub input: PathBuf,
+    /// Input: a video, a folder of frames or a frame pattern (always one sequence). Repeat -i
+    /// for a batch.
+    #[arg(short, long, value_name = "IN", required = true)]
+    pub input: Vec<PathBuf>,
+    /// Output: a video file, a frame pattern, or for a batch a folder (OUT/<name>.<ext>) or a
+    /// name pattern ('OUT/{stem}_60fps.mkv').
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
     /// RIFE model: a registry name (rife-v4.26) or a weight file (flownet.pkl).
@@ -101,6 +115,8 @@ pub struct InterpolateArgs {
     pub model: String,
     #[command(flatten)]
     pub interp: InterpOptions,
+    #[command(flatten)]
+    pub batch: BatchOptions,
     #[command(flatten)]
     pub job: JobOptions,
 }
@@ -125,26 +141,16 @@ pub fn run_job(
     interp: &InterpOptions,
     opts: &JobOptions,
     rife: &mut RifeInterpolator,
-    pre: Vec<Box<dyn FrameProcessor>>,
-    post: Vec<Box<dyn FrameProcessor>>,
+    pre: &mut [Box<dyn FrameProcessor>],
+    post: &mut [Box<dyn FrameProcessor>],
     label: &str,
 ) -> Result<()> {
     let rate = interp.rate()?;
-    if !(interp.scene_threshold.is_finite()) {
-        bail!("--scene-threshold must be a number");
-    }
-    let video = opts.video_job(input, output)?;
-    let mut job = InterpolateJob::new(video, rate);
-    job.cut_threshold = interp.scene_threshold;
-    job.on_cut = match interp.on_cut {
-        OnCutArg::Repeat => OnCut::Repeat,
-        OnCutArg::Blend => OnCut::Blend,
-        OnCutArg::Interpolate => OnCut::Interpolate,
-    };
+    let job = interpolate_job(opts.video_job(input, output)?, interp)?;
 
     let display = RefCell::new(ProgressDisplay::new(opts.quiet));
     let output_name = output.display().to_string();
-    let result = run_interpolate_job(
+    let result = run_interpolate_job_with(
         &job,
         rife,
         pre,
@@ -227,26 +233,147 @@ pub fn run_job(
     Ok(())
 }
 
+/// The interpolation job for `video` with the command's timing and scene-cut options.
+fn interpolate_job(video: VideoJob, interp: &InterpOptions) -> Result<InterpolateJob> {
+    if !(interp.scene_threshold.is_finite()) {
+        bail!("--scene-threshold must be a number");
+    }
+    let mut job = InterpolateJob::new(video, interp.rate()?);
+    job.cut_threshold = interp.scene_threshold;
+    job.on_cut = match interp.on_cut {
+        OnCutArg::Repeat => OnCut::Repeat,
+        OnCutArg::Blend => OnCut::Blend,
+        OnCutArg::Interpolate => OnCut::Interpolate,
+    };
+    Ok(job)
+}
+
+/// What one file of an interpolation batch runs through, borrowed from the loaded models.
+pub struct Parts<'a> {
+    pub rife: &'a mut RifeInterpolator,
+    pub pre: &'a mut [Box<dyn FrameProcessor>],
+    pub post: &'a mut [Box<dyn FrameProcessor>],
+    /// The processing, for the file's start line.
+    pub label: String,
+}
+
+/// Several inputs of `interpolate` or `enhance` (each a video or one sequence): planned under
+/// `naming`, checked up front, `load` called once if a file is left, then each file through
+/// the models `parts` lends it. `json_fields` go into the JSON summary.
+#[allow(clippy::too_many_arguments)]
+pub fn run_batch<S>(
+    inputs: &[PathBuf],
+    output: &Path,
+    naming: &Naming,
+    interp: &InterpOptions,
+    batch_opts: &BatchOptions,
+    opts: &JobOptions,
+    json_fields: serde_json::Value,
+    load: impl FnOnce() -> Result<S>,
+    parts: &mut dyn for<'a> FnMut(&'a mut S, &BatchItem) -> Parts<'a>,
+) -> Result<()> {
+    let plan = batch::plan(inputs, naming, ExtChoice::Auto, FolderRule::AlwaysSequence)?;
+    let Some(first) = plan.items.first() else {
+        bail!("{}: nothing to do", output.display());
+    };
+    let template = interpolate_job(opts.video_job(&first.input, &first.output)?, interp)?;
+    let cmd = BatchCommand {
+        inputs,
+        output,
+        quiet: opts.quiet,
+        json: opts.json,
+        skip_existing: batch_opts.skip_existing,
+        json_fields,
+    };
+    let quiet = opts.quiet;
+    batch_cmd::run(
+        &cmd,
+        &plan,
+        &template.video.cancel,
+        &mut |item| opts.preflight(&item.input, &item.output),
+        load,
+        &mut |state: &mut S, at, item| {
+            let mut job = template.clone();
+            job.video.input = item.input.clone();
+            job.video.output = item.output.clone();
+            let p = parts(state, item);
+            let display = RefCell::new(ProgressDisplay::new(quiet));
+            let result = run_interpolate_job_with(
+                &job,
+                p.rife,
+                p.pre,
+                p.post,
+                &mut |info, size, frames| {
+                    display.borrow_mut().start(
+                        &batch_cmd::start_line(at, item, info, size, frames, &p.label),
+                        frames,
+                    );
+                },
+                &mut |pr| display.borrow_mut().update(pr),
+            );
+            display.into_inner().finish();
+            let s = result.map_err(|e| batch_cmd::file_error(e, item))?;
+            Ok(FileReport {
+                input_size: (s.input.width, s.input.height),
+                output_size: (s.output_width, s.output_height),
+                frames: s.frames_out,
+                bytes: s.output.bytes,
+            })
+        },
+    )
+}
+
 pub fn run(args: InterpolateArgs) -> Result<()> {
-    args.job.preflight(&args.input, &args.output)?;
     let rate = args.interp.rate()?;
-    let mut rife = load_rife(
-        &args.model,
-        args.interp.rife_scale,
-        args.interp.model_dir.as_deref(),
-    )?;
     let label = format!(
         "{} ({rate:?}, scale {})",
         args.model, args.interp.rife_scale
     );
-    run_job(
+    let shape = batch::shape(
         &args.input,
         &args.output,
-        &args.interp,
-        &args.job,
-        &mut rife,
-        Vec::new(),
-        Vec::new(),
-        &label,
-    )
+        &args.batch,
+        None,
+        FolderRule::AlwaysSequence,
+    )?;
+    let load = || {
+        load_rife(
+            &args.model,
+            args.interp.rife_scale,
+            args.interp.model_dir.as_deref(),
+        )
+    };
+    match shape {
+        Shape::Single => {
+            let input = &args.input[0];
+            args.job.preflight(input, &args.output)?;
+            let mut rife = load()?;
+            run_job(
+                input,
+                &args.output,
+                &args.interp,
+                &args.job,
+                &mut rife,
+                &mut [],
+                &mut [],
+                &label,
+            )
+        }
+        Shape::Batch(naming) => run_batch(
+            &args.input,
+            &args.output,
+            &naming,
+            &args.interp,
+            &args.batch,
+            &args.job,
+            json!({ "model": args.model, "processing": label }),
+            load,
+            &mut |rife, _| Parts {
+                rife,
+                pre: &mut [],
+                post: &mut [],
+                label: label.clone(),
+            },
+        ),
+    }
 }

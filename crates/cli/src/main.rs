@@ -2,6 +2,7 @@
 //! error / exit-code convention (1 on errors, 2 on usage errors, 130 when interrupted).
 
 mod batch;
+mod batch_cmd;
 mod bench_cmd;
 mod enhance_cmd;
 mod interpolate_cmd;

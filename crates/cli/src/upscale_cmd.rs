@@ -17,9 +17,9 @@ use upframe_pipeline::{
 };
 
 use crate::batch::{
-    self, BatchError, BatchItem, BatchOptions, BatchReport, ExtChoice, FileError, FileReport,
-    FileResult, Naming, Outcome, OutputDirs, RunSettings, Shape,
+    self, BatchError, BatchOptions, ExtChoice, ExtOption, FileReport, FolderRule, Naming, Shape,
 };
+use crate::batch_cmd::{self, BatchCommand};
 use crate::job_options::{job_error, peak_rss_bytes, JobOptions};
 use crate::progress::ProgressDisplay;
 
@@ -71,6 +71,12 @@ pub struct UpscaleArgs {
     pub scale: Option<f64>,
     #[command(flatten)]
     pub realesrgan: RealEsrganArgs,
+    /// Read a folder input as the frames of one image sequence (same size, name order), even
+    /// when the output is a folder.
+    #[arg(long)]
+    pub sequence: bool,
+    #[command(flatten)]
+    pub ext: ExtOption,
     #[command(flatten)]
     pub batch: BatchOptions,
     #[command(flatten)]
@@ -178,7 +184,14 @@ pub fn build_processors(model: &str, scale: f64) -> Result<Vec<Box<dyn FrameProc
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
-    match batch::shape(&args.input, &args.output, &args.batch) {
+    let shape = batch::shape(
+        &args.input,
+        &args.output,
+        &args.batch,
+        args.ext.ext,
+        folder_rule(&args),
+    );
+    match shape {
         Ok(Shape::Single) => run_single(&args, &args.input[0]),
         Ok(Shape::Batch(naming)) => run_batch(&args, &naming),
         Err(e @ BatchError::FolderToImage { .. }) => {
@@ -290,233 +303,71 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A batch failed for some files: they were listed already; this is the last line.
-#[derive(Debug, thiserror::Error)]
-#[error("{failed} of {total} files failed (listed above)")]
-pub struct BatchFailed {
-    pub failed: usize,
-    pub total: usize,
-}
-
 /// A batch: every file its own job through one loaded processor chain.
 fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
-    let quiet = args.job.quiet;
     let plan = batch::plan(
         &args.input,
         naming,
-        args.batch.ext.unwrap_or(ExtChoice::Auto),
+        args.ext.ext.unwrap_or(ExtChoice::Auto),
+        folder_rule(args),
     )?;
     let Some(first) = plan.items.first() else {
         bail!("{}: nothing to do", args.output.display());
     };
-    let settings = RunSettings {
-        skip_existing: args.batch.skip_existing,
-    };
-    let _dirs = OutputDirs::create(&plan)?;
-    let prechecked = batch::precheck(&plan, &settings, &mut |item| {
-        args.job
-            .preflight(&item.input, &item.output)
-            .map_err(|e| crate::one_line(&e))
-    });
-    // The model loads only when a file is left to do.
-    let mut processors = if prechecked.iter().any(Option::is_none) {
-        processors_for(args)?
-    } else {
-        Vec::new()
-    };
     let template = args.job.video_job(&first.input, &first.output)?;
-    let cancel = template.cancel.clone();
-    if !quiet && !plan.ignored.is_empty() {
-        let names: Vec<String> = plan
-            .ignored
-            .iter()
-            .take(5)
-            .map(|p| p.display().to_string())
-            .collect();
-        let more = plan.ignored.len().saturating_sub(names.len());
-        eprintln!(
-            "upframe: note: left out (neither an image nor a video): {}{}",
-            names.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        );
-    }
-    let total = plan.items.len();
-    let model = args.model.clone();
-    let mut run_one = |i: usize, item: &BatchItem| -> Result<FileReport, FileError> {
-        let mut job = template.clone();
-        job.input = item.input.clone();
-        job.output = item.output.clone();
-        let display = RefCell::new(ProgressDisplay::new(quiet));
-        let result = run_video_job_with(
-            &job,
-            &mut processors,
-            &mut |info, (w, h), frames| {
-                let frames_text = match frames {
-                    Some(n) if n > 1 => format!(", {n} frames"),
-                    _ => String::new(),
-                };
-                display.borrow_mut().start(
-                    &format!(
-                        "upframe: [{}/{total}] {} ({}x{}{frames_text}) -> {} ({w}x{h}, {model})",
-                        i + 1,
-                        item.input.display(),
-                        info.width,
-                        info.height,
-                        item.output.display()
-                    ),
-                    frames,
-                );
-            },
-            &mut |p| display.borrow_mut().update(p),
-        );
-        display.into_inner().finish();
-        match result {
-            Ok(s) => {
-                if s.output.alpha_dropped && !quiet {
-                    eprintln!(
-                        "upframe: warning: {}: the encoder cannot store alpha; it was dropped",
-                        item.output.display()
+    let cmd = BatchCommand {
+        inputs: &args.input,
+        output: &args.output,
+        quiet: args.job.quiet,
+        json: args.job.json,
+        skip_existing: args.batch.skip_existing,
+        json_fields: json!({ "model": args.model, "scale": args.scale }),
+    };
+    let quiet = args.job.quiet;
+    batch_cmd::run(
+        &cmd,
+        &plan,
+        &template.cancel,
+        &mut |item| args.job.preflight(&item.input, &item.output),
+        || processors_for(args),
+        &mut |processors: &mut Vec<Box<dyn FrameProcessor>>, at, item| {
+            let mut job = template.clone();
+            job.input = item.input.clone();
+            job.output = item.output.clone();
+            let display = RefCell::new(ProgressDisplay::new(quiet));
+            let result = run_video_job_with(
+                &job,
+                processors,
+                &mut |info, size, frames| {
+                    display.borrow_mut().start(
+                        &batch_cmd::start_line(at, item, info, size, frames, &args.model),
+                        frames,
                     );
-                }
-                Ok(FileReport {
-                    input_size: (s.input.width, s.input.height),
-                    output_size: (s.output_width, s.output_height),
-                    frames: s.report.frames_out,
-                    bytes: s.output.bytes,
-                })
-            }
-            Err(e) if e.is_cancelled() => Err(FileError::Interrupted),
-            Err(e) => Err(FileError::Failed(crate::one_line(&job_error(
-                e,
-                &item.input,
-                &item.output,
-            )))),
-        }
-    };
-    let mut on_result = |i: usize, r: &FileResult| {
-        if quiet {
-            return;
-        }
-        match &r.outcome {
-            Outcome::Failed(reason) => eprintln!(
-                "upframe: [{}/{total}] failed: {}: {}",
-                i + 1,
-                r.item.input.display(),
-                batch::reason_without_input(&r.item.input, reason)
-            ),
-            Outcome::Skipped => eprintln!(
-                "upframe: [{}/{total}] skipped {}: {} exists",
-                i + 1,
-                r.item.input.display(),
-                r.item.output.display()
-            ),
-            Outcome::Written(_) => {}
-        }
-    };
-    let report = batch::run_batch(&plan, prechecked, &cancel, &mut run_one, &mut on_result);
-    if !quiet {
-        eprintln!(
-            "upframe: wrote {} of {total} files in {:.2} s{}{}",
-            report.written(),
-            report.seconds,
-            if report.failed() > 0 {
-                format!(", {} failed", report.failed())
-            } else {
-                String::new()
-            },
-            if report.skipped() > 0 {
-                format!(", {} skipped (output exists)", report.skipped())
-            } else {
-                String::new()
-            },
-        );
-    }
-    if args.job.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&batch_json(args, &report, total))
-                .context("JSON summary")?
-        );
-    }
-    if report.interrupted {
-        return Err(crate::Interrupted {
-            hint: Some(format!(
-                "{} of {total} files were written; run the same command with --skip-existing to continue",
-                report.written()
-            )),
-        }
-        .into());
-    }
-    // The list of failures closes the run, whatever --quiet says.
-    for r in &report.results {
-        if let Outcome::Failed(reason) = &r.outcome {
-            eprintln!(
-                "upframe: error: {}: {}",
-                r.item.input.display(),
-                batch::reason_without_input(&r.item.input, reason)
+                },
+                &mut |p| display.borrow_mut().update(p),
             );
-        }
-    }
-    if report.failed() > 0 {
-        return Err(BatchFailed {
-            failed: report.failed(),
-            total,
-        }
-        .into());
-    }
-    Ok(())
+            display.into_inner().finish();
+            let s = result.map_err(|e| batch_cmd::file_error(e, item))?;
+            if s.output.alpha_dropped && !quiet {
+                eprintln!(
+                    "upframe: warning: {}: the encoder cannot store alpha; it was dropped",
+                    item.output.display()
+                );
+            }
+            Ok(FileReport {
+                input_size: (s.input.width, s.input.height),
+                output_size: (s.output_width, s.output_height),
+                frames: s.report.frames_out,
+                bytes: s.output.bytes,
+            })
+        },
+    )
 }
 
-/// The `--json` summary of a batch: totals and one entry per file.
-fn batch_json(args: &UpscaleArgs, report: &BatchReport, total: usize) -> serde_json::Value {
-    let peak = peak_rss_bytes();
-    let files: Vec<serde_json::Value> = report
-        .results
-        .iter()
-        .map(|r| {
-            let mut v = json!({
-                "input": r.item.input.display().to_string(),
-                "output": r.item.output.display().to_string(),
-                "seconds": r.seconds,
-            });
-            match &r.outcome {
-                Outcome::Written(f) => {
-                    v["status"] = json!("ok");
-                    v["input_size"] = json!([f.input_size.0, f.input_size.1]);
-                    v["output_size"] = json!([f.output_size.0, f.output_size.1]);
-                    v["frames"] = json!(f.frames);
-                    v["bytes"] = json!(f.bytes);
-                }
-                Outcome::Failed(reason) => {
-                    v["status"] = json!("failed");
-                    v["error"] = json!(reason);
-                }
-                Outcome::Skipped => {
-                    v["status"] = json!("skipped");
-                    v["error"] = json!("output exists");
-                }
-            }
-            v
-        })
-        .collect();
-    json!({
-        "inputs": args.input.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        "output": args.output.display().to_string(),
-        "model": args.model,
-        "scale": args.scale,
-        "files_total": total,
-        "files_written": report.written(),
-        "files_failed": report.failed(),
-        "files_skipped": report.skipped(),
-        "interrupted": report.interrupted,
-        "seconds": report.seconds,
-        "peak_rss_bytes": peak,
-        "files": files,
-    })
+fn folder_rule(args: &UpscaleArgs) -> FolderRule {
+    FolderRule::FilesUnlessSequence {
+        sequence: args.sequence,
+    }
 }
 
 #[cfg(test)]

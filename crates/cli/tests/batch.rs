@@ -784,3 +784,117 @@ fn video_in_a_batch_resumes_with_skip_existing() {
         "the work directory is removed at the end"
     );
 }
+
+/// `interpolate` with several inputs: a clip and a folder of frames (one sequence, named after
+/// the folder) into a folder, each with twice its frames; an input that is not a video is
+/// reported and the others are written (exit 1).
+#[test]
+fn interpolate_several_inputs_into_a_folder() {
+    let Some(rife) = asset("models/rife-v4.25-or-v4.26/flownet.pkl") else {
+        return;
+    };
+    if !have_ff_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=96x64:r=10",
+        "-frames:v",
+        "4",
+        "-c:v",
+        "ffv1",
+        clip.to_str().unwrap(),
+    ]);
+    let shot = dir.path().join("shot");
+    std::fs::create_dir(&shot).unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=64x48:r=10",
+        "-frames:v",
+        "3",
+        shot.join("%04d.png").to_str().unwrap(),
+    ]);
+    let bad = dir.path().join("notes.mp4");
+    std::fs::write(&bad, "not a video\n".repeat(40)).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = upframe()
+        .args(["interpolate", "--factor", "2", "--json", "-m"])
+        .arg(&rife)
+        .arg("-i")
+        .arg(&clip)
+        .arg("-i")
+        .arg(&bad)
+        .arg("-i")
+        .arg(&shot)
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("upframe: error: {}: ", bad.display())),
+        "{err}"
+    );
+    let got: Vec<String> = files_in(&out_dir).iter().map(|p| name(p)).collect();
+    assert_eq!(got, ["clip.mkv", "shot.mkv"], "{err}");
+    assert_eq!(video_frame_times(&out_dir.join("clip.mkv"), &[]).len(), 8);
+    assert_eq!(video_frame_times(&out_dir.join("shot.mkv"), &[]).len(), 6);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    assert_eq!(
+        (v["files_written"].as_u64(), v["files_failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+}
+
+/// `enhance` with several inputs and a `{stem}` name pattern: each upscaled and interpolated.
+#[test]
+fn enhance_several_inputs_with_a_name_pattern() {
+    let Some(rife) = asset("models/rife-v4.25-or-v4.26/flownet.pkl") else {
+        return;
+    };
+    if !have_ff_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.mkv");
+    let b = dir.path().join("b.mkv");
+    for (clip, size) in [(&a, "96x64"), (&b, "64x48")] {
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=s={size}:r=10"),
+            "-frames:v",
+            "3",
+            "-c:v",
+            "ffv1",
+            clip.to_str().unwrap(),
+        ]);
+    }
+    let pattern = format!("{}/hd/{{stem}}_hd.mkv", dir.path().display());
+    let out = upframe()
+        .args(["enhance", "-q", "-n", "lanczos", "-s", "2", "--factor", "2"])
+        .arg("--interp-model")
+        .arg(&rife)
+        .arg("-i")
+        .arg(&a)
+        .arg("-i")
+        .arg(&b)
+        .arg("-o")
+        .arg(&pattern)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hd = dir.path().join("hd");
+    assert_eq!(probe_image(&hd.join("a_hd.mkv")).0, 192);
+    assert_eq!(probe_image(&hd.join("b_hd.mkv")).0, 128);
+    assert_eq!(video_frame_times(&hd.join("a_hd.mkv"), &[]).len(), 6);
+    assert_eq!(video_frame_times(&hd.join("b_hd.mkv"), &[]).len(), 6);
+}
