@@ -517,6 +517,8 @@ pub struct FileReport {
     pub output_size: (usize, usize),
     pub frames: u64,
     pub bytes: u64,
+    /// The input ended before what it declares (accepted with `--on-decode-error skip`).
+    pub short_input: Option<String>,
 }
 
 /// Why one job did not write its output: a one-line reason, or the user stopped the batch.

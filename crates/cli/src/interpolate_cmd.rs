@@ -318,6 +318,7 @@ pub fn run_batch<S>(
                 output_size: (s.output_width, s.output_height),
                 frames: s.frames_out,
                 bytes: s.output.bytes,
+                short_input: batch_cmd::short_input_note(s.short_input.as_ref()),
             })
         },
     )

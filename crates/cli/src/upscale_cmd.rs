@@ -359,6 +359,7 @@ fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
                 output_size: (s.output_width, s.output_height),
                 frames: s.report.frames_out,
                 bytes: s.output.bytes,
+                short_input: batch_cmd::short_input_note(s.short_input.as_ref()),
             })
         },
     )
