@@ -97,8 +97,8 @@ fn upscaler(args: &EnhanceArgs) -> Result<(Box<dyn FrameProcessor>, f64)> {
         outscale: args.scale,
         ..RealEsrganOptions::default()
     };
-    let up = RealEsrganUpscaler::from_file(&resolved.path, options)
-        .with_context(|| resolved.path.display().to_string())?;
+    let up = RealEsrganUpscaler::from_resolved(&resolved, options)
+        .with_context(|| resolved.describe())?;
     Ok((Box::new(up), UPSCALER_TO_RIFE_COST))
 }
 

@@ -113,7 +113,14 @@ pub fn load_rife(
 ) -> Result<RifeInterpolator> {
     let resolved =
         registry::resolve(model, model_dir).with_context(|| format!("--model {model}"))?;
-    RifeInterpolator::load(&resolved.path, scale).map_err(|e| anyhow!("{e}"))
+    // Only Real-ESRGAN weights are built in; RIFE always comes from a file.
+    let Some(path) = resolved.path() else {
+        bail!(
+            "--model {model}: {} is not a RIFE model",
+            resolved.describe()
+        );
+    };
+    RifeInterpolator::load(path, scale).map_err(|e| anyhow!("{e}"))
 }
 
 /// Runs an interpolation job with optional processors before/after; prints progress and the

@@ -12,7 +12,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use upframe_models::{
-    load_model, load_safetensors, registry, write_safetensors, Model, Network, WeightTensor,
+    load_safetensors, model_from_state_dict, registry, write_safetensors, Model, Network,
+    WeightTensor,
 };
 use upframe_nn::{Tensor, Workspace};
 
@@ -77,16 +78,24 @@ pub fn run(args: ModelArgs) -> anyhow::Result<()> {
     }
 }
 
-fn resolve(model: &str, model_dir: Option<&Path>) -> anyhow::Result<(PathBuf, Model)> {
+fn resolve(
+    model: &str,
+    model_dir: Option<&Path>,
+) -> anyhow::Result<(registry::ResolvedModel, Model)> {
     let resolved = registry::resolve(model, model_dir)?;
-    let loaded = load_model(&resolved.path)?;
-    Ok((resolved.path, loaded))
+    let weights = resolved.load_weights()?;
+    let loaded = model_from_state_dict(&weights).map_err(|e| e.in_file(resolved.describe()))?;
+    Ok((resolved, loaded))
 }
 
 fn info(model: &str, model_dir: Option<&Path>) -> anyhow::Result<()> {
-    let (path, loaded) = resolve(model, model_dir)?;
-    println!("file: {}", path.display());
-    if let Some(known) = registry::identify_file(&path) {
+    let (resolved, loaded) = resolve(model, model_dir)?;
+    println!("file: {}", resolved.describe());
+    let known = match resolved.path() {
+        Some(path) => registry::identify_file(path),
+        None => resolved.model,
+    };
+    if let Some(known) = known {
         println!("registry name: {}", known.name);
     }
     println!("{}", loaded.info);
@@ -136,7 +145,7 @@ fn run_model(
     let file = load_safetensors(input)?;
     let mut ws = Workspace::new();
     let mut metadata = HashMap::from([
-        ("model".to_string(), weights.display().to_string()),
+        ("model".to_string(), weights.describe()),
         (
             "architecture".to_string(),
             loaded.info.arch_name().to_string(),
@@ -168,7 +177,7 @@ fn run_model(
     write_safetensors(output, &refs, Some(metadata))?;
     eprintln!(
         "{}: {} forward in {:.1} ms → {}",
-        weights.display(),
+        weights.describe(),
         loaded.info.arch_name(),
         elapsed.as_secs_f64() * 1e3,
         output.display()

@@ -21,9 +21,11 @@ use crate::progress::ProgressDisplay;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  upframe upscale -i in.mp4 -o out.mp4 --model lanczos --scale 2
-  upframe upscale -i in.mkv -o out.mkv --scale 1.5 --codec libx265 --crf 20 --start 60 --duration 10
-  upframe upscale -i photo.png -o photo_2x.png
+  upframe upscale -i in.mp4 -o out.mp4 --scale 2
+  upframe upscale -i in.mkv -o out.mkv -n lanczos --scale 1.5 --codec libx265 --crf 20 --start 60 --duration 10
+  upframe upscale -i photo.png -o photo_4x.png -n RealESRGAN_x4plus
+
+The default model, realesr-animevideov3, is built into upframe: no download is needed.
 
 Timing, colour tags, rotation, bit depth (10-bit stays 10-bit) and alpha of the input are kept;
 audio and subtitle streams are copied unchanged. Output is written to a temporary file and
@@ -40,13 +42,20 @@ pub struct UpscaleArgs {
     /// Output: a video file (container from the extension), an image, or a pattern/directory.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// Upscaler: `lanczos` (Lanczos-3, antialiased when shrinking), `lanczos4-opencv`
-    /// (OpenCV's INTER_LANCZOS4), a Real-ESRGAN model name (realesr-animevideov3,
-    /// RealESRGAN_x4plus, ... see `upframe models list`) or a weight file path.
-    #[arg(short = 'n', long, value_name = "NAME|PATH", default_value = "lanczos")]
+    /// Upscaler: a Real-ESRGAN model name (realesr-animevideov3, the
+    /// default, built into upframe; RealESRGAN_x4plus, ... see `upframe models list`), a weight
+    /// file path, `lanczos` (Lanczos-3, antialiased when shrinking) or `lanczos4-opencv`
+    /// (OpenCV's INTER_LANCZOS4).
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAME|PATH",
+        default_value = "realesr-animevideov3"
+    )]
     pub model: String,
-    /// Scale factor (any positive number). Lanczos: default 2, size rounded. Real-ESRGAN:
-    /// `outscale`, default the model's own scale, size `int(w·s)` as Real-ESRGAN does.
+    /// Scale factor (any positive number). Real-ESRGAN: `outscale`, default the model's own
+    /// scale (4 for realesr-animevideov3), size `int(w·s)` as Real-ESRGAN does. Lanczos:
+    /// default 2, size rounded.
     #[arg(short, long, value_name = "FACTOR")]
     pub scale: Option<f64>,
     #[command(flatten)]
@@ -121,25 +130,27 @@ pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>
     }
     let resolved = registry::resolve(&args.model, r.model_dir.as_deref())
         .with_context(|| format!("--model {}", args.model))?;
-    let is_general = resolved
-        .model
-        .is_some_and(|m| m.name == "realesr-general-x4v3");
-    let upscaler = match r.denoise_strength {
-        Some(dn) if is_general => {
-            let dir = resolved.path.parent().unwrap_or(std::path::Path::new("."));
+    let general_file = resolved.path().filter(|_| {
+        resolved
+            .model
+            .is_some_and(|m| m.name == "realesr-general-x4v3")
+    });
+    let upscaler = match (r.denoise_strength, general_file) {
+        (Some(dn), Some(general_file)) => {
+            let dir = general_file.parent().unwrap_or(std::path::Path::new("."));
             let wdn = registry::lookup("realesr-general-wdn-x4v3")
                 .and_then(|m| {
                     registry::locate(m, &registry::model_dir(r.model_dir.as_deref()).ok()?).ok()
                 })
-                .map(|m| m.path)
+                .and_then(|m| m.path().map(std::path::Path::to_path_buf))
                 .unwrap_or_else(|| dir.join("realesr-general-wdn-x4v3.pth"));
-            load_upscaler_with_denoise(&resolved.path, &wdn, dn, options)?
+            load_upscaler_with_denoise(general_file, &wdn, dn, options)?
         }
-        Some(dn) => bail!(
+        (Some(dn), None) => bail!(
             "--denoise-strength {dn} only applies to realesr-general-x4v3 (model: {})",
             args.model
         ),
-        None => RealEsrganUpscaler::from_file(&resolved.path, options)?,
+        (None, _) => RealEsrganUpscaler::from_resolved(&resolved, options)?,
     };
     Ok(vec![Box::new(upscaler)])
 }

@@ -85,6 +85,8 @@ fn sample_json_summary_and_existing_output_protection() {
         .args([
             "upscale",
             "--quiet",
+            "--model",
+            "lanczos",
             "--json",
             "--frames",
             "10",
@@ -118,7 +120,9 @@ fn sample_json_summary_and_existing_output_protection() {
     // Existing output: refused, untouched.
     std::fs::write(&output, b"precious").unwrap();
     let out = upframe()
-        .args(["upscale", "--quiet", "--frames", "2", "-i"])
+        .args([
+            "upscale", "--quiet", "--model", "lanczos", "--frames", "2", "-i",
+        ])
         .arg(sample())
         .arg("-o")
         .arg(&output)
@@ -132,6 +136,8 @@ fn sample_json_summary_and_existing_output_protection() {
         .args([
             "upscale",
             "--quiet",
+            "--model",
+            "lanczos",
             "--overwrite",
             "--frames",
             "2",
@@ -152,7 +158,14 @@ fn sample_json_summary_and_existing_output_protection() {
     std::fs::copy(sample(), &copy).unwrap();
     let before = std::fs::read(&copy).unwrap();
     let out = upframe()
-        .args(["upscale", "--quiet", "--overwrite", "-i"])
+        .args([
+            "upscale",
+            "--quiet",
+            "--model",
+            "lanczos",
+            "--overwrite",
+            "-i",
+        ])
         .arg(&copy)
         .arg("-o")
         .arg(&copy)
@@ -168,7 +181,15 @@ fn interrupted_run(signal: &str) -> (Option<i32>, tempfile::TempDir, std::path::
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("long.mp4");
     let mut child = upframe()
-        .args(["upscale", "--quiet", "--preset", "ultrafast", "-i"])
+        .args([
+            "upscale",
+            "--quiet",
+            "--model",
+            "lanczos",
+            "--preset",
+            "ultrafast",
+            "-i",
+        ])
         .arg(&input)
         .arg("-o")
         .arg(&output)
