@@ -18,6 +18,7 @@ use upframe_pipeline::FrameProcessor;
 pub use crate::job_options::JobOptions;
 use crate::job_options::{job_error, peak_rss_bytes};
 use crate::progress::ProgressDisplay;
+use crate::upscale_cmd::resumed_note;
 
 /// What to do between two frames across a scene cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -175,18 +176,19 @@ pub fn run_job(
         Ok(s) => s,
         Err(e) => return Err(job_error(e, input, &job.video.output)),
     };
+    // The whole job (the encoder's flush and the join included); the frames made in it.
     let secs = summary.wall.as_secs_f64();
     let fps = if secs > 0.0 {
-        summary.frames_out as f64 / secs
+        summary.frames_out.saturating_sub(summary.frames_resumed) as f64 / secs
     } else {
         0.0
     };
     let peak = peak_rss_bytes();
     if !opts.quiet {
         eprintln!(
-            "upframe: wrote {}: {} frames ({} from {} input, {} interpolated, {} cuts, {} static pairs) {}x{} in {:.2} s ({:.2} fps)",
+            "upframe: wrote {}: {} frames ({} from {} input, {} interpolated, {} cuts, {} static pairs) {}x{} in {:.2} s ({:.2} fps){}",
             summary.output.path.display(),
-            summary.frames_out,
+            summary.output.frames,
             summary.frames_out,
             summary.frames_in,
             summary.interpolated,
@@ -195,7 +197,8 @@ pub fn run_job(
             summary.output_width,
             summary.output_height,
             secs,
-            fps
+            fps,
+            resumed_note(summary.frames_resumed)
         );
         if matches!(rate, Rate::Slowmo(_)) && !opts.no_audio {
             eprintln!("upframe: note: --slowmo drops audio and subtitles (they cannot be stretched without re-encoding)");
@@ -210,6 +213,8 @@ pub fn run_job(
             "output_size": [summary.output_width, summary.output_height],
             "frames_in": summary.frames_in,
             "frames_out": summary.frames_out,
+            "frames_resumed": summary.frames_resumed,
+            "output_frames": summary.output.frames,
             "interpolated": summary.interpolated,
             "cuts": summary.cuts.iter().map(|(i, s)| json!({"after_frame": i, "ssim": s})).collect::<Vec<_>>(),
             "static_pairs": summary.static_pairs,

@@ -196,7 +196,8 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         Err(e) => return Err(job_error(e, &args.input, &args.output)),
     };
     let r = &summary.report;
-    let secs = r.wall.as_secs_f64();
+    // The whole job (the encoder's flush and the join included); the frames made in it.
+    let secs = summary.wall.as_secs_f64();
     let fps = if secs > 0.0 {
         r.frames_out as f64 / secs
     } else {
@@ -205,13 +206,14 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
     let peak = peak_rss_bytes();
     if !args.job.quiet {
         eprintln!(
-            "upframe: wrote {}: {} frames {}x{} in {:.2} s ({:.2} fps){}",
+            "upframe: wrote {}: {} frames {}x{} in {:.2} s ({:.2} fps){}{}",
             summary.output.path.display(),
-            r.frames_out,
+            summary.output.frames,
             summary.output_width,
             summary.output_height,
             secs,
             fps,
+            resumed_note(summary.frames_resumed),
             if summary.skipped_frames > 0 {
                 format!(", {} undecodable frames skipped", summary.skipped_frames)
             } else {
@@ -234,6 +236,8 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
             "output_size": [summary.output_width, summary.output_height],
             "frames_in": r.frames_in,
             "frames_out": r.frames_out,
+            "frames_resumed": summary.frames_resumed,
+            "output_frames": summary.output.frames,
             "frames_skipped": summary.skipped_frames,
             "seconds": secs,
             "fps": fps,
@@ -257,6 +261,15 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `, N of them from the interrupted run` for a resumed job's final line.
+pub fn resumed_note(frames_resumed: u64) -> String {
+    if frames_resumed > 0 {
+        format!(", {frames_resumed} of them from the interrupted run")
+    } else {
+        String::new()
+    }
 }
 
 #[cfg(test)]

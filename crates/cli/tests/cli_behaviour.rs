@@ -175,6 +175,49 @@ fn sample_json_summary_and_existing_output_protection() {
     assert_eq!(std::fs::read(&copy).unwrap(), before);
 }
 
+/// `--json` `seconds` covers the whole job: here nearly all of it is x264's final flush (fewer
+/// frames than its veryslow lookahead, written directly), which a frame-loop timer misses.
+#[test]
+fn json_seconds_include_the_encoders_final_flush() {
+    let Some(input) = asset("media/video/chaplin.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let out = upframe()
+        .args([
+            "upscale", "--quiet", "--json", "--model", "lanczos", "--scale", "2",
+        ])
+        .args([
+            "--frames",
+            "30",
+            "--preset",
+            "veryslow",
+            "--segment-frames",
+            "0",
+        ])
+        .arg("-i")
+        .arg(&input)
+        .arg("-o")
+        .arg(dir.path().join("flush.mp4"))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let seconds = v["seconds"].as_f64().unwrap();
+    assert!(
+        seconds <= elapsed && seconds >= 0.8 * elapsed,
+        "--json seconds {seconds:.2} vs {elapsed:.2} s for the whole process"
+    );
+    let fps = v["fps"].as_f64().unwrap();
+    assert!((fps * seconds - 30.0).abs() < 1e-6, "fps {fps}");
+}
+
 /// Starts a long run, waits until it has written something, then signals it.
 fn interrupted_run(signal: &str) -> (Option<i32>, tempfile::TempDir, std::path::PathBuf) {
     let input = asset("media/video/vtest.avi").expect("checked by caller");

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use upframe_media::{
     open_source, DecodeOptions, EncodeOptions, FrameSource, InputKind, MediaError, OutputSpec,
@@ -118,8 +118,16 @@ impl VideoJob {
 #[derive(Clone, Debug)]
 pub struct JobSummary {
     pub input: VideoInfo,
+    /// The file written; its `frames` count the whole file, a resumed job's earlier segments
+    /// included.
     pub output: OutputSummary,
+    /// This run's frames and stage times (`report.wall` is the frame loop only).
     pub report: JobReport,
+    /// The whole job, from opening the input to the committed output (the encoder's final
+    /// flush and the join of segments included).
+    pub wall: Duration,
+    /// Output frames taken from an earlier run's complete segments (resume), not made now.
+    pub frames_resumed: u64,
     /// Frames dropped because they could not be decoded (`--on-decode-error skip`).
     pub skipped_frames: u64,
     pub output_width: usize,
@@ -157,6 +165,7 @@ pub fn run_video_job(
     on_start: &mut StartCallback<'_>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<JobSummary, JobError> {
+    let started = Instant::now();
     let mut source = open_source(&job.input, &job.decode)?;
     let info = source.info().clone();
     let (out_w, out_h) = chain_output_size(&processors, info.width, info.height);
@@ -194,6 +203,7 @@ pub fn run_video_job(
     }
     let processor_key = chain_job_key(&mut processors, info.width, info.height);
     let mut output = open_job_output(job, &spec, info.fps(), &processor_key)?;
+    let frames_resumed = output.skip_frames;
     let mut skip = output.skip_frames;
 
     let options = RunOptions {
@@ -238,6 +248,8 @@ pub fn run_video_job(
         input: info,
         output,
         report,
+        wall: started.elapsed(),
+        frames_resumed,
         skipped_frames,
         output_width: out_w,
         output_height: out_h,
