@@ -34,6 +34,15 @@ pub enum Order {
     UpscaleFirst,
 }
 
+impl std::fmt::Display for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Order::InterpolateFirst => "interpolate first",
+            Order::UpscaleFirst => "upscale first",
+        })
+    }
+}
+
 /// Arguments of `upframe enhance`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -126,10 +135,7 @@ pub fn run(args: EnhanceArgs) -> Result<()> {
     let order = args
         .order
         .unwrap_or_else(|| cheaper_order(cost, ratio, area_scale));
-    let label = format!(
-        "{} + {} ({rate:?}, {order:?})",
-        args.model, args.interp_model
-    );
+    let label = format!("{} + {} ({rate}, {order})", args.model, args.interp_model);
     let (pre, post) = match order {
         Order::UpscaleFirst => (vec![up], Vec::new()),
         Order::InterpolateFirst => (Vec::new(), vec![up]),

@@ -242,7 +242,7 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
         args.interp.model_dir.as_deref(),
     )?;
     let label = format!(
-        "{} ({rate:?}, scale {})",
+        "{} ({rate}, RIFE scale {})",
         args.model, args.interp.rife_scale
     );
     run_job(

@@ -114,9 +114,9 @@ fn input_tensor(
         .with_context(|| format!("{}: no tensor `{name}`", path.display()))?;
     let Ok([n, c, h, w]) = <[usize; 4]>::try_from(t.shape.as_slice()) else {
         bail!(
-            "{}: tensor `{name}` has shape {:?}, expected NCHW (4-D)",
+            "{}: tensor `{name}` has shape {}, expected NCHW (4-D)",
             path.display(),
-            t.shape
+            upframe_nn::shape_text(&t.shape)
         );
     };
     Ok(Tensor::from_nchw([n, c, h, w], &t.data))

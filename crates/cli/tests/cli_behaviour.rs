@@ -289,6 +289,19 @@ fn sigkill_and_sigint_leave_nothing_under_the_output_name() {
     );
 }
 
+/// `probe --json` names the input kind as a word (it was Rust debug text, lowercased).
+#[test]
+fn probe_json_names_the_input_kind() {
+    let out = upframe()
+        .args(["probe", "--json"])
+        .arg(sample())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["kind"], "video");
+}
+
 #[test]
 fn probe_reports_vfr_rotation_and_hdr() {
     let Some(fire) = asset("media/video/fire2.mp4") else {

@@ -111,6 +111,17 @@ pub enum InputKind {
     ImageSequence,
 }
 
+impl InputKind {
+    /// `video`, `image`, `imagesequence` (the names `probe --json` has always printed).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputKind::Video => "video",
+            InputKind::Image => "image",
+            InputKind::ImageSequence => "imagesequence",
+        }
+    }
+}
+
 /// The kind of an elementary stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StreamKind {
@@ -433,7 +444,7 @@ impl std::fmt::Display for VideoInfo {
         )?;
         write!(
             f,
-            "  rotation: {} deg; frames decode as {} channel(s), {:?}",
+            "  rotation: {} deg; frames decode as {} channel(s), {} samples",
             self.rotation_deg, self.channels, self.depth
         )
     }

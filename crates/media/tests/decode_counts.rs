@@ -171,6 +171,13 @@ fn tos_hevc_main10_decodes_to_10_bit_with_hdr_tags() {
     assert_eq!((info.width, info.height), (1920, 800));
     assert_eq!(info.bit_depth, 10);
     assert_eq!(info.depth, SampleDepth::High { bits: 10 });
+    // The summary says it in words, not as Rust debug text.
+    let summary = info.to_string();
+    assert!(
+        summary.contains("3 channel(s), 10-bit samples"),
+        "{summary}"
+    );
+    assert!(!summary.contains('{'), "{summary}");
     assert_eq!(info.colour.primaries_name(), "bt2020");
     assert_eq!(info.colour.transfer_name(), "smpte2084");
     assert_eq!(info.colour.matrix_name(), "bt2020nc");

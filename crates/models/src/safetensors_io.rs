@@ -50,7 +50,7 @@ pub fn parse_safetensors_bytes(bytes: &[u8]) -> Result<TensorFile, ModelError> {
                 .collect(),
             other => {
                 return Err(ModelError::SafeTensors(format!(
-                    "tensor `{name}` has unsupported dtype {other:?}"
+                    "tensor `{name}` has unsupported dtype {other}"
                 )))
             }
         };

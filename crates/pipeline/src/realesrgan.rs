@@ -754,8 +754,9 @@ pub fn interpolate_weights(
         })?;
         if ta.shape != tb.shape {
             return Err(RealEsrganError::WeightMismatch(format!(
-                "'{key}' is {:?} in one file and {:?} in the other",
-                ta.shape, tb.shape
+                "'{key}' is {} in one file and {} in the other",
+                upframe_nn::shape_text(&ta.shape),
+                upframe_nn::shape_text(&tb.shape)
             )));
         }
         let data = ta

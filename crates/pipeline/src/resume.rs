@@ -149,15 +149,24 @@ fn job_key(
     key.push("job.start", opt(d.start_s.map(|v| v.to_string())));
     key.push("job.duration", opt(d.duration_s.map(|v| v.to_string())));
     key.push("job.frames", opt(d.max_frames.map(|v| v.to_string())));
-    key.push("job.on_decode_error", format!("{:?}", d.on_decode_error));
-    key.push("job.sequence_fps", format!("{:?}", d.sequence_frame_rate));
+    let policy = match d.on_decode_error {
+        upframe_media::DecodeErrorPolicy::Abort => "abort",
+        upframe_media::DecodeErrorPolicy::Skip => "skip",
+    };
+    key.push("job.on_decode_error", policy);
+    let (num, den) = d.sequence_frame_rate;
+    key.push("job.sequence_fps", format!("{num}/{den}"));
     let e = &job.encode;
     key.push("job.codec", opt(e.codec.clone()));
     key.push("job.crf", opt(e.crf.map(|v| v.to_string())));
     key.push("job.bitrate", opt(e.bitrate.map(|v| v.to_string())));
     key.push("job.preset", opt(e.preset.clone()));
     key.push("job.pix_fmt", opt(e.pix_fmt.clone()));
-    key.push("job.encoder_options", format!("{:?}", e.options));
+    let encoder_options: Vec<String> = e.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    key.push(
+        "job.encoder_options",
+        opt(Some(encoder_options.join(",")).filter(|o| !o.is_empty())),
+    );
     key.push("job.audio", job.audio.to_string());
     key.push("job.subtitles", job.subtitles.to_string());
     key.push("job.segment_frames", segment_frames.to_string());
