@@ -54,13 +54,19 @@ is interrupted (Ctrl-C, kill, crash, full disk), run the same command again: it 
 the last complete segment and gives the same file an uninterrupted run would. A changed input,
 option or model is refused; --restart starts over.")]
 pub struct EnhanceArgs {
+    /// Input: a video file (anything FFmpeg demuxes), a directory of frames or a printf
+    /// pattern (frames/%06d.png); at least two frames.
     #[arg(short, long, value_name = "IN")]
     pub input: PathBuf,
+    /// Output: a video file (container from the extension), or a pattern/directory of frames.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// Upscaler: a Real-ESRGAN model name or file, or lanczos.
+    /// Upscaler: a Real-ESRGAN model name or file (default realesr-animevideov3, built into
+    /// upframe), or lanczos. -m, -n and --model are the same option in every command; the
+    /// RIFE model is --interp-model.
     #[arg(
-        short = 'n',
+        short = 'm',
+        visible_short_alias = 'n',
         long,
         value_name = "NAME|PATH",
         default_value = "realesr-animevideov3"
@@ -69,7 +75,7 @@ pub struct EnhanceArgs {
     /// Upscale factor (default: the model's own; Lanczos: 2).
     #[arg(short, long, value_name = "FACTOR")]
     pub scale: Option<f64>,
-    /// RIFE model: a registry name or a weight file.
+    /// RIFE model: a registry name or a weight file (what `interpolate --model` takes).
     #[arg(long, value_name = "NAME|PATH", default_value = "rife-v4.26")]
     pub interp_model: String,
     /// Which runs first (default: the cheaper by the cost model).

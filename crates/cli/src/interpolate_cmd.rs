@@ -93,12 +93,22 @@ is interrupted (Ctrl-C, kill, crash, full disk), run the same command again: it 
 the last complete segment and gives the same file an uninterrupted run would. A changed input,
 option or model is refused; --restart starts over.")]
 pub struct InterpolateArgs {
+    /// Input: a video file (anything FFmpeg demuxes), a directory of frames or a printf
+    /// pattern (frames/%06d.png); at least two frames.
     #[arg(short, long, value_name = "IN")]
     pub input: PathBuf,
+    /// Output: a video file (container from the extension), or a pattern/directory of frames.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// RIFE model: a registry name (rife-v4.26) or a weight file (flownet.pkl).
-    #[arg(short, long, value_name = "NAME|PATH", default_value = "rife-v4.26")]
+    /// RIFE model: a registry name (rife-v4.26) or a weight file (flownet.pkl). -m, -n and
+    /// --model are the same option in every command.
+    #[arg(
+        short = 'm',
+        visible_short_alias = 'n',
+        long,
+        value_name = "NAME|PATH",
+        default_value = "rife-v4.26"
+    )]
     pub model: String,
     #[command(flatten)]
     pub interp: InterpOptions,

@@ -29,8 +29,9 @@ pub enum ModelCommand {
     /// Run a network on NCHW f32 tensors from a safetensors file (`input`, or `img0`/`img1` for
     /// RIFE) and write its raw outputs (`output`, and RIFE's `flow`, `mask`).
     Run {
-        /// A registry name (e.g. realesr-animevideov3, rife-v4.25) or a weight file path.
-        #[arg(long)]
+        /// A registry name (e.g. realesr-animevideov3, rife-v4.25) or a weight file path (also
+        /// spelled -m or -n, as in every command).
+        #[arg(short = 'm', visible_short_alias = 'n', long)]
         model: String,
         /// Safetensors file with the input tensors.
         #[arg(long)]

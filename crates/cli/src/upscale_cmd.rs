@@ -42,12 +42,13 @@ pub struct UpscaleArgs {
     /// Output: a video file (container from the extension), an image, or a pattern/directory.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// Upscaler: a Real-ESRGAN model name (realesr-animevideov3, the
-    /// default, built into upframe; RealESRGAN_x4plus, ... see `upframe models list`), a weight
-    /// file path, `lanczos` (Lanczos-3, antialiased when shrinking) or `lanczos4-opencv`
-    /// (OpenCV's INTER_LANCZOS4).
+    /// Upscaler (-m, -n and --model are the same option in every command): a Real-ESRGAN
+    /// model name (realesr-animevideov3, the default, built into upframe; RealESRGAN_x4plus,
+    /// ... see `upframe models list`), a weight file path, `lanczos` (Lanczos-3, antialiased
+    /// when shrinking) or `lanczos4-opencv` (OpenCV's INTER_LANCZOS4).
     #[arg(
-        short = 'n',
+        short = 'm',
+        visible_short_alias = 'n',
         long,
         value_name = "NAME|PATH",
         default_value = "realesr-animevideov3"

@@ -46,6 +46,85 @@ fn usage_errors_exit_2_and_help_lists_working_commands() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Every command's help describes -i/-o, and -m, -n and --model are one option everywhere
+/// (enhance's RIFE model is --interp-model).
+#[test]
+fn help_describes_io_and_one_model_spelling() {
+    let help = |command: &str| {
+        let out = upframe().args([command, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for command in ["upscale", "interpolate", "enhance"] {
+        let text = help(command);
+        for (flag, doc) in [
+            ("-i, --input <IN>", "Input: "),
+            ("-o, --output <OUT>", "Output: "),
+        ] {
+            let after = &text[text
+                .find(flag)
+                .unwrap_or_else(|| panic!("{command}: {flag}"))..];
+            let line = after.lines().nth(1).unwrap_or("");
+            assert!(
+                line.trim_start().starts_with(doc),
+                "{command} {flag}: {line:?}"
+            );
+        }
+        let model = &text[text.find("-m, --model <NAME|PATH>").expect("-m, --model")..];
+        let block: String = model.lines().take_while(|l| !l.is_empty()).collect();
+        assert!(block.contains("[alias: -n]"), "{command}: {block}");
+        assert!(model.contains("-m, -n and"), "{command}: {model}");
+    }
+    assert!(help("enhance").contains("--interp-model <NAME|PATH>"));
+
+    // Each spelling reaches the model lookup (exit 1 naming the model, not a usage error).
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("o.mp4");
+    for (command, flag) in [
+        ("upscale", "-m"),
+        ("upscale", "-n"),
+        ("upscale", "--model"),
+        ("interpolate", "-m"),
+        ("interpolate", "-n"),
+        ("interpolate", "--model"),
+        ("enhance", "-m"),
+        ("enhance", "-n"),
+        ("enhance", "--model"),
+    ] {
+        let out = upframe()
+            .args([command, flag, "nosuchmodel", "-i"])
+            .arg(sample())
+            .arg("-o")
+            .arg(&out_path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command} {flag}: {err}");
+        assert!(
+            err.contains("unknown model 'nosuchmodel'"),
+            "{command} {flag}: {err}"
+        );
+    }
+    for flag in ["-m", "-n", "--model"] {
+        let out = upframe()
+            .args([
+                "model",
+                "run",
+                flag,
+                "nosuchmodel",
+                "--input",
+                "a",
+                "--output",
+                "b",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "model run {flag}: {err}");
+        assert!(err.contains("unknown model 'nosuchmodel'"), "{err}");
+    }
+}
+
 #[test]
 fn missing_input_and_unknown_model_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
