@@ -58,7 +58,7 @@ use std::path::Path;
 
 pub use error::MediaError;
 pub use frame::{Frame, SampleDepth};
-pub use images::{read_image, write_image};
+pub use images::{read_image, read_image_limited, write_image};
 pub use probe::probe;
 #[doc(hidden)]
 pub use segment::fuzz_parse_segment;
@@ -68,7 +68,7 @@ pub use segment::{
 pub use types::{
     ColourRange, ColourTags, DecodeErrorPolicy, DecodeOptions, EncodeOptions, HdrMetadata,
     InputKind, MasteringDisplay, MediaInfo, OutputSpec, OutputSummary, Passthrough, StreamInfo,
-    StreamKind, VideoInfo,
+    StreamKind, VideoInfo, DEFAULT_MAX_PIXELS,
 };
 
 /// A stream of decoded frames: a video file, one image, or a sequence of images.

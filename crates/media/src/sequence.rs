@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::MediaError;
 use crate::frame::Frame;
-use crate::images::{read_image, write_image};
+use crate::images::{read_image_limited, write_image};
 use crate::source::has_image_extension;
 use crate::types::{ColourTags, DecodeOptions, OutputSpec, OutputSummary, VideoInfo};
 use crate::{FrameSink, FrameSource};
@@ -184,6 +184,8 @@ pub struct ImageSequenceSource {
     first: Option<Frame>,
     info: VideoInfo,
     max_frames: Option<u64>,
+    /// Images over this many pixels are refused before decoding.
+    max_pixels: u64,
 }
 
 impl ImageSequenceSource {
@@ -229,7 +231,7 @@ impl ImageSequenceSource {
                 reason: "no frames in the requested window".into(),
             });
         }
-        let first = read_image(&files[0])?;
+        let first = read_image_limited(&files[0], opts.max_pixels)?;
         let codec = files[0]
             .extension()
             .and_then(|e| e.to_str())
@@ -281,6 +283,7 @@ impl ImageSequenceSource {
             first: Some(first),
             info,
             max_frames: opts.max_frames,
+            max_pixels: opts.max_pixels,
         })
     }
 }
@@ -296,7 +299,7 @@ impl FrameSource for ImageSequenceSource {
         }
         let mut frame = match self.first.take() {
             Some(f) => f,
-            None => read_image(&self.files[self.next])?,
+            None => read_image_limited(&self.files[self.next], self.max_pixels)?,
         };
         if frame.width != self.info.width || frame.height != self.info.height {
             return Err(MediaError::FrameMismatch {

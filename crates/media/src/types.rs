@@ -249,7 +249,13 @@ pub struct DecodeOptions {
     /// Frame rate of image sequences and single images (default 25/1); also the rate used to
     /// stamp frames of raw streams that carry no rate and no timestamps.
     pub sequence_frame_rate: (i32, i32),
+    /// Images (decoded whole when read) of more pixels than this are refused from their header,
+    /// before decoding; the image decoder's own memory limit is raised to fit this size.
+    pub max_pixels: u64,
 }
+
+/// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32`.
+pub const DEFAULT_MAX_PIXELS: u64 = 16384 * 16384;
 
 impl Default for DecodeOptions {
     fn default() -> Self {
@@ -259,6 +265,7 @@ impl Default for DecodeOptions {
             max_frames: None,
             on_decode_error: DecodeErrorPolicy::Abort,
             sequence_frame_rate: (25, 1),
+            max_pixels: DEFAULT_MAX_PIXELS,
         }
     }
 }

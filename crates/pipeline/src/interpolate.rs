@@ -117,7 +117,7 @@ pub fn run_interpolate_job(
 ) -> Result<InterpolateSummary, JobError> {
     let started = Instant::now();
     let vjob = &job.video;
-    let mut source = open_source(&vjob.input, &vjob.decode)?;
+    let mut source = open_source(&vjob.input, &vjob.decode_options())?;
     let info = source.info().clone();
     let mut retimer = Retimer::new(job.rate, info.time_base)
         .map_err(|e| processor_error("timing", e.to_string()))?;
@@ -394,7 +394,7 @@ fn first_needed_frame(
     pts_of: &impl Fn(&Frame) -> i64,
     cancelled: &impl Fn() -> bool,
 ) -> Result<u64, JobError> {
-    let mut source = open_source(&vjob.input, &vjob.decode)?;
+    let mut source = open_source(&vjob.input, &vjob.decode_options())?;
     let Some(mut prev) = source.skip_frame()? else {
         return Ok(0);
     };

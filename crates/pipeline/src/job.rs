@@ -70,8 +70,9 @@ pub struct VideoJob {
     pub max_pixels: u64,
 }
 
-/// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32`.
-pub const DEFAULT_MAX_PIXELS: u64 = 16384 * 16384;
+/// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32` (the media layer's limit for
+/// images, which it decodes whole when they open).
+pub const DEFAULT_MAX_PIXELS: u64 = upframe_media::DEFAULT_MAX_PIXELS;
 
 /// Refuses input or output frames above `max` pixels.
 pub(crate) fn check_frame_limit(
@@ -95,6 +96,15 @@ pub(crate) fn check_frame_limit(
 }
 
 impl VideoJob {
+    /// `decode` with the job's frame limit: images, decoded whole when the source opens, are
+    /// refused from their header.
+    pub(crate) fn decode_options(&self) -> DecodeOptions {
+        DecodeOptions {
+            max_pixels: self.max_pixels,
+            ..self.decode.clone()
+        }
+    }
+
     pub fn new(input: impl Into<PathBuf>, output: impl Into<PathBuf>) -> Self {
         VideoJob {
             input: input.into(),
@@ -166,7 +176,7 @@ pub fn run_video_job(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<JobSummary, JobError> {
     let started = Instant::now();
-    let mut source = open_source(&job.input, &job.decode)?;
+    let mut source = open_source(&job.input, &job.decode_options())?;
     let info = source.info().clone();
     let (out_w, out_h) = chain_output_size(&processors, info.width, info.height);
     check_frame_limit((info.width, info.height), (out_w, out_h), job.max_pixels)?;
