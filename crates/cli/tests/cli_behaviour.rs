@@ -411,3 +411,28 @@ fn probe_reports_vfr_rotation_and_hdr() {
     assert_eq!(v["video"]["colour"]["transfer"], "smpte2084");
     assert_eq!(v["video"]["colour"]["hdr"], true);
 }
+
+/// `bench`'s option errors quote the value and list the known ones as words, not Rust debug
+/// text (`"nope"`, `["eager", ...]`).
+#[test]
+fn bench_option_errors_list_known_values_in_words() {
+    let out = upframe()
+        .args(["bench", "--cases", "nope"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("unknown case 'nope'; known: animevideov3_270x480, "),
+        "{err}"
+    );
+    let out = upframe()
+        .args(["bench", "--torch-modes", "nope"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown --torch-modes entry 'nope'; known: eager, channels_last, compile"),
+        "{err}"
+    );
+}
