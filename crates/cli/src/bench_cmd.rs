@@ -125,7 +125,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     for mode in &args.torch_modes {
         if !TORCH_MODES.contains(&mode.as_str()) {
-            bail!("unknown --torch-modes entry {mode:?}; known: {TORCH_MODES:?}");
+            bail!(
+                "unknown --torch-modes entry '{mode}'; known: {}",
+                TORCH_MODES.join(", ")
+            );
         }
     }
     let cases = select_cases(&args.cases)?;
@@ -198,7 +201,7 @@ fn select_cases(names: &[String]) -> anyhow::Result<Vec<&'static Case>> {
         .map(|n| {
             CASES.iter().find(|c| c.name == n).with_context(|| {
                 let known: Vec<_> = CASES.iter().map(|c| c.name).collect();
-                format!("unknown case {n:?}; known: {}", known.join(", "))
+                format!("unknown case '{n}'; known: {}", known.join(", "))
             })
         })
         .collect()

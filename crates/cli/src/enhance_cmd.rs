@@ -38,6 +38,15 @@ pub enum Order {
     UpscaleFirst,
 }
 
+impl std::fmt::Display for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Order::InterpolateFirst => "interpolate first",
+            Order::UpscaleFirst => "upscale first",
+        })
+    }
+}
+
 /// Arguments of `upframe enhance`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -61,9 +70,12 @@ pub struct EnhanceArgs {
     /// name pattern ('OUT/{stem}_hd.mkv').
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// Upscaler: a Real-ESRGAN model name or file, or lanczos.
+    /// Upscaler: a Real-ESRGAN model name or file (default realesr-animevideov3, built into
+    /// upframe), or lanczos. -m, -n and --model are the same option in every command; the
+    /// RIFE model is --interp-model.
     #[arg(
-        short = 'n',
+        short = 'm',
+        visible_short_alias = 'n',
         long,
         value_name = "NAME|PATH",
         default_value = "realesr-animevideov3"
@@ -72,7 +84,7 @@ pub struct EnhanceArgs {
     /// Upscale factor (default: the model's own; Lanczos: 2).
     #[arg(short, long, value_name = "FACTOR")]
     pub scale: Option<f64>,
-    /// RIFE model: a registry name or a weight file.
+    /// RIFE model: a registry name or a weight file (what `interpolate --model` takes).
     #[arg(long, value_name = "NAME|PATH", default_value = "rife-v4.26")]
     pub interp_model: String,
     /// Which runs first (default: the cheaper by the cost model).
@@ -111,8 +123,8 @@ fn upscaler(args: &EnhanceArgs) -> Result<(Box<dyn FrameProcessor>, f64)> {
         outscale: args.scale,
         ..RealEsrganOptions::default()
     };
-    let up = RealEsrganUpscaler::from_file(&resolved.path, options)
-        .with_context(|| resolved.path.display().to_string())?;
+    let up = RealEsrganUpscaler::from_resolved(&resolved, options)
+        .with_context(|| resolved.describe())?;
     Ok((Box::new(up), UPSCALER_TO_RIFE_COST))
 }
 
@@ -170,12 +182,7 @@ fn parts(models: &mut Models, order: Order, label: String) -> Parts<'_> {
 
 pub fn run(args: EnhanceArgs) -> Result<()> {
     let rate = args.interp.rate()?;
-    let label = |order: Order| {
-        format!(
-            "{} + {} ({rate:?}, {order:?})",
-            args.model, args.interp_model
-        )
-    };
+    let label = |order: Order| format!("{} + {} ({rate}, {order})", args.model, args.interp_model);
     let shape = batch::shape(
         &args.input,
         &args.output,

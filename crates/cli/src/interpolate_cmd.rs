@@ -22,6 +22,7 @@ use crate::batch_cmd::{self, BatchCommand};
 pub use crate::job_options::JobOptions;
 use crate::job_options::{job_error, peak_rss_bytes};
 use crate::progress::ProgressDisplay;
+use crate::upscale_cmd::resumed_note;
 
 /// What to do between two frames across a scene cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -110,8 +111,15 @@ pub struct InterpolateArgs {
     /// name pattern ('OUT/{stem}_60fps.mkv').
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// RIFE model: a registry name (rife-v4.26) or a weight file (flownet.pkl).
-    #[arg(short, long, value_name = "NAME|PATH", default_value = "rife-v4.26")]
+    /// RIFE model: a registry name (rife-v4.26) or a weight file (flownet.pkl). -m, -n and
+    /// --model are the same option in every command.
+    #[arg(
+        short = 'm',
+        visible_short_alias = 'n',
+        long,
+        value_name = "NAME|PATH",
+        default_value = "rife-v4.26"
+    )]
     pub model: String,
     #[command(flatten)]
     pub interp: InterpOptions,
@@ -129,7 +137,14 @@ pub fn load_rife(
 ) -> Result<RifeInterpolator> {
     let resolved =
         registry::resolve(model, model_dir).with_context(|| format!("--model {model}"))?;
-    RifeInterpolator::load(&resolved.path, scale).map_err(|e| anyhow!("{e}"))
+    // Only Real-ESRGAN weights are built in; RIFE always comes from a file.
+    let Some(path) = resolved.path() else {
+        bail!(
+            "--model {model}: {} is not a RIFE model",
+            resolved.describe()
+        );
+    };
+    RifeInterpolator::load(path, scale).map_err(|e| anyhow!("{e}"))
 }
 
 /// Runs an interpolation job with optional processors before/after; prints progress and the
@@ -178,18 +193,19 @@ pub fn run_job(
     if let Some(short) = &summary.short_input {
         eprintln!("upframe: warning: {short}");
     }
+    // The whole job (the encoder's flush and the join included); the frames made in it.
     let secs = summary.wall.as_secs_f64();
     let fps = if secs > 0.0 {
-        summary.frames_out as f64 / secs
+        summary.frames_out.saturating_sub(summary.frames_resumed) as f64 / secs
     } else {
         0.0
     };
     let peak = peak_rss_bytes();
     if !opts.quiet {
         eprintln!(
-            "upframe: wrote {}: {} frames ({} from {} input, {} interpolated, {} cuts, {} static pairs) {}x{} in {:.2} s ({:.2} fps)",
+            "upframe: wrote {}: {} frames ({} from {} input, {} interpolated, {} cuts, {} static pairs) {}x{} in {:.2} s ({:.2} fps){}",
             summary.output.path.display(),
-            summary.frames_out,
+            summary.output.frames,
             summary.frames_out,
             summary.frames_in,
             summary.interpolated,
@@ -198,7 +214,8 @@ pub fn run_job(
             summary.output_width,
             summary.output_height,
             secs,
-            fps
+            fps,
+            resumed_note(summary.frames_resumed)
         );
         if matches!(rate, Rate::Slowmo(_)) && !opts.no_audio {
             eprintln!("upframe: note: --slowmo drops audio and subtitles (they cannot be stretched without re-encoding)");
@@ -214,6 +231,8 @@ pub fn run_job(
             "frames_in": summary.frames_in,
             "frames_out": summary.frames_out,
             "short_input": summary.short_input.as_ref().map(|s| s.to_string()),
+            "frames_resumed": summary.frames_resumed,
+            "output_frames": summary.output.frames,
             "interpolated": summary.interpolated,
             "cuts": summary.cuts.iter().map(|(i, s)| json!({"after_frame": i, "ssim": s})).collect::<Vec<_>>(),
             "static_pairs": summary.static_pairs,
@@ -327,7 +346,7 @@ pub fn run_batch<S>(
 pub fn run(args: InterpolateArgs) -> Result<()> {
     let rate = args.interp.rate()?;
     let label = format!(
-        "{} ({rate:?}, scale {})",
+        "{} ({rate}, RIFE scale {})",
         args.model, args.interp.rife_scale
     );
     let shape = batch::shape(

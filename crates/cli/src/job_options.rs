@@ -151,6 +151,7 @@ impl JobOptions {
                 OnDecodeError::Skip => DecodeErrorPolicy::Skip,
             },
             sequence_frame_rate,
+            ..DecodeOptions::default()
         };
         job.encode = self.encode_options();
         job.overwrite = self.overwrite;
@@ -225,11 +226,10 @@ pub fn record_command_key(command: &clap::Command, matches: &ArgMatches) {
         };
         if let Some(name) = weights {
             if let Ok(resolved) = registry::resolve(name, model_dir.as_deref()) {
-                let hash = registry::sha256_file(&resolved.path)
-                    .map(|(h, _)| h)
-                    .unwrap_or_else(|e| {
-                        format!("unreadable ({})", e.to_string().replace('\n', " "))
-                    });
+                // The embedded copy hashes like the official file it is.
+                let hash = resolved.sha256().map(|(h, _)| h).unwrap_or_else(|e| {
+                    format!("unreadable ({})", e.to_string().replace('\n', " "))
+                });
                 key.push(format!("model.{id}.sha256"), hash);
             }
         }

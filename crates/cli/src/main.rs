@@ -18,8 +18,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-/// upframe: upscale videos and images (Lanczos now; Real-ESRGAN models next) natively, with
-/// FFmpeg in-process, keeping timing, colour, rotation, alpha, audio and subtitles.
+/// upframe: upscale videos and images (Real-ESRGAN, a built-in model by default; Lanczos) and
+/// interpolate frames (RIFE) natively, with FFmpeg in-process, keeping timing, colour,
+/// rotation, alpha, audio and subtitles.
 #[derive(Debug, Parser)]
 #[command(name = "upframe", version, about, long_about = None, propagate_version = true)]
 struct Cli {

@@ -12,7 +12,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use upframe_models::{
-    load_model, load_safetensors, registry, write_safetensors, Model, Network, WeightTensor,
+    load_safetensors, model_from_state_dict, registry, write_safetensors, Model, Network,
+    WeightTensor,
 };
 use upframe_nn::{Tensor, Workspace};
 
@@ -28,8 +29,9 @@ pub enum ModelCommand {
     /// Run a network on NCHW f32 tensors from a safetensors file (`input`, or `img0`/`img1` for
     /// RIFE) and write its raw outputs (`output`, and RIFE's `flow`, `mask`).
     Run {
-        /// A registry name (e.g. realesr-animevideov3, rife-v4.25) or a weight file path.
-        #[arg(long)]
+        /// A registry name (e.g. realesr-animevideov3, rife-v4.25) or a weight file path (also
+        /// spelled -m or -n, as in every command).
+        #[arg(short = 'm', visible_short_alias = 'n', long)]
         model: String,
         /// Safetensors file with the input tensors.
         #[arg(long)]
@@ -77,16 +79,24 @@ pub fn run(args: ModelArgs) -> anyhow::Result<()> {
     }
 }
 
-fn resolve(model: &str, model_dir: Option<&Path>) -> anyhow::Result<(PathBuf, Model)> {
+fn resolve(
+    model: &str,
+    model_dir: Option<&Path>,
+) -> anyhow::Result<(registry::ResolvedModel, Model)> {
     let resolved = registry::resolve(model, model_dir)?;
-    let loaded = load_model(&resolved.path)?;
-    Ok((resolved.path, loaded))
+    let weights = resolved.load_weights()?;
+    let loaded = model_from_state_dict(&weights).map_err(|e| e.in_file(resolved.describe()))?;
+    Ok((resolved, loaded))
 }
 
 fn info(model: &str, model_dir: Option<&Path>) -> anyhow::Result<()> {
-    let (path, loaded) = resolve(model, model_dir)?;
-    println!("file: {}", path.display());
-    if let Some(known) = registry::identify_file(&path) {
+    let (resolved, loaded) = resolve(model, model_dir)?;
+    println!("file: {}", resolved.describe());
+    let known = match resolved.path() {
+        Some(path) => registry::identify_file(path),
+        None => resolved.model,
+    };
+    if let Some(known) = known {
         println!("registry name: {}", known.name);
     }
     println!("{}", loaded.info);
@@ -105,9 +115,9 @@ fn input_tensor(
         .with_context(|| format!("{}: no tensor `{name}`", path.display()))?;
     let Ok([n, c, h, w]) = <[usize; 4]>::try_from(t.shape.as_slice()) else {
         bail!(
-            "{}: tensor `{name}` has shape {:?}, expected NCHW (4-D)",
+            "{}: tensor `{name}` has shape {}, expected NCHW (4-D)",
             path.display(),
-            t.shape
+            upframe_nn::shape_text(&t.shape)
         );
     };
     Ok(Tensor::from_nchw([n, c, h, w], &t.data))
@@ -136,7 +146,7 @@ fn run_model(
     let file = load_safetensors(input)?;
     let mut ws = Workspace::new();
     let mut metadata = HashMap::from([
-        ("model".to_string(), weights.display().to_string()),
+        ("model".to_string(), weights.describe()),
         (
             "architecture".to_string(),
             loaded.info.arch_name().to_string(),
@@ -168,7 +178,7 @@ fn run_model(
     write_safetensors(output, &refs, Some(metadata))?;
     eprintln!(
         "{}: {} forward in {:.1} ms → {}",
-        weights.display(),
+        weights.describe(),
         loaded.info.arch_name(),
         elapsed.as_secs_f64() * 1e3,
         output.display()

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use upframe_models::registry::{
     self, FetchOptions, FetchOutcome, FetchProgress, FileReport, KnownModel, Origin, ResolvedModel,
-    Source, VerifyStatus, KNOWN_MODELS,
+    Source, VerifyStatus, Weights, KNOWN_MODELS,
 };
 
 /// The model registry and the local model cache: list, fetch, verify, path.
@@ -26,7 +26,8 @@ pub struct ModelsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
-    /// List the known models and whether each is in the model directory.
+    /// List the known models and whether each is in the model directory (or built into
+    /// upframe: realesr-animevideov3 is embedded, so it works with no download).
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -48,7 +49,8 @@ pub enum ModelsCommand {
         #[arg(long)]
         allow_unverified: bool,
     },
-    /// Hash the model files in the model directory against the official hashes.
+    /// Hash the model files in the model directory, and the models built into upframe,
+    /// against the official hashes.
     ///
     /// Exits with status 1 when a model's canonical file does not match its official hash
     /// (corrupt or replaced) or a named model is not there. Known substitutes (the shared
@@ -60,7 +62,8 @@ pub enum ModelsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print the file a model name (or path) resolves to.
+    /// Print the file a model name (or path) resolves to; `embedded:<file name>` when no file
+    /// is in the model directory and upframe uses its built-in copy.
     Path {
         /// Model name, alias, or a path to a weight file.
         name: String,
@@ -97,14 +100,28 @@ pub fn run_to(args: ModelsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         ModelsCommand::Path { name } => {
             let resolved = registry::resolve(&name, dir_flag)?;
-            if let Origin::Substitute(substitute) = resolved.origin {
-                eprintln!(
-                    "note: {} is a stand-in: {}",
-                    resolved.path.display(),
-                    substitute.note
-                );
+            match (&resolved.weights, resolved.origin) {
+                (Weights::Embedded(copy), _) => {
+                    let model_dir = registry::model_dir(dir_flag)
+                        .map(|d| format!("no file in {}, so ", d.display()))
+                        .unwrap_or_default();
+                    eprintln!(
+                        "note: {}: {model_dir}upframe uses the official file built into it",
+                        copy.name
+                    );
+                    writeln!(out, "embedded:{}", copy.file_name)?;
+                }
+                (Weights::File(path), origin) => {
+                    if let Origin::Substitute(substitute) = origin {
+                        eprintln!(
+                            "note: {} is a stand-in: {}",
+                            path.display(),
+                            substitute.note
+                        );
+                    }
+                    writeln!(out, "{}", path.display())?;
+                }
             }
-            writeln!(out, "{}", resolved.path.display())?;
             Ok(())
         }
     }
@@ -115,14 +132,6 @@ fn human_size(bytes: u64) -> String {
         format!("{:.1} MB", bytes as f64 / 1e6)
     } else {
         format!("{:.1} kB", bytes as f64 / 1e3)
-    }
-}
-
-fn origin_str(origin: Origin) -> &'static str {
-    match origin {
-        Origin::UserPath => "path",
-        Origin::Cache => "cache",
-        Origin::Substitute(_) => "substitute",
     }
 }
 
@@ -138,8 +147,8 @@ fn list(dir: &Path, as_json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
             .map(|(model, found)| {
                 let cached = found.as_ref().map(|r| {
                     json!({
-                        "path": r.path,
-                        "origin": origin_str(r.origin),
+                        "path": r.path(),
+                        "origin": r.origin.as_str(),
                         "note": match r.origin {
                             Origin::Substitute(s) => Some(s.note),
                             _ => None,
@@ -176,7 +185,7 @@ fn list(dir: &Path, as_json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "model directory: {}", dir.display())?;
     writeln!(
         out,
-        "{:<28} {:<5} {:<16} {:>8}  {:<18} CACHED",
+        "{:<28} {:<5} {:<16} {:>8}  {:<18} AVAILABLE",
         "NAME", "SCALE", "ARCH", "SIZE", "OFFICIAL SOURCE"
     )?;
     for (model, found) in KNOWN_MODELS.iter().zip(&found) {
@@ -195,6 +204,7 @@ fn list(dir: &Path, as_json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
             None => "no".to_string(),
             Some(r) => match r.origin {
                 Origin::Substitute(s) => format!("substitute: {} (not official)", s.relative_path),
+                Origin::Embedded => "built in (embedded)".to_string(),
                 _ => "yes".to_string(),
             },
         };
@@ -332,12 +342,22 @@ fn verify(dir: &Path, names: &[String], as_json: bool, out: &mut dyn Write) -> a
     };
     let reports = registry::verify_dir(dir, &models)
         .with_context(|| format!("verifying {}", dir.display()))?;
+    // The copies built into the binary: (model, file name, sha256, size, status).
+    let embedded: Vec<_> = models
+        .iter()
+        .filter_map(|m| registry::embedded(m).map(|copy| (*m, copy)))
+        .map(|(m, copy)| {
+            let (sha256, size, status) = registry::verify_embedded(copy);
+            (m, copy.file_name, sha256, size, status)
+        })
+        .collect();
     let missing: Vec<&str> = if names.is_empty() {
         Vec::new()
     } else {
         models
             .iter()
             .filter(|m| !reports.iter().any(|r| r.models.contains(&m.name)))
+            .filter(|m| registry::embedded(m).is_none())
             .map(|m| m.name)
             .collect()
     };
@@ -346,7 +366,12 @@ fn verify(dir: &Path, names: &[String], as_json: bool, out: &mut dyn Write) -> a
     } else {
         Vec::new()
     };
-    let problems = reports.iter().filter(|r| r.is_problem()).count() + missing.len();
+    let problems = reports.iter().filter(|r| r.is_problem()).count()
+        + embedded
+            .iter()
+            .filter(|e| e.4 != VerifyStatus::Official)
+            .count()
+        + missing.len();
 
     if as_json {
         let files: Vec<Value> = reports
@@ -355,7 +380,7 @@ fn verify(dir: &Path, names: &[String], as_json: bool, out: &mut dyn Write) -> a
                 json!({
                     "models": r.models,
                     "path": r.path,
-                    "origin": origin_str(r.origin),
+                    "origin": r.origin.as_str(),
                     "size": r.size,
                     "sha256": r.sha256,
                     "official_sha256": r.official_sha256,
@@ -369,9 +394,25 @@ fn verify(dir: &Path, names: &[String], as_json: bool, out: &mut dyn Write) -> a
                 })
             })
             .collect();
+        let embedded: Vec<Value> = embedded
+            .iter()
+            .map(|(model, file_name, sha256, size, status)| {
+                json!({
+                    "model": model.name,
+                    "file_name": file_name,
+                    "origin": Origin::Embedded.as_str(),
+                    "size": size,
+                    "sha256": sha256,
+                    "official_sha256": model.sha256,
+                    "status": status.as_str(),
+                    "problem": *status != VerifyStatus::Official,
+                })
+            })
+            .collect();
         let report = json!({
             "model_dir": dir,
             "files": files,
+            "embedded": embedded,
             "missing": missing,
             "unrecognised": unrecognised,
         });
@@ -379,13 +420,30 @@ fn verify(dir: &Path, names: &[String], as_json: bool, out: &mut dyn Write) -> a
     } else {
         writeln!(out, "model directory: {}", dir.display())?;
         if reports.is_empty() && missing.is_empty() {
-            writeln!(out, "no known model files found")?;
+            writeln!(out, "no known model files in the model directory")?;
         }
         for report in &reports {
             let relative = report.path.strip_prefix(dir).unwrap_or(&report.path);
             writeln!(out, "{}: {}", report.models.join(", "), relative.display())?;
             writeln!(out, "  sha256 {} ({} bytes)", report.sha256, report.size)?;
             writeln!(out, "  {}", status_text(report))?;
+        }
+        for (model, file_name, sha256, size, status) in &embedded {
+            writeln!(
+                out,
+                "{}: {file_name} built into upframe (embedded)",
+                model.name
+            )?;
+            writeln!(out, "  sha256 {sha256} ({size} bytes)")?;
+            let official = model.sha256.unwrap_or("-");
+            writeln!(
+                out,
+                "  {}",
+                match status {
+                    VerifyStatus::Official => "OFFICIAL: matches the official release file".into(),
+                    _ => format!("NOT OFFICIAL: the official sha256 is {official}"),
+                }
+            )?;
         }
         for name in &missing {
             writeln!(out, "{name}: MISSING from the model directory")?;

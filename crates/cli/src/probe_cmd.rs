@@ -76,7 +76,7 @@ pub fn to_json(info: &MediaInfo) -> serde_json::Value {
     json!({
         "path": info.path.display().to_string(),
         "format": info.format_name,
-        "kind": format!("{:?}", info.kind).to_lowercase(),
+        "kind": info.kind.as_str(),
         "duration_s": info.duration_s,
         "streams": streams,
         "video": video,

@@ -27,12 +27,14 @@ use crate::progress::ProgressDisplay;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  upframe upscale -i in.mp4 -o out.mp4 --model lanczos --scale 2
-  upframe upscale -i in.mkv -o out.mkv --scale 1.5 --codec libx265 --crf 20 --start 60 --duration 10
-  upframe upscale -i photo.png -o photo_2x.png
-  upframe upscale -i photos/ -o results/ -n realesr-animevideov3 --suffix out --ext auto
+  upframe upscale -i in.mp4 -o out.mp4 --scale 2
+  upframe upscale -i in.mkv -o out.mkv -n lanczos --scale 1.5 --codec libx265 --crf 20 --start 60 --duration 10
+  upframe upscale -i photo.png -o photo_4x.png -n RealESRGAN_x4plus
+  upframe upscale -i photos/ -o results/ --suffix out --ext auto
   upframe upscale -i a.mp4 -i b.mkv -o 'up/{stem}_2x.mkv'
   upframe upscale -i frames/ -o film.mp4 --framerate 24
+
+The default model, realesr-animevideov3, is built into upframe: no download is needed.
 
 Folders: a folder input is a batch of files (photos, videos): each file is its own job at its
 own size, alpha, bit depth and channels, written to OUT/<name><suffix>.<ext>; one failing file
@@ -60,13 +62,21 @@ pub struct UpscaleArgs {
     /// name pattern for batches ('DIR/{stem}_x2.mp4').
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
-    /// Upscaler: `lanczos` (Lanczos-3, antialiased when shrinking), `lanczos4-opencv`
-    /// (OpenCV's INTER_LANCZOS4), a Real-ESRGAN model name (realesr-animevideov3,
-    /// RealESRGAN_x4plus, ... see `upframe models list`) or a weight file path.
-    #[arg(short = 'n', long, value_name = "NAME|PATH", default_value = "lanczos")]
+    /// Upscaler (-m, -n and --model are the same option in every command): a Real-ESRGAN
+    /// model name (realesr-animevideov3, the default, built into upframe; RealESRGAN_x4plus,
+    /// ... see `upframe models list`), a weight file path, `lanczos` (Lanczos-3, antialiased
+    /// when shrinking) or `lanczos4-opencv` (OpenCV's INTER_LANCZOS4).
+    #[arg(
+        short = 'm',
+        visible_short_alias = 'n',
+        long,
+        value_name = "NAME|PATH",
+        default_value = "realesr-animevideov3"
+    )]
     pub model: String,
-    /// Scale factor (any positive number). Lanczos: default 2, size rounded. Real-ESRGAN:
-    /// `outscale`, default the model's own scale, size `int(w·s)` as Real-ESRGAN does.
+    /// Scale factor (any positive number). Real-ESRGAN: `outscale`, default the model's own
+    /// scale (4 for realesr-animevideov3), size `int(w·s)` as Real-ESRGAN does. Lanczos:
+    /// default 2, size rounded.
     #[arg(short, long, value_name = "FACTOR")]
     pub scale: Option<f64>,
     #[command(flatten)]
@@ -149,25 +159,27 @@ pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>
     }
     let resolved = registry::resolve(&args.model, r.model_dir.as_deref())
         .with_context(|| format!("--model {}", args.model))?;
-    let is_general = resolved
-        .model
-        .is_some_and(|m| m.name == "realesr-general-x4v3");
-    let upscaler = match r.denoise_strength {
-        Some(dn) if is_general => {
-            let dir = resolved.path.parent().unwrap_or(std::path::Path::new("."));
+    let general_file = resolved.path().filter(|_| {
+        resolved
+            .model
+            .is_some_and(|m| m.name == "realesr-general-x4v3")
+    });
+    let upscaler = match (r.denoise_strength, general_file) {
+        (Some(dn), Some(general_file)) => {
+            let dir = general_file.parent().unwrap_or(std::path::Path::new("."));
             let wdn = registry::lookup("realesr-general-wdn-x4v3")
                 .and_then(|m| {
                     registry::locate(m, &registry::model_dir(r.model_dir.as_deref()).ok()?).ok()
                 })
-                .map(|m| m.path)
+                .and_then(|m| m.path().map(std::path::Path::to_path_buf))
                 .unwrap_or_else(|| dir.join("realesr-general-wdn-x4v3.pth"));
-            load_upscaler_with_denoise(&resolved.path, &wdn, dn, options)?
+            load_upscaler_with_denoise(general_file, &wdn, dn, options)?
         }
-        Some(dn) => bail!(
+        (Some(dn), None) => bail!(
             "--denoise-strength {dn} only applies to realesr-general-x4v3 (model: {})",
             args.model
         ),
-        None => RealEsrganUpscaler::from_file(&resolved.path, options)?,
+        (None, _) => RealEsrganUpscaler::from_resolved(&resolved, options)?,
     };
     Ok(vec![Box::new(upscaler)])
 }
@@ -239,7 +251,8 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
         eprintln!("upframe: warning: {short}");
     }
     let r = &summary.report;
-    let secs = r.wall.as_secs_f64();
+    // The whole job (the encoder's flush and the join included); the frames made in it.
+    let secs = summary.wall.as_secs_f64();
     let fps = if secs > 0.0 {
         r.frames_out as f64 / secs
     } else {
@@ -248,13 +261,14 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
     let peak = peak_rss_bytes();
     if !args.job.quiet {
         eprintln!(
-            "upframe: wrote {}: {} frames {}x{} in {:.2} s ({:.2} fps){}",
+            "upframe: wrote {}: {} frames {}x{} in {:.2} s ({:.2} fps){}{}",
             summary.output.path.display(),
-            r.frames_out,
+            summary.output.frames,
             summary.output_width,
             summary.output_height,
             secs,
             fps,
+            resumed_note(summary.frames_resumed),
             if summary.skipped_frames > 0 {
                 format!(", {} undecodable frames skipped", summary.skipped_frames)
             } else {
@@ -277,6 +291,8 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
             "output_size": [summary.output_width, summary.output_height],
             "frames_in": r.frames_in,
             "frames_out": r.frames_out,
+            "frames_resumed": summary.frames_resumed,
+            "output_frames": summary.output.frames,
             "frames_skipped": summary.skipped_frames,
             "short_input": summary.short_input.as_ref().map(|s| s.to_string()),
             "seconds": secs,
@@ -368,6 +384,15 @@ fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
 fn folder_rule(args: &UpscaleArgs) -> FolderRule {
     FolderRule::FilesUnlessSequence {
         sequence: args.sequence,
+    }
+}
+
+/// `, N of them from the interrupted run` for a resumed job's final line.
+pub fn resumed_note(frames_resumed: u64) -> String {
+    if frames_resumed > 0 {
+        format!(", {frames_resumed} of them from the interrupted run")
+    } else {
+        String::new()
     }
 }
 

@@ -11,12 +11,19 @@ use std::process::{Command, Output};
 
 use common::*;
 
-/// `upframe upscale ARGS` with the shared models found through `UPFRAME_MODEL_DIR`.
+/// `upframe upscale ARGS` with the shared models found through `UPFRAME_MODEL_DIR`; Lanczos
+/// unless ARGS name a model (these tests are about files and names, not the network).
 fn upscale(args: &[&std::ffi::OsStr]) -> Output {
     let mut c = upframe();
     c.arg("upscale");
     if let Some(models) = asset("models") {
         c.env("UPFRAME_MODEL_DIR", models);
+    }
+    let names_model = args
+        .iter()
+        .any(|a| *a == "-n" || *a == "-m" || *a == "--model");
+    if !names_model {
+        c.args(["-n", "lanczos"]);
     }
     c.args(args).output().expect("run upframe")
 }

@@ -46,6 +46,85 @@ fn usage_errors_exit_2_and_help_lists_working_commands() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Every command's help describes -i/-o, and -m, -n and --model are one option everywhere
+/// (enhance's RIFE model is --interp-model).
+#[test]
+fn help_describes_io_and_one_model_spelling() {
+    let help = |command: &str| {
+        let out = upframe().args([command, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for command in ["upscale", "interpolate", "enhance"] {
+        let text = help(command);
+        for (flag, doc) in [
+            ("-i, --input <IN>", "Input: "),
+            ("-o, --output <OUT>", "Output: "),
+        ] {
+            let after = &text[text
+                .find(flag)
+                .unwrap_or_else(|| panic!("{command}: {flag}"))..];
+            let line = after.lines().nth(1).unwrap_or("");
+            assert!(
+                line.trim_start().starts_with(doc),
+                "{command} {flag}: {line:?}"
+            );
+        }
+        let model = &text[text.find("-m, --model <NAME|PATH>").expect("-m, --model")..];
+        let block: String = model.lines().take_while(|l| !l.is_empty()).collect();
+        assert!(block.contains("[alias: -n]"), "{command}: {block}");
+        assert!(model.contains("-m, -n and"), "{command}: {model}");
+    }
+    assert!(help("enhance").contains("--interp-model <NAME|PATH>"));
+
+    // Each spelling reaches the model lookup (exit 1 naming the model, not a usage error).
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("o.mp4");
+    for (command, flag) in [
+        ("upscale", "-m"),
+        ("upscale", "-n"),
+        ("upscale", "--model"),
+        ("interpolate", "-m"),
+        ("interpolate", "-n"),
+        ("interpolate", "--model"),
+        ("enhance", "-m"),
+        ("enhance", "-n"),
+        ("enhance", "--model"),
+    ] {
+        let out = upframe()
+            .args([command, flag, "nosuchmodel", "-i"])
+            .arg(sample())
+            .arg("-o")
+            .arg(&out_path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command} {flag}: {err}");
+        assert!(
+            err.contains("unknown model 'nosuchmodel'"),
+            "{command} {flag}: {err}"
+        );
+    }
+    for flag in ["-m", "-n", "--model"] {
+        let out = upframe()
+            .args([
+                "model",
+                "run",
+                flag,
+                "nosuchmodel",
+                "--input",
+                "a",
+                "--output",
+                "b",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "model run {flag}: {err}");
+        assert!(err.contains("unknown model 'nosuchmodel'"), "{err}");
+    }
+}
+
 #[test]
 fn missing_input_and_unknown_model_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,6 +164,8 @@ fn sample_json_summary_and_existing_output_protection() {
         .args([
             "upscale",
             "--quiet",
+            "--model",
+            "lanczos",
             "--json",
             "--frames",
             "10",
@@ -118,7 +199,9 @@ fn sample_json_summary_and_existing_output_protection() {
     // Existing output: refused, untouched.
     std::fs::write(&output, b"precious").unwrap();
     let out = upframe()
-        .args(["upscale", "--quiet", "--frames", "2", "-i"])
+        .args([
+            "upscale", "--quiet", "--model", "lanczos", "--frames", "2", "-i",
+        ])
         .arg(sample())
         .arg("-o")
         .arg(&output)
@@ -132,6 +215,8 @@ fn sample_json_summary_and_existing_output_protection() {
         .args([
             "upscale",
             "--quiet",
+            "--model",
+            "lanczos",
             "--overwrite",
             "--frames",
             "2",
@@ -152,7 +237,14 @@ fn sample_json_summary_and_existing_output_protection() {
     std::fs::copy(sample(), &copy).unwrap();
     let before = std::fs::read(&copy).unwrap();
     let out = upframe()
-        .args(["upscale", "--quiet", "--overwrite", "-i"])
+        .args([
+            "upscale",
+            "--quiet",
+            "--model",
+            "lanczos",
+            "--overwrite",
+            "-i",
+        ])
         .arg(&copy)
         .arg("-o")
         .arg(&copy)
@@ -162,13 +254,64 @@ fn sample_json_summary_and_existing_output_protection() {
     assert_eq!(std::fs::read(&copy).unwrap(), before);
 }
 
+/// `--json` `seconds` covers the whole job: here nearly all of it is x264's final flush (fewer
+/// frames than its veryslow lookahead, written directly), which a frame-loop timer misses.
+#[test]
+fn json_seconds_include_the_encoders_final_flush() {
+    let Some(input) = asset("media/video/chaplin.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let out = upframe()
+        .args([
+            "upscale", "--quiet", "--json", "--model", "lanczos", "--scale", "2",
+        ])
+        .args([
+            "--frames",
+            "30",
+            "--preset",
+            "veryslow",
+            "--segment-frames",
+            "0",
+        ])
+        .arg("-i")
+        .arg(&input)
+        .arg("-o")
+        .arg(dir.path().join("flush.mp4"))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let seconds = v["seconds"].as_f64().unwrap();
+    assert!(
+        seconds <= elapsed && seconds >= 0.8 * elapsed,
+        "--json seconds {seconds:.2} vs {elapsed:.2} s for the whole process"
+    );
+    let fps = v["fps"].as_f64().unwrap();
+    assert!((fps * seconds - 30.0).abs() < 1e-6, "fps {fps}");
+}
+
 /// Starts a long run, waits until it has written something, then signals it.
 fn interrupted_run(signal: &str) -> (Option<i32>, tempfile::TempDir, std::path::PathBuf) {
     let input = asset("media/video/vtest.avi").expect("checked by caller");
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("long.mp4");
     let mut child = upframe()
-        .args(["upscale", "--quiet", "--preset", "ultrafast", "-i"])
+        .args([
+            "upscale",
+            "--quiet",
+            "--model",
+            "lanczos",
+            "--preset",
+            "ultrafast",
+            "-i",
+        ])
         .arg(&input)
         .arg("-o")
         .arg(&output)
@@ -225,6 +368,19 @@ fn sigkill_and_sigint_leave_nothing_under_the_output_name() {
     );
 }
 
+/// `probe --json` names the input kind as a word (it was Rust debug text, lowercased).
+#[test]
+fn probe_json_names_the_input_kind() {
+    let out = upframe()
+        .args(["probe", "--json"])
+        .arg(sample())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["kind"], "video");
+}
+
 #[test]
 fn probe_reports_vfr_rotation_and_hdr() {
     let Some(fire) = asset("media/video/fire2.mp4") else {
@@ -254,4 +410,29 @@ fn probe_reports_vfr_rotation_and_hdr() {
     assert_eq!(v["video"]["bit_depth"], 10);
     assert_eq!(v["video"]["colour"]["transfer"], "smpte2084");
     assert_eq!(v["video"]["colour"]["hdr"], true);
+}
+
+/// `bench`'s option errors quote the value and list the known ones as words, not Rust debug
+/// text (`"nope"`, `["eager", ...]`).
+#[test]
+fn bench_option_errors_list_known_values_in_words() {
+    let out = upframe()
+        .args(["bench", "--cases", "nope"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("unknown case 'nope'; known: animevideov3_270x480, "),
+        "{err}"
+    );
+    let out = upframe()
+        .args(["bench", "--torch-modes", "nope"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown --torch-modes entry 'nope'; known: eager, channels_last, compile"),
+        "{err}"
+    );
 }

@@ -38,12 +38,27 @@ fn realesrgan_x2_and_rife_x2_on_chaplin() {
             "3",
             "--order",
             order,
-            "--quiet"
+            "--quiet",
+            "--json"
         ));
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
+        );
+        // The processing is described in words, not Rust debug text.
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(
+            summary["processing"].as_str(),
+            Some(
+                format!(
+                    "{} + {} (factor 2, {})",
+                    up.display(),
+                    rife.display(),
+                    order.replace('-', " ")
+                )
+                .as_str()
+            )
         );
         let v = video_stream(&output);
         assert_eq!(

@@ -152,6 +152,49 @@ fn fps_60_on_megamind() {
     assert_audio_copied(&input, &output);
 }
 
+/// `--json` describes the rate in words (`60000/1001 fps`, not Rust debug text) and its `fps`
+/// is the frames written over the whole job's seconds.
+#[test]
+fn json_summary_describes_the_rate_in_words() {
+    let (Some(input), Some(model)) = (asset("media/video/Megamind.avi"), rife()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.mkv");
+    let out = run_upframe(&[
+        OsStr::new("interpolate"),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        output.as_os_str(),
+        OsStr::new("-m"),
+        model.as_os_str(),
+        OsStr::new("--fps"),
+        OsStr::new("60000/1001"),
+        OsStr::new("--frames"),
+        OsStr::new("3"),
+        OsStr::new("--preset"),
+        OsStr::new("ultrafast"),
+        OsStr::new("--quiet"),
+        OsStr::new("--json"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(
+        v["processing"].as_str(),
+        Some(format!("{} (60000/1001 fps, RIFE scale 1)", model.display()).as_str())
+    );
+    let frames = v["frames_out"].as_f64().unwrap();
+    assert_eq!(v["output_frames"].as_f64(), Some(frames));
+    assert_eq!(v["frames_resumed"], 0);
+    let (fps, secs) = (v["fps"].as_f64().unwrap(), v["seconds"].as_f64().unwrap());
+    assert!((fps * secs - frames).abs() < 1e-6, "{v}");
+}
+
 #[test]
 fn factor_2_on_vfr_fire() {
     let (Some(input), Some(model)) = (asset("media/video/fire2.mp4"), rife()) else {

@@ -154,3 +154,34 @@ fn bad_weights_give_one_line_and_status_1() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err:?}");
     assert!(err.contains("garbage.pth") && err.contains("zip"), "{err}");
 }
+
+/// `model info` of the built-in model, with no model directory at all: names it as embedded and
+/// prints its hyperparameters in words (no Rust debug text).
+#[test]
+fn info_on_the_embedded_model() {
+    let home = tempfile::tempdir().unwrap();
+    let out = upframe()
+        .args(["model", "info", "realesr-animevideov3"])
+        .env("HOME", home.path())
+        .env("XDG_CACHE_HOME", home.path())
+        .env_remove("UPFRAME_MODEL_DIR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "file: realesr-animevideov3.pth (embedded in upframe)",
+        "registry name: realesr-animevideov3",
+        "architecture: SRVGGNetCompact",
+        "scale: 4",
+        "num_conv: 16",
+        "activation: prelu",
+        "parameters: 621424",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in {text}");
+    }
+}

@@ -386,3 +386,101 @@ fn fetch_downloads_verifies_and_refuses_bad_bodies() {
         "{line}"
     );
 }
+
+#[test]
+fn fetch_without_network_names_the_url_and_the_exact_destination() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1")
+        .port();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let models = cache.path().join("models");
+    let base = PathBuf::from(format!("http://127.0.0.1:{port}"));
+    let output = upframe(
+        &["fetch", "realesr-general-x4v3"],
+        &[
+            ("UPFRAME_MODEL_DIR", models.as_path()),
+            ("UPFRAME_MODEL_BASE_URL", base.as_path()),
+        ],
+    );
+    let line = error_line(&output);
+    for part in [
+        format!("{}/realesr-general-x4v3.pth", base.display()),
+        "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/realesr-general-x4v3.pth"
+            .to_string(),
+        format!(
+            "save it as {}",
+            models.join("realesr-general-x4v3.pth").display()
+        ),
+    ] {
+        assert!(line.contains(&part), "{part} missing from: {line}");
+    }
+    assert!(entries(&models).is_empty(), "{:?}", entries(&models));
+}
+
+#[test]
+fn the_built_in_model_is_reported_as_embedded() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let env = [("HOME", home.path()), ("XDG_CACHE_HOME", cache.path())];
+
+    let output = upframe(&["path", "animevideov3"], &env);
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    assert_eq!(
+        stdout(&output).trim_end(),
+        "embedded:realesr-animevideov3.pth"
+    );
+    assert!(
+        stderr(&output).contains("built into"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = upframe(&["list", "--json"], &env);
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("list --json is JSON");
+    let anime = report["models"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["name"] == "realesr-animevideov3"))
+        .expect("listed");
+    assert_eq!(anime["cached"]["origin"], "embedded");
+    assert!(anime["cached"]["path"].is_null());
+    let output = upframe(&["list"], &env);
+    let text = stdout(&output);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("realesr-animevideov3 "))
+        .expect("row");
+    assert!(row.ends_with("built in (embedded)"), "{row}");
+
+    // A named model that only exists built in is there, and official.
+    let output = upframe(&["verify", "realesr-animevideov3", "--json"], &env);
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("verify --json is JSON");
+    assert_eq!(report["files"].as_array().map(Vec::len), Some(0));
+    assert_eq!(report["embedded"][0]["model"], "realesr-animevideov3");
+    assert_eq!(report["embedded"][0]["sha256"], ANIME_SHA256);
+    assert_eq!(report["embedded"][0]["status"], "official");
+    let output = upframe(&["verify"], &env);
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    assert!(
+        stdout(&output).contains("built into upframe (embedded)")
+            && stdout(&output).contains(ANIME_SHA256),
+        "{}",
+        stdout(&output)
+    );
+
+    // No HOME and no cache at all: still there.
+    let output = Command::new(env!("CARGO_BIN_EXE_upframe"))
+        .args(["models", "path", "realesr-animevideov3"])
+        .env_remove("HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("UPFRAME_MODEL_DIR")
+        .output()
+        .expect("run upframe");
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    assert_eq!(
+        stdout(&output).trim_end(),
+        "embedded:realesr-animevideov3.pth"
+    );
+}

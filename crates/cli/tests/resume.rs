@@ -746,9 +746,16 @@ fn sigkill_resume_rife_identical() {
         *counts.last().unwrap() < 9,
         "every segment was complete before the last kill: {counts:?}"
     );
-    finish(&job);
+    let f = finish(&job);
     let got = Fingerprint::of(&out, true);
     assert_eq!(got.video.len(), 60, "resumed run: 30 frames ×2");
+    // The final line counts the whole file, not only this run's frames.
+    assert!(
+        f.stderr
+            .contains(&format!("upframe: wrote {}: 60 frames ", out.display())),
+        "{}",
+        show(&f)
+    );
     assert_same(&got, &ref_print, "resumed RIFE interpolation");
     eprintln!(
         "sigkill_resume_rife_identical: {:.1} s",
@@ -949,6 +956,51 @@ fn changed_option_refuses_resume() {
 fn mtime_ns(path: &Path) -> Option<u128> {
     let m = fs::metadata(path).ok()?.modified().ok()?;
     Some(m.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos())
+}
+
+/// A resumed run's final line and `--json` count the whole file (the earlier run's segments
+/// too) and say how many frames came from them; `fps` is this run's frames over this run's
+/// time.
+#[test]
+fn resumed_run_reports_the_whole_file() {
+    let Some(input) = chaplin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let out = dir.path().join("out.mp4");
+    let job = Job::new("upscale", &input, SHORT_ARGS, &out, &logs);
+    kill_after_first_segment(&job);
+    let kept: u64 = segments(&out).iter().map(|s| s.frames).sum();
+    assert!((1..48).contains(&kept), "{kept} frames kept");
+
+    let o = upframe()
+        .args(&job.args)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run upframe");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(mentions_resume(&stderr), "{stderr}");
+    let wrote = stderr
+        .lines()
+        .find(|l| l.starts_with("upframe: wrote "))
+        .unwrap_or_else(|| panic!("no final line: {stderr}"));
+    assert!(
+        wrote.starts_with(&format!("upframe: wrote {}: 48 frames ", out.display()))
+            && wrote.contains(&format!(", {kept} of them from the interrupted run")),
+        "{wrote}"
+    );
+    assert_eq!(Fingerprint::of(&out, false).video.len(), 48);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["output_frames"], 48);
+    assert_eq!(v["frames_resumed"], kept);
+    assert_eq!(v["frames_out"], 48 - kept);
+    let (fps, secs) = (v["fps"].as_f64().unwrap(), v["seconds"].as_f64().unwrap());
+    assert!(
+        (fps * secs - (48 - kept) as f64).abs() < 1e-6,
+        "fps {fps} × {secs} s is not this run's {} frames",
+        48 - kept
+    );
 }
 
 /// `--restart` on the unchanged command starts over (the help: "Start over, discarding the

@@ -365,7 +365,7 @@ fn box_mp4_decode_errors_skip_or_abort_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let aborted = dir.path().join("box_abort.mp4");
     let out = upframe()
-        .args(["upscale", "--quiet", "-i"])
+        .args(["upscale", "--quiet", "--model", "lanczos", "-i"])
         .arg(&input)
         .arg("-o")
         .arg(&aborted)

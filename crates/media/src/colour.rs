@@ -234,7 +234,11 @@ impl Converter {
             )
         };
         if ctx.is_null() {
-            return Err(format!("no conversion from {src:?} to {dst:?}"));
+            return Err(format!(
+                "no conversion from {} to {}",
+                crate::encode::pixel_name(src),
+                crate::encode::pixel_name(dst)
+            ));
         }
         let conv = Converter {
             ctx,

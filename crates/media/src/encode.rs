@@ -48,7 +48,7 @@ fn pixel_named(path: &Path, name: &str) -> Result<Pixel, MediaError> {
 pub(crate) fn pixel_name(p: Pixel) -> String {
     p.descriptor()
         .map(|d| d.name().to_string())
-        .unwrap_or_else(|| format!("{p:?}"))
+        .unwrap_or_else(|| format!("pixel format #{}", ffi::AVPixelFormat::from(p) as i32))
 }
 
 /// Picks codec and pixel format from the spec and the output extension (see

@@ -10,6 +10,16 @@ pub enum SampleDepth {
     High { bits: u8 },
 }
 
+impl std::fmt::Display for SampleDepth {
+    /// `8-bit`, `10-bit`, `16-bit`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SampleDepth::U8 => f.write_str("8-bit"),
+            SampleDepth::High { bits } => write!(f, "{bits}-bit"),
+        }
+    }
+}
+
 /// One decoded picture: interleaved samples (HWC) as `f32` in `[0, 1]`.
 ///
 /// `channels` is 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA). RGB is in the source's

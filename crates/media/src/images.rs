@@ -8,15 +8,44 @@ use image::{DynamicImage, ImageBuffer, ImageFormat};
 use crate::error::{check_input_file, MediaError};
 use crate::frame::{Frame, SampleDepth};
 use crate::output::PartialFile;
+use crate::types::DEFAULT_MAX_PIXELS;
 
 /// Reads an image into a frame: 8-bit images give `SampleDepth::U8`, 16-bit ones
-/// `SampleDepth::High { bits: 16 }`; channels follow the file (1 gray … 4 RGBA).
+/// `SampleDepth::High { bits: 16 }`; channels follow the file (1 gray … 4 RGBA). Images over
+/// [`DEFAULT_MAX_PIXELS`] are refused (see [`read_image_limited`]).
 pub fn read_image(path: &Path) -> Result<Frame, MediaError> {
+    read_image_limited(path, DEFAULT_MAX_PIXELS)
+}
+
+/// [`read_image`] refusing images of more than `max_pixels` pixels from their header, before
+/// anything is decoded, with the wording of the jobs' `--max-pixels` check. Up to that size
+/// the decoder may allocate what the image needs (the `image` crate's own default, 512 MiB,
+/// would refuse a 14000×14000 RGB image as "Memory limit exceeded").
+pub fn read_image_limited(path: &Path, max_pixels: u64) -> Result<Frame, MediaError> {
     check_input_file(path)?;
-    let reader = image::ImageReader::open(path)
-        .map_err(|e| MediaError::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| MediaError::io(path, e))?;
+    let open = || {
+        image::ImageReader::open(path)
+            .map_err(|e| MediaError::io(path, e))?
+            .with_guessed_format()
+            .map_err(|e| MediaError::io(path, e))
+    };
+    // A header that cannot be read is reported by the decode below.
+    if let Ok((w, h)) = open()?.into_dimensions() {
+        if u64::from(w) * u64::from(h) > max_pixels {
+            return Err(MediaError::Image {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "invalid size {w}x{h}: the input frames are larger than the limit of \
+                     {max_pixels} pixels (--max-pixels)"
+                ),
+            });
+        }
+    }
+    let mut reader = open()?;
+    let mut limits = image::Limits::default();
+    // 16-bit RGBA at the pixel limit, plus the decoder's working rows.
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    reader.limits(limits);
     let img = reader.decode().map_err(|e| MediaError::NotMedia {
         path: path.to_path_buf(),
         reason: crate::error::one_line(&e.to_string()),

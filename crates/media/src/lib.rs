@@ -64,7 +64,7 @@ use std::path::Path;
 
 pub use error::MediaError;
 pub use frame::{Frame, SampleDepth};
-pub use images::{read_image, write_image};
+pub use images::{read_image, read_image_limited, write_image};
 pub use input_guard::check_not_input;
 pub use probe::probe;
 #[doc(hidden)]
@@ -75,7 +75,7 @@ pub use segment::{
 pub use types::{
     ColourRange, ColourTags, DecodeErrorPolicy, DecodeOptions, EncodeOptions, HdrMetadata,
     InputKind, MasteringDisplay, MediaInfo, OutputSpec, OutputSummary, Passthrough, ShortInput,
-    StreamInfo, StreamKind, VideoInfo,
+    StreamInfo, StreamKind, VideoInfo, DEFAULT_MAX_PIXELS,
 };
 
 /// A stream of decoded frames: a video file, one image, or a sequence of images.

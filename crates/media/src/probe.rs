@@ -222,12 +222,23 @@ pub(crate) fn describe_video(
             (25, 1)
         };
     }
+    let avi = (input.format().name() == "avi")
+        .then(|| avi_index(&stream))
+        .flatten();
+    if let Some(index) = avi.filter(|i| i.irregular) {
+        // The header's rate is the grid the frames sit on; the average is what they fill.
+        if let Some(rate) = average_rate(index.frames, stream.duration(), tb) {
+            avg = rate;
+        }
+    }
     let vfr = {
         let a = crate::types::rational_f64(avg);
         let r = crate::types::rational_f64(r_rate);
         a > 0.0 && r > 0.0 && ((a - r).abs() / a) > 0.01
-    };
-    let frame_count = if stream.frames() > 0 {
+    } || avi.is_some_and(|i| i.irregular);
+    let frame_count = if let Some(index) = avi {
+        Some(index.frames)
+    } else if stream.frames() > 0 {
         Some(stream.frames() as u64)
     } else if count_packets {
         count_video_packets(path, idx)
@@ -275,6 +286,66 @@ pub(crate) fn describe_video(
         channels,
         depth,
     })
+}
+
+/// `frames` over `duration` ticks of `tb`, reduced, when it fits a 32-bit rational.
+fn average_rate(frames: u64, duration: i64, tb: (i32, i32)) -> Option<(i32, i32)> {
+    let num = i64::try_from(frames).ok()?.checked_mul(i64::from(tb.1))?;
+    let den = duration.checked_mul(i64::from(tb.0))?;
+    if num <= 0 || den <= 0 {
+        return None;
+    }
+    let (mut a, mut b) = (num, den);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    Some((i32::try_from(num / a).ok()?, i32::try_from(den / a).ok()?))
+}
+
+/// What an AVI's index says about a stream's frames.
+#[derive(Clone, Copy)]
+struct AviIndex {
+    /// Frames stored (index entries with data).
+    frames: u64,
+    /// Whether the frames are unevenly spaced in time.
+    irregular: bool,
+}
+
+/// An AVI header's frame count (`dwLength`) includes the empty chunks that variable-rate
+/// writers (`-fps_mode vfr`) store for dropped frames; the demuxer's index, read at open,
+/// holds only the frames with data, each at its true time. `None` without an index.
+fn avi_index(stream: &ffmpeg_next::format::stream::Stream) -> Option<AviIndex> {
+    // SAFETY: the stream of an open input; the index functions only read its index (entries
+    // stay valid while the input is open and no packet is read).
+    unsafe {
+        let st = stream.as_ptr().cast_mut();
+        let n = ffi::avformat_index_get_entries_count(st);
+        if n <= 0 {
+            return None;
+        }
+        let mut previous: Option<i64> = None;
+        let mut step: Option<i64> = None;
+        let mut irregular = false;
+        for i in 0..n {
+            let entry = ffi::avformat_index_get_entry(st, i);
+            if entry.is_null() {
+                return None;
+            }
+            let t = (*entry).timestamp;
+            if let Some(p) = previous {
+                match step {
+                    None => step = Some(t - p),
+                    Some(s) if s != t - p => irregular = true,
+                    Some(_) => {}
+                }
+            }
+            previous = Some(t);
+        }
+        Some(AviIndex {
+            frames: n as u64,
+            irregular,
+        })
+    }
 }
 
 /// Counts the packets of stream `idx` (one per frame for every common video codec).

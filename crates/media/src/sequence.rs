@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::MediaError;
 use crate::frame::Frame;
-use crate::images::{read_image, write_image};
+use crate::images::{read_image_limited, write_image};
 use crate::source::has_image_extension;
 use crate::types::{
     ColourTags, DecodeErrorPolicy, DecodeOptions, OutputSpec, OutputSummary, ShortInput, VideoInfo,
@@ -310,6 +310,8 @@ pub struct ImageSequenceSource {
     max_frames: Option<u64>,
     /// A gap in the numbering, accepted under `Skip`.
     short: Option<ShortInput>,
+    /// Images over this many pixels are refused before decoding.
+    max_pixels: u64,
 }
 
 impl ImageSequenceSource {
@@ -379,7 +381,7 @@ impl ImageSequenceSource {
             tracing::warn!("{s}");
         }
         let files: Vec<PathBuf> = files.into_iter().map(|f| f.path).collect();
-        let first = read_image(&files[0])?;
+        let first = read_image_limited(&files[0], opts.max_pixels)?;
         let codec = files[0]
             .extension()
             .and_then(|e| e.to_str())
@@ -432,6 +434,7 @@ impl ImageSequenceSource {
             info,
             max_frames: opts.max_frames,
             short,
+            max_pixels: opts.max_pixels,
         })
     }
 }
@@ -451,7 +454,7 @@ impl FrameSource for ImageSequenceSource {
         }
         let mut frame = match self.first.take() {
             Some(f) => f,
-            None => read_image(&self.files[self.next])?,
+            None => read_image_limited(&self.files[self.next], self.max_pixels)?,
         };
         if frame.width != self.info.width || frame.height != self.info.height {
             return Err(MediaError::FrameMismatch {

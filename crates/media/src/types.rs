@@ -111,6 +111,17 @@ pub enum InputKind {
     ImageSequence,
 }
 
+impl InputKind {
+    /// `video`, `image`, `imagesequence` (the names `probe --json` has always printed).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputKind::Video => "video",
+            InputKind::Image => "image",
+            InputKind::ImageSequence => "imagesequence",
+        }
+    }
+}
+
 /// The kind of an elementary stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StreamKind {
@@ -342,7 +353,13 @@ pub struct DecodeOptions {
     /// Frame rate of image sequences and single images (default 25/1); also the rate used to
     /// stamp frames of raw streams that carry no rate and no timestamps.
     pub sequence_frame_rate: (i32, i32),
+    /// Images (decoded whole when read) of more pixels than this are refused from their header,
+    /// before decoding; the image decoder's own memory limit is raised to fit this size.
+    pub max_pixels: u64,
 }
+
+/// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32`.
+pub const DEFAULT_MAX_PIXELS: u64 = 16384 * 16384;
 
 impl Default for DecodeOptions {
     fn default() -> Self {
@@ -352,6 +369,7 @@ impl Default for DecodeOptions {
             max_frames: None,
             on_decode_error: DecodeErrorPolicy::Abort,
             sequence_frame_rate: (25, 1),
+            max_pixels: DEFAULT_MAX_PIXELS,
         }
     }
 }
@@ -537,7 +555,7 @@ impl std::fmt::Display for VideoInfo {
         )?;
         write!(
             f,
-            "  rotation: {} deg; frames decode as {} channel(s), {:?}",
+            "  rotation: {} deg; frames decode as {} channel(s), {} samples",
             self.rotation_deg, self.channels, self.depth
         )
     }

@@ -171,6 +171,13 @@ fn tos_hevc_main10_decodes_to_10_bit_with_hdr_tags() {
     assert_eq!((info.width, info.height), (1920, 800));
     assert_eq!(info.bit_depth, 10);
     assert_eq!(info.depth, SampleDepth::High { bits: 10 });
+    // The summary says it in words, not as Rust debug text.
+    let summary = info.to_string();
+    assert!(
+        summary.contains("3 channel(s), 10-bit samples"),
+        "{summary}"
+    );
+    assert!(!summary.contains('{'), "{summary}");
     assert_eq!(info.colour.primaries_name(), "bt2020");
     assert_eq!(info.colour.transfer_name(), "smpte2084");
     assert_eq!(info.colour.matrix_name(), "bt2020nc");
@@ -263,4 +270,72 @@ fn skip_frame_then_read_matches_a_full_read() {
             );
         }
     }
+}
+
+/// `ffprobe` run on `path` with `args`, one `csv=p=0` value.
+fn ffprobe_value(path: &std::path::Path, args: &[&str]) -> u64 {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0"])
+        .args(args)
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .trim_end_matches(',')
+        .parse()
+        .unwrap_or_else(|_| panic!("ffprobe {args:?}: {text:?}"))
+}
+
+/// An AVI written with dropped frames (`select` + `-fps_mode vfr`): its header counts the empty
+/// chunks of the dropped frames too. `probe` gives the frames that are there (what
+/// `ffprobe -count_frames` and the decoder find), calls it variable frame rate, and averages
+/// the rate over the duration; a regular AVI is unchanged.
+#[test]
+fn avi_with_dropped_frames_probes_its_real_count_and_vfr() {
+    let Some(src) = common::video("vtest.avi") else {
+        return;
+    };
+    if !common::have_ffmpeg_cli() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let avi = dir.path().join("dropped.avi");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&src)
+        .args([
+            "-t",
+            "44.4",
+            "-vf",
+            "select='lt(mod(n\\,13)\\,2)',scale=192:144",
+        ])
+        .args(["-fps_mode", "vfr", "-c:v", "mpeg4", "-an"])
+        .arg(&avi)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success());
+    let header = ffprobe_value(&avi, &["-show_entries", "stream=nb_frames"]);
+    let counted = ffprobe_value(
+        &avi,
+        &["-count_frames", "-show_entries", "stream=nb_read_frames"],
+    );
+    assert!(counted < header, "{counted} frames, header {header}");
+
+    let info = probe(&avi).expect("probe").video.expect("video");
+    assert_eq!(info.frame_count, Some(counted), "header says {header}");
+    assert!(info.vfr, "{info}");
+    let average = info.fps() * info.duration_s.expect("duration");
+    assert!(
+        (average - counted as f64).abs() < 1.0,
+        "{average} vs {counted}"
+    );
+    let mut source = open_source(&avi, &DecodeOptions::default()).expect("open");
+    assert_eq!(source.info().frame_count, Some(counted));
+    assert_eq!(count_all(source.as_mut()).0, counted);
+
+    let regular = probe(&src).expect("probe").video.expect("video");
+    assert_eq!((regular.frame_count, regular.vfr), (Some(795), false));
+    assert_eq!(regular.avg_frame_rate, (10, 1));
 }

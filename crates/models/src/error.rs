@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use upframe_nn::shape_text;
+
 /// Errors from reading weight files and building models. Each renders as one line that names the
 /// problem; [`ModelError::File`] prefixes the file it came from.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +40,11 @@ pub enum ModelError {
     Empty,
     #[error("missing tensor `{0}`")]
     MissingTensor(String),
-    #[error("tensor `{key}` has shape {found:?}, expected {expected:?}")]
+    #[error(
+        "tensor `{key}` has shape {}, expected {}",
+        shape_text(.found),
+        shape_text(.expected)
+    )]
     ShapeMismatch {
         key: String,
         found: Vec<usize>,

@@ -337,9 +337,9 @@ impl IfNet {
         let [n, h, w, c] = img0.shape();
         if img1.shape() != img0.shape() || c != 3 || n == 0 {
             return Err(ModelError::InvalidInput(format!(
-                "IFNet expects two NHWC frames of the same shape with 3 channels, got {:?} and {:?}",
-                img0.shape(),
-                img1.shape()
+                "IFNet expects two NHWC frames of the same shape with 3 channels, got {} and {}",
+                upframe_nn::shape_text(&img0.shape()),
+                upframe_nn::shape_text(&img1.shape())
             )));
         }
         if !(scale.is_finite() && scale > 0.0 && timestep.is_finite()) {

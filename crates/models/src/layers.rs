@@ -87,8 +87,8 @@ pub(crate) fn check_input(
     let [n, h, w, c] = x.shape();
     if c != channels || n == 0 || h == 0 || w == 0 {
         return Err(ModelError::InvalidInput(format!(
-            "{what} expects a non-empty NHWC tensor with {channels} channels, got {:?}",
-            x.shape()
+            "{what} expects a non-empty NHWC tensor with {channels} channels, got {}",
+            upframe_nn::shape_text(&x.shape())
         )));
     }
     Ok(())

@@ -22,6 +22,8 @@ pub use model::{
 };
 pub use pth::{load_pth, parse_pth_bytes};
 pub use rrdb::{RrdbConfig, RrdbNet};
-pub use safetensors_io::{load_safetensors, load_weights, write_safetensors, TensorFile};
+pub use safetensors_io::{
+    load_safetensors, load_weights, parse_weights_bytes, write_safetensors, TensorFile,
+};
 pub use srvgg::{SrvggActivation, SrvggConfig, SrvggNet};
 pub use state_dict::{StateDict, WeightTensor};

@@ -81,7 +81,7 @@ impl fmt::Display for ModelInfo {
                 writeln!(f, "num_out_ch: {}", c.num_out_ch)?;
                 writeln!(f, "num_feat: {}", c.num_feat)?;
                 writeln!(f, "num_conv: {}", c.num_conv)?;
-                writeln!(f, "activation: {:?}", c.activation)?;
+                writeln!(f, "activation: {}", c.activation)?;
             }
             Architecture::RrdbNet(c) => {
                 writeln!(f, "scale: {}", c.scale)?;
@@ -94,7 +94,11 @@ impl fmt::Display for ModelInfo {
             Architecture::IfNet(c) => {
                 writeln!(f, "version: {}", c.version)?;
                 writeln!(f, "blocks: {}", c.block_channels.len())?;
-                writeln!(f, "block_channels: {:?}", c.block_channels)?;
+                writeln!(
+                    f,
+                    "block_channels: {}",
+                    upframe_nn::shape_text(&c.block_channels)
+                )?;
                 writeln!(f, "res_convs_per_block: {}", c.res_convs)?;
                 writeln!(f, "encoder_channels: {}", c.encoder_channels)?;
                 writeln!(f, "block_feat_channels: {}", c.block_feat_channels)?;
@@ -213,9 +217,10 @@ fn detect(sd: &StateDict) -> Result<&'static str, ModelError> {
     } else if sd.contains("body.0.weight") && !sd.contains("conv_first.weight") {
         Ok("srvgg")
     } else {
-        let sample: Vec<&str> = sd.keys().take(4).collect();
+        let sample: Vec<String> = sd.keys().take(4).map(|k| format!("`{k}`")).collect();
         Err(ModelError::UnknownArchitecture(format!(
-            "keys {sample:?}… match none of SRVGGNetCompact, RRDBNet, IFNet v4.25/4.26"
+            "keys {}… match none of SRVGGNetCompact, RRDBNet, IFNet v4.25/4.26",
+            sample.join(", ")
         )))
     }
 }

@@ -47,6 +47,20 @@ pub enum Global {
     Dtype(StorageDtype),
 }
 
+impl Global {
+    /// What the pickle named, for messages.
+    fn python_name(&self) -> &'static str {
+        match self {
+            Global::OrderedDict => "collections.OrderedDict",
+            Global::RebuildTensorV2 => "torch._utils._rebuild_tensor_v2",
+            Global::RebuildParameter => "torch._utils._rebuild_parameter",
+            Global::RebuildParameterWithState => "torch._utils._rebuild_parameter_with_state",
+            Global::Storage(_) => "a torch storage class",
+            Global::Dtype(_) => "a torch dtype",
+        }
+    }
+}
+
 fn resolve_global(module: &str, name: &str) -> Result<Global, ModelError> {
     use StorageDtype::*;
     let global = match (module, name) {
@@ -667,7 +681,10 @@ fn reduce(callable: &Value, args: &Value) -> Result<Value, ModelError> {
             Some(tensor @ Value::Tensor(_)) => Ok(tensor.clone()),
             _ => Err(perr("_rebuild_parameter: first argument is not a tensor")),
         },
-        other => Err(perr(format!("{other:?} is not callable here"))),
+        other => Err(perr(format!(
+            "{} is not callable here",
+            other.python_name()
+        ))),
     }
 }
 

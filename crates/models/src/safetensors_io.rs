@@ -50,7 +50,7 @@ pub fn parse_safetensors_bytes(bytes: &[u8]) -> Result<TensorFile, ModelError> {
                 .collect(),
             other => {
                 return Err(ModelError::SafeTensors(format!(
-                    "tensor `{name}` has unsupported dtype {other:?}"
+                    "tensor `{name}` has unsupported dtype {other}"
                 )))
             }
         };
@@ -105,10 +105,15 @@ pub fn looks_like_safetensors(bytes: &[u8]) -> bool {
 /// Errors name the file.
 pub fn load_weights(path: &Path) -> Result<StateDict, ModelError> {
     let bytes = std::fs::read(path).map_err(|e| ModelError::from(e).in_file(path))?;
-    let result = if looks_like_safetensors(&bytes) {
-        parse_safetensors_bytes(&bytes).map(|f| f.tensors)
+    parse_weights_bytes(&bytes).map_err(|e| e.in_file(path))
+}
+
+/// [`load_weights`] for bytes in memory (the embedded model): a `.pth` checkpoint or a
+/// safetensors file, whichever the content is.
+pub fn parse_weights_bytes(bytes: &[u8]) -> Result<StateDict, ModelError> {
+    if looks_like_safetensors(bytes) {
+        parse_safetensors_bytes(bytes).map(|f| f.tensors)
     } else {
-        parse_pth_bytes(&bytes)
-    };
-    result.map_err(|e| e.in_file(path))
+        parse_pth_bytes(bytes)
+    }
 }

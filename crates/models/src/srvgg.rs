@@ -19,6 +19,17 @@ pub enum SrvggActivation {
     Relu,
 }
 
+impl std::fmt::Display for SrvggActivation {
+    /// Real-ESRGAN's `act_type` names: `prelu`, `leakyrelu`, `relu`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SrvggActivation::PRelu => "prelu",
+            SrvggActivation::LeakyRelu => "leakyrelu",
+            SrvggActivation::Relu => "relu",
+        })
+    }
+}
+
 /// SRVGGNetCompact hyperparameters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SrvggConfig {

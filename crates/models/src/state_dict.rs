@@ -17,10 +17,16 @@ impl WeightTensor {
         let numel = shape
             .iter()
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or_else(|| ModelError::InvalidInput(format!("shape {shape:?} overflows")))?;
+            .ok_or_else(|| {
+                ModelError::InvalidInput(format!(
+                    "shape {} overflows",
+                    upframe_nn::shape_text(&shape)
+                ))
+            })?;
         if numel != data.len() {
             return Err(ModelError::InvalidInput(format!(
-                "shape {shape:?} needs {numel} values, got {}",
+                "shape {} needs {numel} values, got {}",
+                upframe_nn::shape_text(&shape),
                 data.len()
             )));
         }

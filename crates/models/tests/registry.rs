@@ -27,8 +27,8 @@ fn names_and_aliases_resolve_to_the_official_file() {
     ] {
         let resolved = resolve(name, Some(&dir)).expect("resolves");
         assert_eq!(
-            resolved.path,
-            dir.join("realesr-animevideov3.pth"),
+            resolved.path(),
+            Some(dir.join("realesr-animevideov3.pth").as_path()),
             "{name}"
         );
         assert_eq!(resolved.origin, Origin::Cache);
@@ -56,7 +56,11 @@ fn shared_layout_maps_names_to_the_substitute_files() {
     ];
     for (name, relative) in cases {
         let resolved = resolve(name, Some(&dir)).expect("resolves");
-        assert_eq!(resolved.path, dir.join(relative), "{name}");
+        assert_eq!(
+            resolved.path(),
+            Some(dir.join(relative).as_path()),
+            "{name}"
+        );
         let Origin::Substitute(substitute) = resolved.origin else {
             panic!("{name}: expected a substitute, got {:?}", resolved.origin)
         };
@@ -138,15 +142,18 @@ fn existing_paths_win_and_are_recognised() {
     let file = dir.join("realesr-animevideov3.pth");
     let resolved = resolve(file.to_str().expect("utf-8 path"), None).expect("a path");
     assert_eq!(
-        (resolved.path.as_path(), resolved.origin),
-        (file.as_path(), Origin::UserPath)
+        (resolved.path(), resolved.origin),
+        (Some(file.as_path()), Origin::UserPath)
     );
     assert_eq!(resolved.model.map(|m| m.name), Some("realesr-animevideov3"));
 
     // A RIFE train_log-style directory resolves to its flownet.pkl.
     let rife_dir = dir.join("rife-v4.25-or-v4.26");
     let resolved = resolve(rife_dir.to_str().expect("utf-8 path"), None).expect("a dir");
-    assert_eq!(resolved.path, rife_dir.join("flownet.pkl"));
+    assert_eq!(
+        resolved.path(),
+        Some(rife_dir.join("flownet.pkl").as_path())
+    );
     assert_eq!(resolved.model.map(|m| m.name), Some("rife-v4.26"));
 
     let derived =
@@ -284,5 +291,46 @@ fn verify_flags_a_damaged_official_file() {
     assert_eq!(
         registry::unrecognised_files(cache.path()),
         vec![cache.path().join("my-own-model.pth")]
+    );
+}
+
+#[test]
+fn the_embedded_model_stands_in_when_the_model_dir_has_no_file() {
+    let Some(dir) = shared_models_dir() else {
+        return;
+    };
+    let empty = tempfile::tempdir().expect("tempdir");
+    let resolved = resolve("animevideov3", Some(empty.path())).expect("embedded");
+    assert_eq!(resolved.origin, Origin::Embedded);
+    assert_eq!(resolved.path(), None);
+    assert_eq!(resolved.model.map(|m| m.name), Some("realesr-animevideov3"));
+    assert!(
+        resolved.describe().contains("embedded"),
+        "{}",
+        resolved.describe()
+    );
+    // Byte-identical to the official file: same hash (the resume key), same tensors.
+    let file = dir.join("realesr-animevideov3.pth");
+    let (hash, size) = resolved.sha256().expect("hash");
+    assert_eq!((hash.as_str(), size), (ANIME_SHA256, 2_504_012));
+    assert_eq!(registry::sha256_file(&file).expect("hash").0, hash);
+    let embedded = resolved.load_weights().expect("loads");
+    let from_file = upframe_models::load_weights(&file).expect("loads");
+    assert_eq!(embedded.len(), from_file.len());
+    for (key, tensor) in from_file.iter() {
+        let other = embedded.get(key).expect("same keys");
+        assert_eq!(
+            (&other.shape, &other.data),
+            (&tensor.shape, &tensor.data),
+            "{key}"
+        );
+    }
+
+    // A file in the model directory wins.
+    let cached = resolve("realesr-animevideov3", Some(&dir)).expect("cached");
+    assert_eq!(cached.origin, Origin::Cache);
+    assert_eq!(
+        registry::locate(resolved.model.expect("known"), empty.path()).expect("embedded"),
+        resolved
     );
 }

@@ -445,3 +445,42 @@ fn stale_temporary_downloads_are_cleaned_up() {
         vec![".upframe-download-running.part", "realesr-animevideov3.pth"]
     );
 }
+
+#[test]
+fn an_unreachable_host_says_where_to_put_a_manual_download() {
+    // A loopback port nobody listens on: the connection is refused, as with no network.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1")
+        .port();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let base = format!("http://127.0.0.1:{port}");
+    let error = fetch(
+        anime(),
+        cache.path(),
+        &options(base.clone()),
+        &mut NoProgress,
+    )
+    .expect_err("nothing listens there");
+    let RegistryError::Http {
+        official_url,
+        destination,
+        ..
+    } = &error
+    else {
+        panic!("expected an HTTP error, got {error:?}")
+    };
+    assert_eq!(Some(*official_url), anime().source.url());
+    assert_eq!(destination, &cache.path().join("realesr-animevideov3.pth"));
+    assert_one_line(&error);
+    let text = error.to_string();
+    for part in [
+        format!("{base}/realesr-animevideov3.pth"),
+        "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/realesr-animevideov3.pth"
+            .to_string(),
+        destination.display().to_string(),
+    ] {
+        assert!(text.contains(&part), "{part} missing from: {text}");
+    }
+    assert!(listing(cache.path()).is_empty());
+}

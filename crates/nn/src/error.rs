@@ -2,6 +2,12 @@
 
 use thiserror::Error;
 
+/// A shape for messages: `[64, 3, 3, 3]`.
+pub fn shape_text(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    format!("[{}]", dims.join(", "))
+}
+
 /// Errors for things a model file can get wrong (weight lengths, shapes, parameters).
 /// Mismatches between layers at run time are programming errors and panic instead.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -12,7 +18,7 @@ pub enum NnError {
         expected: usize,
         got: usize,
     },
-    #[error("{what}: invalid shape {shape:?}: {reason}")]
+    #[error("{what}: invalid shape {}: {reason}", shape_text(.shape))]
     Shape {
         what: &'static str,
         shape: Vec<usize>,

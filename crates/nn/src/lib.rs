@@ -54,7 +54,7 @@ mod workspace;
 
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use epilogue::{Activation, Epilogue};
-pub use error::NnError;
+pub use error::{shape_text, NnError};
 pub use tensor::Tensor;
 pub use workspace::Workspace;
 

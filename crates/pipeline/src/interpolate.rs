@@ -66,13 +66,18 @@ pub struct InterpolateSummary {
     pub input: VideoInfo,
     pub output: OutputSummary,
     pub frames_in: u64,
+    /// Output frames of the whole file, a resumed job's earlier segments included.
     pub frames_out: u64,
+    /// Output frames taken from an earlier run's complete segments (resume), not made now.
+    pub frames_resumed: u64,
     /// Output frames the network made.
     pub interpolated: u64,
     /// Source indices `i` where the pair `(i, i+1)` was a cut, with its SSIM.
     pub cuts: Vec<(u64, f64)>,
     /// Pairs of identical frames (network skipped).
     pub static_pairs: u64,
+    /// The whole job, from opening the input to the committed output (the encoder's final
+    /// flush and the join of segments included).
     pub wall: Duration,
     pub output_width: usize,
     pub output_height: usize,
@@ -126,9 +131,10 @@ pub fn run_interpolate_job_with(
     on_start: &mut StartCallback<'_>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<InterpolateSummary, JobError> {
+    let started = Instant::now();
     let vjob = &job.video;
     vjob.preflight()?;
-    let mut source = open_source(&vjob.input, &vjob.decode)?;
+    let mut source = open_source(&vjob.input, &vjob.decode_options())?;
     let info = source.info().clone();
     let mut retimer = Retimer::new(job.rate, info.time_base)
         .map_err(|e| processor_error("timing", e.to_string()))?;
@@ -229,6 +235,7 @@ pub fn run_interpolate_job_with(
             first_needed_frame(vjob, fresh_retimer, output.skip_frames, &pts_of, &cancelled)?;
     }
 
+    let frames_resumed = output.skip_frames;
     let now = Instant::now();
     let mut counters = Counters {
         frames_out: 0,
@@ -321,10 +328,11 @@ pub fn run_interpolate_job_with(
         output,
         frames_in,
         frames_out: counters.frames_out,
+        frames_resumed,
         interpolated: counters.interpolated,
         cuts,
         static_pairs,
-        wall: counters.started.elapsed(),
+        wall: started.elapsed(),
         output_width: out_w,
         output_height: out_h,
         output_time_base: retimer.output_time_base(),
@@ -406,7 +414,7 @@ fn first_needed_frame(
     pts_of: &impl Fn(&Frame) -> i64,
     cancelled: &impl Fn() -> bool,
 ) -> Result<u64, JobError> {
-    let mut source = open_source(&vjob.input, &vjob.decode)?;
+    let mut source = open_source(&vjob.input, &vjob.decode_options())?;
     let Some(mut prev) = source.skip_frame()? else {
         return Ok(0);
     };

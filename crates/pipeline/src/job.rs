@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use upframe_media::{
     open_source, DecodeOptions, EncodeOptions, FrameSource, InputKind, MediaError, OutputSpec,
@@ -70,8 +70,9 @@ pub struct VideoJob {
     pub max_pixels: u64,
 }
 
-/// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32`.
-pub const DEFAULT_MAX_PIXELS: u64 = 16384 * 16384;
+/// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32` (the media layer's limit for
+/// images, which it decodes whole when they open).
+pub const DEFAULT_MAX_PIXELS: u64 = upframe_media::DEFAULT_MAX_PIXELS;
 
 /// Refuses input or output frames above `max` pixels.
 pub(crate) fn check_frame_limit(
@@ -95,6 +96,15 @@ pub(crate) fn check_frame_limit(
 }
 
 impl VideoJob {
+    /// `decode` with the job's frame limit: images, decoded whole when the source opens, are
+    /// refused from their header.
+    pub(crate) fn decode_options(&self) -> DecodeOptions {
+        DecodeOptions {
+            max_pixels: self.max_pixels,
+            ..self.decode.clone()
+        }
+    }
+
     pub fn new(input: impl Into<PathBuf>, output: impl Into<PathBuf>) -> Self {
         VideoJob {
             input: input.into(),
@@ -130,8 +140,16 @@ impl VideoJob {
 #[derive(Clone, Debug)]
 pub struct JobSummary {
     pub input: VideoInfo,
+    /// The file written; its `frames` count the whole file, a resumed job's earlier segments
+    /// included.
     pub output: OutputSummary,
+    /// This run's frames and stage times (`report.wall` is the frame loop only).
     pub report: JobReport,
+    /// The whole job, from opening the input to the committed output (the encoder's final
+    /// flush and the join of segments included).
+    pub wall: Duration,
+    /// Output frames taken from an earlier run's complete segments (resume), not made now.
+    pub frames_resumed: u64,
     /// Frames dropped because they could not be decoded (`--on-decode-error skip`).
     pub skipped_frames: u64,
     /// The input ended early or had a gap, accepted under `--on-decode-error skip` (the
@@ -184,8 +202,9 @@ pub fn run_video_job_with(
     on_start: &mut StartCallback<'_>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<JobSummary, JobError> {
+    let started = Instant::now();
     job.preflight()?;
-    let mut source = open_source(&job.input, &job.decode)?;
+    let mut source = open_source(&job.input, &job.decode_options())?;
     let info = source.info().clone();
     let (out_w, out_h) = chain_output_size(processors, info.width, info.height);
     check_frame_limit((info.width, info.height), (out_w, out_h), job.max_pixels)?;
@@ -222,6 +241,7 @@ pub fn run_video_job_with(
     }
     let processor_key = chain_job_key(processors, info.width, info.height);
     let mut output = open_job_output(job, &spec, info.fps(), &processor_key)?;
+    let frames_resumed = output.skip_frames;
     let mut skip = output.skip_frames;
 
     let options = RunOptions {
@@ -268,6 +288,8 @@ pub fn run_video_job_with(
         input: info,
         output,
         report,
+        wall: started.elapsed(),
+        frames_resumed,
         skipped_frames,
         short_input,
         output_width: out_w,

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use thiserror::Error;
 use upframe_media::{Frame, SampleDepth};
+use upframe_models::registry::ResolvedModel;
 use upframe_models::{
     load_weights, model_from_state_dict, Architecture, ModelError, StateDict, Upscaler,
     WeightTensor,
@@ -145,6 +146,21 @@ impl RealEsrganUpscaler {
         let sd = load_weights(path)?;
         Self::from_state_dict(display_name(path), &sd, options).map_err(|e| match e {
             RealEsrganError::Model(m) => RealEsrganError::Model(m.in_file(path)),
+            other => other,
+        })
+    }
+
+    /// Loads a model the registry resolved: its file, or the copy built into the binary.
+    pub fn from_resolved(
+        model: &ResolvedModel,
+        options: RealEsrganOptions,
+    ) -> Result<Self, RealEsrganError> {
+        if let Some(path) = model.path() {
+            return Self::from_file(path, options);
+        }
+        let sd = model.load_weights()?;
+        Self::from_state_dict(model.display_name(), &sd, options).map_err(|e| match e {
+            RealEsrganError::Model(m) => RealEsrganError::Model(m.in_file(model.describe())),
             other => other,
         })
     }
@@ -738,8 +754,9 @@ pub fn interpolate_weights(
         })?;
         if ta.shape != tb.shape {
             return Err(RealEsrganError::WeightMismatch(format!(
-                "'{key}' is {:?} in one file and {:?} in the other",
-                ta.shape, tb.shape
+                "'{key}' is {} in one file and {} in the other",
+                upframe_nn::shape_text(&ta.shape),
+                upframe_nn::shape_text(&tb.shape)
             )));
         }
         let data = ta

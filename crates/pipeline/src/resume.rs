@@ -154,14 +154,19 @@ fn job_key(
     // `Abort` re-decode the frames before the resume point, where a bad frame stops the job.
     // So an input found short at the end can be finished with `--on-decode-error skip` without
     // redoing the work.
-    key.push("job.sequence_fps", format!("{:?}", d.sequence_frame_rate));
+    let (num, den) = d.sequence_frame_rate;
+    key.push("job.sequence_fps", format!("{num}/{den}"));
     let e = &job.encode;
     key.push("job.codec", opt(e.codec.clone()));
     key.push("job.crf", opt(e.crf.map(|v| v.to_string())));
     key.push("job.bitrate", opt(e.bitrate.map(|v| v.to_string())));
     key.push("job.preset", opt(e.preset.clone()));
     key.push("job.pix_fmt", opt(e.pix_fmt.clone()));
-    key.push("job.encoder_options", format!("{:?}", e.options));
+    let encoder_options: Vec<String> = e.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    key.push(
+        "job.encoder_options",
+        opt(Some(encoder_options.join(",")).filter(|o| !o.is_empty())),
+    );
     key.push("job.audio", job.audio.to_string());
     key.push("job.subtitles", job.subtitles.to_string());
     key.push("job.segment_frames", segment_frames.to_string());

@@ -35,6 +35,18 @@ pub enum Rate {
     Slowmo(u32),
 }
 
+impl std::fmt::Display for Rate {
+    /// `factor 2`, `60 fps`, `60000/1001 fps`, `slow motion 4x`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Rate::Factor(k) => write!(f, "factor {k}"),
+            Rate::Fps { num, den: 1 } => write!(f, "{num} fps"),
+            Rate::Fps { num, den } => write!(f, "{num}/{den} fps"),
+            Rate::Slowmo(k) => write!(f, "slow motion {k}x"),
+        }
+    }
+}
+
 /// Invalid rates or timestamps.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum TimingError {
@@ -251,6 +263,21 @@ impl Retimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_render_in_words() {
+        assert_eq!(Rate::Factor(2).to_string(), "factor 2");
+        assert_eq!(Rate::Fps { num: 60, den: 1 }.to_string(), "60 fps");
+        assert_eq!(
+            Rate::Fps {
+                num: 60000,
+                den: 1001
+            }
+            .to_string(),
+            "60000/1001 fps"
+        );
+        assert_eq!(Rate::Slowmo(4).to_string(), "slow motion 4x");
+    }
 
     #[test]
     fn parses_rates() {

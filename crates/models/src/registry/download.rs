@@ -109,16 +109,23 @@ pub fn fetch(
     let parent = destination.parent().unwrap_or(model_dir);
     std::fs::create_dir_all(parent).map_err(|e| RegistryError::io(parent, e))?;
 
+    // Both errors say where a file downloaded by other means goes (no network here), as an
+    // absolute path so it can be pasted from anywhere.
+    let manual_destination = std::path::absolute(&destination).unwrap_or(destination.clone());
     let http_error = |message: String| RegistryError::Http {
         name: model.name,
         url: url.clone(),
         message: message.replace(['\n', '\r'], " "),
+        official_url,
+        destination: manual_destination.clone(),
     };
     let response = agent_for(&url).get(&url).call().map_err(|e| match e {
         ureq::Error::StatusCode(status) => RegistryError::HttpStatus {
             name: model.name,
             url: url.clone(),
             status,
+            official_url,
+            destination: manual_destination.clone(),
         },
         other => http_error(other.to_string()),
     })?;

@@ -4,12 +4,17 @@
 //! - [`lookup`] finds a catalogue entry by name or alias (case-insensitive).
 //! - [`model_dir`] picks the cache directory: flag > `UPFRAME_MODEL_DIR` >
 //!   `$XDG_CACHE_HOME/upframe/models` > `~/.cache/upframe/models`.
-//! - [`resolve`] turns a user's `--model` argument (a file path or a registry name) into a file.
+//! - [`resolve`] turns a user's `--model` argument (a file path or a registry name) into a file,
+//!   or into the copy built into the binary ([`EMBEDDED_MODELS`]) when the model directory has
+//!   no file for that name: a file in the model directory wins (it is what the user fetched or
+//!   placed there, and `models verify` checks it); the embedded copy is the official file byte
+//!   for byte, so either gives the same output.
 //! - [`verify_dir`] hashes the files found in a model directory against the official hashes.
 //! - [`fetch`] downloads a model from its official URL, verifies it and caches it atomically.
 
 mod catalog;
 mod download;
+mod embedded;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -24,6 +29,10 @@ pub use catalog::KNOWN_MODELS;
 pub use download::{
     base_url_from_env, fetch, FetchOptions, FetchOutcome, FetchProgress, NoProgress,
 };
+pub use embedded::{embedded, EmbeddedModel, EMBEDDED_MODELS};
+
+use crate::error::ModelError;
+use crate::state_dict::StateDict;
 
 /// Environment variable naming the model directory (below `--model-dir`, above the XDG cache).
 pub const MODEL_DIR_ENV: &str = "UPFRAME_MODEL_DIR";
@@ -208,17 +217,31 @@ pub enum RegistryError {
          pass --allow-unverified to accept it anyway"
     )]
     UnverifiedRefused { name: &'static str },
-    #[error("downloading '{name}' from {url} failed: {message}")]
+    #[error(
+        "downloading '{name}' from {url} failed: {message}; to install it by hand, download \
+         {official_url} and save it as {}",
+        .destination.display()
+    )]
     Http {
         name: &'static str,
         url: String,
         message: String,
+        /// The official URL (also when `url` is a mirror).
+        official_url: &'static str,
+        /// Where a manually downloaded file must be placed.
+        destination: PathBuf,
     },
-    #[error("downloading '{name}' from {url} failed: HTTP status {status}")]
+    #[error(
+        "downloading '{name}' from {url} failed: HTTP status {status}; to install it by hand, \
+         download {official_url} and save it as {}",
+        .destination.display()
+    )]
     HttpStatus {
         name: &'static str,
         url: String,
         status: u16,
+        official_url: &'static str,
+        destination: PathBuf,
     },
     #[error(
         "download of '{name}' from {url} has {actual} bytes, expected {expected}; nothing was saved"
@@ -373,15 +396,104 @@ pub enum Origin {
     Cache,
     /// A known non-official stand-in in the model directory (see its note).
     Substitute(&'static Substitute),
+    /// The official file built into the binary (no file in the model directory).
+    Embedded,
 }
 
-/// A model file ready to load.
+impl Origin {
+    /// Short name for reports and JSON: `path`, `cache`, `substitute`, `embedded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::UserPath => "path",
+            Origin::Cache => "cache",
+            Origin::Substitute(_) => "substitute",
+            Origin::Embedded => "embedded",
+        }
+    }
+}
+
+/// Where a resolved model's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Weights {
+    /// A file on disk.
+    File(PathBuf),
+    /// Bytes compiled into the binary.
+    Embedded(&'static EmbeddedModel),
+}
+
+/// A model ready to load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedModel {
-    pub path: PathBuf,
+    pub weights: Weights,
     /// The catalogue entry, when known (for a user path: recognised by its file name).
     pub model: Option<&'static KnownModel>,
     pub origin: Origin,
+}
+
+impl ResolvedModel {
+    fn file(path: PathBuf, model: Option<&'static KnownModel>, origin: Origin) -> Self {
+        ResolvedModel {
+            weights: Weights::File(path),
+            model,
+            origin,
+        }
+    }
+
+    fn embedded(model: &'static KnownModel, embedded: &'static EmbeddedModel) -> Self {
+        ResolvedModel {
+            weights: Weights::Embedded(embedded),
+            model: Some(model),
+            origin: Origin::Embedded,
+        }
+    }
+
+    /// The file on disk; `None` for the embedded copy.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.weights {
+            Weights::File(path) => Some(path),
+            Weights::Embedded(_) => None,
+        }
+    }
+
+    /// Where the weights come from, for messages: the file's path, or
+    /// `realesr-animevideov3.pth (embedded in upframe)`.
+    pub fn describe(&self) -> String {
+        match &self.weights {
+            Weights::File(path) => path.display().to_string(),
+            Weights::Embedded(e) => format!("{} (embedded in upframe)", e.file_name),
+        }
+    }
+
+    /// A short name for progress lines: the file stem (`realesr-animevideov3`).
+    pub fn display_name(&self) -> String {
+        let file_name = match &self.weights {
+            Weights::File(path) => path.as_path(),
+            Weights::Embedded(e) => Path::new(e.file_name),
+        };
+        file_name
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.describe())
+    }
+
+    /// sha256 (lowercase hex) and size of the weights, the same for the embedded copy as for
+    /// the official file.
+    pub fn sha256(&self) -> Result<(String, u64), RegistryError> {
+        match &self.weights {
+            Weights::File(path) => sha256_file(path),
+            Weights::Embedded(e) => Ok(sha256_bytes(e.bytes)),
+        }
+    }
+
+    /// Reads the weights (`.pth` without executing pickle code, or safetensors); errors name
+    /// the file (or the embedded copy).
+    pub fn load_weights(&self) -> Result<StateDict, ModelError> {
+        match &self.weights {
+            Weights::File(path) => crate::safetensors_io::load_weights(path),
+            Weights::Embedded(e) => crate::safetensors_io::parse_weights_bytes(e.bytes)
+                .map_err(|err| err.in_file(self.describe())),
+        }
+    }
 }
 
 /// Turns a `--model` argument into a file: an existing path is used as is (a directory holding
@@ -393,20 +505,17 @@ pub fn resolve(
 ) -> Result<ResolvedModel, RegistryError> {
     let as_path = Path::new(name_or_path);
     if as_path.is_file() {
-        return Ok(ResolvedModel {
-            path: as_path.to_path_buf(),
-            model: identify_file(as_path),
-            origin: Origin::UserPath,
-        });
+        return Ok(ResolvedModel::file(
+            as_path.to_path_buf(),
+            identify_file(as_path),
+            Origin::UserPath,
+        ));
     }
     if as_path.is_dir() {
         let flownet = as_path.join("flownet.pkl");
         if flownet.is_file() {
-            return Ok(ResolvedModel {
-                model: identify_file(&flownet),
-                path: flownet,
-                origin: Origin::UserPath,
-            });
+            let model = identify_file(&flownet);
+            return Ok(ResolvedModel::file(flownet, model, Origin::UserPath));
         }
     }
     let model = match lookup(name_or_path) {
@@ -418,8 +527,14 @@ pub fn resolve(
         }
         None => lookup_or_suggest(name_or_path)?,
     };
-    let dir = self::model_dir(model_dir)?;
-    locate(model, &dir)
+    match self::model_dir(model_dir) {
+        Ok(dir) => locate(model, &dir),
+        // No HOME and no cache: the embedded copy needs neither.
+        Err(e) => match embedded(model) {
+            Some(copy) => Ok(ResolvedModel::embedded(model, copy)),
+            None => Err(e),
+        },
+    }
 }
 
 /// A `--model` value that cannot be a registry name: has a separator or a weight extension.
@@ -431,14 +546,14 @@ fn looks_like_path(value: &str) -> bool {
             .any(|ext| value.to_ascii_lowercase().ends_with(ext))
 }
 
-/// Finds `model`'s file in `dir`: the canonical file first, then the known substitutes.
+/// Finds `model`'s file in `dir`: the canonical file first, then the known substitutes, then
+/// the copy built into the binary.
 pub fn locate(model: &'static KnownModel, dir: &Path) -> Result<ResolvedModel, RegistryError> {
     if let Some((path, origin)) = installed_files(model, dir).into_iter().next() {
-        return Ok(ResolvedModel {
-            path,
-            model: Some(model),
-            origin,
-        });
+        return Ok(ResolvedModel::file(path, Some(model), origin));
+    }
+    if let Some(copy) = embedded(model) {
+        return Ok(ResolvedModel::embedded(model, copy));
     }
     let hint = match model.source {
         Source::Release { .. } => format!("run `upframe models fetch {}`", model.name),
@@ -503,6 +618,22 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), RegistryError> {
         size += n as u64;
     }
     Ok((hex(&hasher.finalize()), size))
+}
+
+/// sha256 of bytes in memory; returns (lowercase hex, size in bytes).
+pub fn sha256_bytes(bytes: &[u8]) -> (String, u64) {
+    (hex(&Sha256::digest(bytes)), bytes.len() as u64)
+}
+
+/// Hashes an embedded model against its catalogue entry's official sha256.
+pub fn verify_embedded(copy: &'static EmbeddedModel) -> (String, u64, VerifyStatus) {
+    let (sha256, size) = sha256_bytes(copy.bytes);
+    let status = match lookup(copy.name).and_then(|m| m.sha256) {
+        Some(official) if official.eq_ignore_ascii_case(&sha256) => VerifyStatus::Official,
+        Some(_) => VerifyStatus::NotOfficial,
+        None => VerifyStatus::NoOfficialHash,
+    };
+    (sha256, size, status)
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
