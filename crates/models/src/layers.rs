@@ -93,3 +93,46 @@ pub(crate) fn check_input(
     }
     Ok(())
 }
+
+/// A grouped `Conv2d` (`groups` > 1, weight `[cout, cin / groups, k, k]`) as a dense one: the
+/// weight is spread block-diagonally with zeros elsewhere, which sums the same products.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn grouped_conv2d(
+    sd: &StateDict,
+    prefix: &str,
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    groups: usize,
+) -> Result<Conv2d, ModelError> {
+    if groups == 1 {
+        return conv2d(sd, prefix, cin, cout, kernel, stride, padding);
+    }
+    if groups == 0 || !cin.is_multiple_of(groups) || !cout.is_multiple_of(groups) {
+        return Err(ModelError::InvalidHyperparameters(format!(
+            "layer `{prefix}`: {cin} -> {cout} channels cannot form {groups} groups"
+        )));
+    }
+    let (gin, gout) = (cin / groups, cout / groups);
+    let weight = sd.expect(&format!("{prefix}.weight"), &[cout, gin, kernel, kernel])?;
+    let bias = sd.expect(&format!("{prefix}.bias"), &[cout])?;
+    let taps = kernel * kernel;
+    let mut dense = vec![0.0f32; cout * cin * taps];
+    for o in 0..cout {
+        let g = o / gout;
+        for i in 0..gin {
+            let src = &weight.data[(o * gin + i) * taps..][..taps];
+            dense[(o * cin + g * gin + i) * taps..][..taps].copy_from_slice(src);
+        }
+    }
+    Conv2d::new(
+        &dense,
+        [cout, cin, kernel, kernel],
+        Some(&bias.data),
+        stride,
+        padding,
+    )
+    .map_err(|e| nn_err(prefix, e))
+}

@@ -15,7 +15,7 @@ pub mod srvgg;
 pub mod state_dict;
 
 pub use error::ModelError;
-pub use ifnet::{IfNet, IfNetConfig, Interpolation};
+pub use ifnet::{IfNet, IfNetConfig, IfNetOptions, IfNetVariant, Interpolation};
 pub use model::{
     load_interpolator, load_model, load_upscaler, model_from_state_dict, Architecture, Model,
     ModelInfo, ModelKind, Network, Upscaler,

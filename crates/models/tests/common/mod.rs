@@ -2,6 +2,8 @@
 //! files (torch's zip layout, protocol-2 pickles) at run time, so no binary blobs are committed.
 #![allow(dead_code)]
 
+pub mod vsrife;
+
 use std::io::Write;
 use std::path::PathBuf;
 
