@@ -112,7 +112,13 @@ impl JobOptions {
     /// input, an output that is or would write over the input, a taken output, a format that
     /// cannot hold the result, an unwritable folder (`upframe_media::check_job_output`).
     pub fn preflight(&self, input: &Path, output: &Path) -> Result<()> {
-        upframe_media::check_job_output(input, output, self.overwrite, &self.encode_options())?;
+        upframe_media::check_job_output(
+            input,
+            output,
+            self.overwrite,
+            &self.encode_options(),
+            self.start.is_some() || self.duration.is_some() || self.frames.is_some(),
+        )?;
         Ok(())
     }
 

@@ -352,11 +352,43 @@ fn refusals_come_before_the_model_is_loaded() {
         expect_refused(&args, &f.root, &[what, name]);
         assert!(!output.exists());
     }
+    // A video to one image: refused up front (the image holds one frame), unless a window
+    // picks the frames.
+    let still = f.root.join("still.png");
+    let args = [
+        os("upscale"),
+        os("-i"),
+        p(&f.clip),
+        os("-o"),
+        p(&still),
+        os("-n"),
+        os("no-such-model-anywhere"),
+    ];
+    expect_refused(&args, &f.root, &["an image holds one frame", "--frames 1"]);
+    assert!(!still.exists());
     assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "three up-front refusals took {:?}",
+        t.elapsed() < Duration::from_secs(4),
+        "four up-front refusals took {:?}",
         t.elapsed()
     );
+    let out = run(&[
+        os("upscale"),
+        os("-i"),
+        p(&f.clip),
+        os("-o"),
+        p(&still),
+        os("-n"),
+        os("lanczos"),
+        os("--frames"),
+        os("1"),
+        os("-q"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::video_stream(&still)["width"], 1280);
 }
 
 /// `.tif`, `.tiff` and `.bmp` are image outputs (not video muxers); TIFF keeps 16 bits.

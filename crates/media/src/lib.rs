@@ -166,14 +166,17 @@ pub fn check_output(
 /// anything the input reads ([`check_not_input`]; `overwrite` never allows that); the output
 /// is free unless `overwrite`, is not a device, FIFO or directory; its format can hold what
 /// will be written (image extensions, or a container that accepts the encoder `encode` picks);
-/// its folder is writable. Creates nothing.
+/// its folder is writable; an image output gets an input of one frame unless the job reads a
+/// window of it (`windowed`: a start, duration or frame limit).
+/// Creates nothing.
 pub fn check_job_output(
     input: &Path,
     output: &Path,
     overwrite: bool,
     encode: &EncodeOptions,
+    windowed: bool,
 ) -> Result<(), MediaError> {
-    output::check_job_output(input, output, overwrite, encode)
+    output::check_job_output(input, output, overwrite, encode, windowed)
 }
 
 /// The FFmpeg library versions in use ("avcodec 59.37.100, avformat ..., swscale ..."): a

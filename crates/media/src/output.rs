@@ -87,6 +87,7 @@ pub(crate) fn check_job_output(
     output: &Path,
     overwrite: bool,
     encode: &crate::types::EncodeOptions,
+    windowed: bool,
 ) -> Result<(), MediaError> {
     check_input_exists(input)?;
     crate::input_guard::check_not_input(input, output)?;
@@ -113,6 +114,7 @@ pub(crate) fn check_job_output(
     check_output(output, overwrite, Some(input))?;
     if crate::source::has_image_extension(output) {
         crate::images::check_image_format(output)?;
+        check_one_frame(input, output, windowed)?;
     } else {
         crate::encode::check_video_output(output, encode)?;
     }
@@ -121,6 +123,30 @@ pub(crate) fn check_job_output(
         _ => Path::new("."),
     };
     check_writable_dir(output, dir)
+}
+
+/// One image holds one frame: a video or sequence input of several frames is refused up front
+/// (instead of failing at its second frame, after the model ran) unless the job reads a window
+/// of it (`--start/--duration/--frames`: the window's frame count is the source's business).
+fn check_one_frame(input: &Path, output: &Path, windowed: bool) -> Result<(), MediaError> {
+    if windowed || (crate::source::has_image_extension(input) && input.is_file()) {
+        return Ok(());
+    }
+    let frames = crate::probe::probe(input)
+        .ok()
+        .and_then(|m| m.video)
+        .and_then(|v| v.frame_count);
+    match frames {
+        Some(n) if n > 1 => Err(MediaError::InvalidOutput {
+            path: output.to_path_buf(),
+            reason: format!(
+                "an image holds one frame and {} has {n}; write a video file, a frame pattern \
+                 such as frames/%06d.png or a folder, or add --frames 1",
+                input.display()
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The input exists: a file, a folder, or a pattern whose folder exists.

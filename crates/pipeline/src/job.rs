@@ -131,7 +131,15 @@ impl VideoJob {
     /// folder is writable ([`upframe_media::check_job_output`]). The job entry points call it
     /// first; callers that load models call it before loading them.
     pub fn preflight(&self) -> Result<(), JobError> {
-        upframe_media::check_job_output(&self.input, &self.output, self.overwrite, &self.encode)?;
+        upframe_media::check_job_output(
+            &self.input,
+            &self.output,
+            self.overwrite,
+            &self.encode,
+            self.decode.start_s.is_some()
+                || self.decode.duration_s.is_some()
+                || self.decode.max_frames.is_some(),
+        )?;
         Ok(())
     }
 }
