@@ -119,6 +119,7 @@ impl JobOptions {
             &self.encode_options(),
             self.start.is_some() || self.duration.is_some() || self.frames.is_some(),
         )?;
+        upframe_pipeline::check_input_outside_work_dir(input, output)?;
         Ok(())
     }
 
@@ -293,7 +294,11 @@ pub fn job_error(e: JobError, input: &Path, output: &Path) -> anyhow::Error {
 
 /// This process's command line with `--restart` added, quoted for a POSIX shell.
 pub fn restart_command() -> String {
-    let mut words: Vec<String> = std::env::args().collect();
+    // Lossy, not `args()`: a name that is not UTF-8 must not panic here (the command shown
+    // then has U+FFFD where those bytes were).
+    let mut words: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if !words.iter().any(|w| w == "--restart") {
         words.push("--restart".into());
     }

@@ -208,7 +208,7 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
         Ok(Shape::Batch(naming)) => run_batch(&args, &naming),
         Err(e @ BatchError::FolderToImage { .. }) => {
             // An image inside the folder itself is the worse mistake: say that one.
-            args.job.preflight(&args.input[0], &args.output)?;
+            upframe_media::check_not_input(&args.input[0], &args.output)?;
             Err(e.into())
         }
         Err(e) => Err(e.into()),

@@ -486,3 +486,91 @@ fn a_failure_before_the_first_segment_leaves_no_work_directory() {
     assert!(output.exists());
     assert!(!work.exists());
 }
+
+/// Paths that only resolve to the input once folders exist, upframe's own temporary and work
+/// names, and outputs that are links: each refused with the input unchanged.
+#[test]
+fn indirect_names_of_the_input_are_refused() {
+    let Some(f) = fixture() else { return };
+    let root = f.root.to_str().unwrap().to_string();
+    let sq_pattern = format!("{root}/sq/%04d.png");
+    let via_new = format!("{root}/new/../sq/%04d.png");
+    let out_png = f.root.join("out.png");
+    let w_mp4 = f.root.join("w.mp4");
+    let folder_named_like_a_file = format!("{}/", f.photo.display());
+    // `new/../sq` is `sq` once `new` exists: the output frames would replace the input's.
+    let args = [
+        os("upscale"),
+        os("-i"),
+        os(&sq_pattern),
+        os("-o"),
+        os(&via_new),
+        os("--overwrite"),
+        os("-n"),
+        os("lanczos"),
+    ];
+    expect_refused(&args, &f.root, &["named like the input frames"]);
+    assert!(!f.root.join("new").exists(), "a folder was created");
+
+    // The input has the name of the output's temporary file.
+    let partial = f.root.join(".out.upframe-partial.png");
+    std::fs::copy(&f.photo, &partial).unwrap();
+    let args = [
+        os("upscale"),
+        os("-i"),
+        p(&partial),
+        os("-o"),
+        p(&out_png),
+        os("-n"),
+        os("lanczos"),
+    ];
+    expect_refused(&args, &f.root, &["temporary file"]);
+
+    // The input inside the work directory the output's job would use.
+    let work = f.root.join(".w.mp4.upframe-work");
+    std::fs::create_dir(&work).unwrap();
+    let in_work = work.join("in.mp4");
+    std::fs::copy(&f.clip, &in_work).unwrap();
+    let args = [
+        os("upscale"),
+        os("-i"),
+        p(&in_work),
+        os("-o"),
+        p(&w_mp4),
+        os("-n"),
+        os("lanczos"),
+    ];
+    expect_refused(&args, &f.root, &["work directory"]);
+
+    // A dangling symbolic link under the output name is the user's: refused without
+    // --overwrite, and left as it was.
+    let link = f.root.join("dangling.png");
+    std::os::unix::fs::symlink(f.root.join("gone.png"), &link).unwrap();
+    let args = [
+        os("upscale"),
+        os("-i"),
+        p(&f.photo),
+        os("-o"),
+        p(&link),
+        os("-n"),
+        os("lanczos"),
+    ];
+    expect_refused(&args, &f.root, &["already exists"]);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+
+    // A sequence into a folder whose name is a file: refused before any work.
+    let args = [
+        os("upscale"),
+        os("-i"),
+        p(&f.frames),
+        os("-o"),
+        os(&folder_named_like_a_file),
+        os("--sequence"),
+        os("-n"),
+        os("no-such-model-anywhere"),
+    ];
+    expect_refused(&args, &f.root, &["not a directory"]);
+}

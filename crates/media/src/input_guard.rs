@@ -7,7 +7,7 @@
 //! never overrides any of this: it only allows replacing an earlier *output*.
 
 use std::fs::Metadata;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::error::MediaError;
 use crate::sequence::{is_pattern, Pattern};
@@ -47,20 +47,37 @@ fn file_id(_m: &Metadata) -> Option<FileId> {
     None
 }
 
-/// `path` made absolute with symlinks resolved; for a path that does not exist yet, its
-/// folder is resolved and the name kept.
+/// `path` made absolute with symlinks resolved as far as it exists; the part that does not exist
+/// yet is applied by hand (`..` removes one level, as it will once the folders are created), so
+/// `new/../in` names `in` before `new` exists.
 fn canonical(path: &Path) -> PathBuf {
     if let Ok(c) = path.canonicalize() {
         return c;
     }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        match std::env::current_dir() {
+            Ok(d) => d.join(path),
+            Err(_) => return path.to_path_buf(),
+        }
     };
-    match (parent.canonicalize(), path.file_name()) {
-        (Ok(p), Some(name)) => p.join(name),
-        _ => path.to_path_buf(),
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => {
+                out.push(other);
+                if let Ok(c) = out.canonicalize() {
+                    out = c;
+                }
+            }
+        }
     }
+    out
 }
 
 fn is_hidden(name: &str) -> bool {
@@ -69,17 +86,15 @@ fn is_hidden(name: &str) -> bool {
 
 impl InputSet {
     fn of(input: &Path) -> InputSet {
-        let (selection, dir) = if input.is_dir() {
+        // The same order as the source's classification: a pattern first (a folder may be
+        // named like one), then a folder.
+        let pattern = is_pattern(input).then(|| Pattern::parse(input)).flatten();
+        let (selection, dir) = if let Some(p) = pattern {
+            let dir = canonical(p.dir());
+            (Selection::Pattern(p), Some(dir))
+        } else if input.is_dir() {
             let dir = canonical(input);
             (Selection::ImagesIn, Some(dir))
-        } else if is_pattern(input) {
-            match Pattern::parse(input) {
-                Some(p) => {
-                    let dir = canonical(p.dir());
-                    (Selection::Pattern(p), Some(dir))
-                }
-                None => (Selection::One, None),
-            }
         } else {
             (Selection::One, None)
         };
@@ -193,6 +208,14 @@ pub fn check_not_input(input: &Path, output: &Path) -> Result<(), MediaError> {
     let sequence = is_pattern(output) || ends_with_slash || output.is_dir();
     if !sequence {
         check_regular_or_absent(output)?;
+        // The temporary file upframe writes beside the output is written over too.
+        let partial = crate::output::partial_path(output);
+        if let Some(same) = inputs.same_file_as(&partial) {
+            return refuse(format!(
+                "the input {} has the name of the temporary file this output is written to",
+                same.display()
+            ));
+        }
         if let Some(same) = inputs.same_file_as(output) {
             let how = match std::fs::symlink_metadata(output) {
                 Ok(m) if m.file_type().is_symlink() => "a symbolic link to the input file",

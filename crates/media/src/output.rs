@@ -47,18 +47,16 @@ pub(crate) fn check_output(
         crate::input_guard::check_not_input(input, final_path)?;
     }
     crate::input_guard::check_regular_or_absent(final_path)?;
-    match std::fs::metadata(final_path) {
-        Ok(m) if m.is_dir() => {
-            return Err(MediaError::IsDirectory {
-                path: final_path.to_path_buf(),
-            })
-        }
-        Ok(_) if !overwrite => {
-            return Err(MediaError::OutputExists {
-                path: final_path.to_path_buf(),
-            })
-        }
-        _ => {}
+    if std::fs::metadata(final_path).is_ok_and(|m| m.is_dir()) {
+        return Err(MediaError::IsDirectory {
+            path: final_path.to_path_buf(),
+        });
+    }
+    // A symbolic link counts as existing even when it points nowhere: it is the user's.
+    if std::fs::symlink_metadata(final_path).is_ok() && !overwrite {
+        return Err(MediaError::OutputExists {
+            path: final_path.to_path_buf(),
+        });
     }
     let dir = match final_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -92,6 +90,16 @@ pub(crate) fn check_job_output(
     check_input_exists(input)?;
     crate::input_guard::check_not_input(input, output)?;
     let ends_with_slash = output.as_os_str().to_string_lossy().ends_with('/');
+    if ends_with_slash {
+        let bare = output.as_os_str().to_string_lossy();
+        let bare = Path::new(bare.trim_end_matches('/'));
+        if std::fs::metadata(bare).is_ok_and(|m| !m.is_dir()) {
+            return Err(MediaError::OutputDirNotWritable {
+                path: output.to_path_buf(),
+                reason: format!("{} is a file, not a directory", bare.display()),
+            });
+        }
+    }
     if crate::sequence::is_pattern(output) || ends_with_slash || output.is_dir() {
         // Numbered images: the folder is created when the job starts; its parent must exist.
         let dir = if crate::sequence::is_pattern(output) {
@@ -191,10 +199,12 @@ impl PartialFile {
     ) -> Result<Self, MediaError> {
         check_output(final_path, overwrite, input)?;
         let temp = partial_path(final_path);
+        // A stale temporary file (or a link there) is removed, never written through: creating
+        // a new file cannot reach anything another name points at.
+        let _ = std::fs::remove_file(&temp);
         OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(&temp)
             .map_err(|e| MediaError::OutputDirNotWritable {
                 path: final_path.to_path_buf(),
@@ -218,7 +228,7 @@ impl PartialFile {
 
     /// Moves the temporary file onto the final path; returns the final size in bytes.
     pub fn commit(mut self) -> Result<u64, MediaError> {
-        if !self.overwrite && self.final_path.exists() {
+        if !self.overwrite && std::fs::symlink_metadata(&self.final_path).is_ok() {
             // Someone created it while we were writing: do not clobber it.
             return Err(MediaError::OutputExists {
                 path: self.final_path.clone(),

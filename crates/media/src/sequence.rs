@@ -554,6 +554,10 @@ impl ImageSequenceSink {
                 }
             })?;
         }
+        // Again, now that the folder exists and resolves.
+        if let Some(input) = &spec.source_path {
+            crate::input_guard::check_not_input(input, path)?;
+        }
         // Fail early (before any work) if the first frame's file is taken.
         crate::output::check_output(
             &pattern.format(1),

@@ -140,6 +140,7 @@ impl VideoJob {
                 || self.decode.duration_s.is_some()
                 || self.decode.max_frames.is_some(),
         )?;
+        crate::resume::check_input_outside_work_dir(&self.input, &self.output)?;
         Ok(())
     }
 }

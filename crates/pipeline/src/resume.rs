@@ -257,6 +257,36 @@ pub(crate) fn open_job_output(
     })
 }
 
+/// Refuses an input inside the work directory `output`'s job would use: preparing it removes
+/// every file there that the journal does not list.
+pub fn check_input_outside_work_dir(input: &Path, output: &Path) -> Result<(), MediaError> {
+    let Ok(work) = journal::work_dir_for(output).canonicalize() else {
+        return Ok(());
+    };
+    let input_abs = input
+        .canonicalize()
+        .or_else(|_| {
+            // A pattern: its folder.
+            input
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .canonicalize()
+        })
+        .unwrap_or_else(|_| input.to_path_buf());
+    if input_abs.starts_with(&work) {
+        return Err(MediaError::OutputIsInput {
+            path: output.to_path_buf(),
+            reason: format!(
+                "the input {} is inside the work directory {} this output uses",
+                input.display(),
+                work.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The complete segments an interrupted or failed job left in its work directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeptSegments {
