@@ -85,7 +85,7 @@ pub struct EnhanceArgs {
     #[arg(short, long, value_name = "FACTOR")]
     pub scale: Option<f64>,
     /// RIFE model: a registry name or a weight file (what `interpolate --model` takes).
-    #[arg(long_help = crate::interpolate_cmd::rife_model_help())]
+    #[arg(long_help = crate::interpolate_cmd::interp_model_help())]
     #[arg(long, value_name = "NAME|PATH", default_value = "rife-v4.26")]
     pub interp_model: String,
     /// Which runs first (default: the cheaper by the cost model).

