@@ -11,10 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
-use upframe_models::registry;
-use upframe_pipeline::realesrgan::{RealEsrganOptions, RealEsrganUpscaler};
 use upframe_pipeline::timing::Rate;
 use upframe_pipeline::FrameProcessor;
 
@@ -24,7 +22,7 @@ use upframe_pipeline::rife::RifeInterpolator;
 use crate::batch::{self, BatchItem, BatchOptions, FolderRule, Shape};
 use crate::interpolate_cmd::{load_rife, run_batch, run_job, InterpOptions, Parts};
 use crate::job_options::JobOptions;
-use crate::upscale_cmd::build_processors;
+use crate::upscale_cmd::{is_lanczos, upscaler_chain, RealEsrganArgs};
 
 /// Real-ESRGAN cost per input pixel relative to RIFE's cost per pixel (estimate:
 /// SRVGG-compact ≈ 1.2 MFLOP per input pixel; IFNet v4.26 ≈ 0.3 MFLOP per pixel).
@@ -84,6 +82,8 @@ pub struct EnhanceArgs {
     /// Upscale factor (default: the model's own; Lanczos: 2).
     #[arg(short, long, value_name = "FACTOR")]
     pub scale: Option<f64>,
+    #[command(flatten)]
+    pub realesrgan: RealEsrganArgs,
     /// RIFE model: a registry name or a weight file (what `interpolate --model` takes).
     #[arg(long_help = crate::interpolate_cmd::interp_model_help())]
     #[arg(long, value_name = "NAME|PATH", default_value = "rife-v4.26")]
@@ -112,21 +112,24 @@ pub fn cheaper_order(upscaler_cost: f64, ratio: f64, area_scale: f64) -> Order {
     }
 }
 
+/// The upscaler with its cost relative to RIFE: the same chain `upscale` builds from the same
+/// options.
 fn upscaler(args: &EnhanceArgs) -> Result<(Box<dyn FrameProcessor>, f64)> {
-    let lower = args.model.to_ascii_lowercase();
-    if lower.starts_with("lanczos") {
-        let mut p = build_processors(&args.model, args.scale.unwrap_or(2.0))?;
-        return Ok((p.remove(0), 0.0));
-    }
-    let resolved = registry::resolve(&args.model, args.interp.model_dir.as_deref())
-        .with_context(|| format!("--model {}", args.model))?;
-    let options = RealEsrganOptions {
-        outscale: args.scale,
-        ..RealEsrganOptions::default()
+    let mut chain = upscaler_chain(
+        &args.model,
+        args.scale,
+        &args.realesrgan,
+        args.interp.model_dir.as_deref(),
+    )?;
+    let cost = if is_lanczos(&args.model) {
+        0.0
+    } else {
+        UPSCALER_TO_RIFE_COST
     };
-    let up = RealEsrganUpscaler::from_resolved(&resolved, options)
-        .with_context(|| resolved.describe())?;
-    Ok((Box::new(up), UPSCALER_TO_RIFE_COST))
+    match chain.len() {
+        1 => Ok((chain.remove(0), cost)),
+        n => anyhow::bail!("--model {}: expected one upscaler, got {n}", args.model),
+    }
 }
 
 /// The loaded models of an `enhance` run: the upscaler with its relative cost, and RIFE.

@@ -81,6 +81,9 @@ pub struct UpscaleArgs {
     pub scale: Option<f64>,
     #[command(flatten)]
     pub realesrgan: RealEsrganArgs,
+    /// Where registry models live (default: UPFRAME_MODEL_DIR, then ~/.cache/upframe/models).
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
     /// Read a folder input as the frames of one image sequence (same size, name order), even
     /// when the output is a folder.
     #[arg(long)]
@@ -118,9 +121,6 @@ pub struct RealEsrganArgs {
     /// realesr-general-wdn-x4v3 too unless 1. Also spelled `-dn`. Default: the model alone.
     #[arg(long, value_name = "DN")]
     pub denoise_strength: Option<f64>,
-    /// Where registry models live (default: UPFRAME_MODEL_DIR, then ~/.cache/upframe/models).
-    #[arg(long, value_name = "DIR")]
-    pub model_dir: Option<PathBuf>,
 }
 
 /// `--alpha` values.
@@ -133,15 +133,27 @@ pub enum AlphaMode {
 
 /// The processor chain for the whole argument set: Lanczos resizers or a Real-ESRGAN model.
 pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>> {
-    if matches!(
-        args.model.to_ascii_lowercase().as_str(),
-        "lanczos" | "lanczos3" | "lanczos4-opencv" | "lanczos4"
-    ) {
-        return build_processors(&args.model, args.scale.unwrap_or(2.0));
+    upscaler_chain(
+        &args.model,
+        args.scale,
+        &args.realesrgan,
+        args.model_dir.as_deref(),
+    )
+}
+
+/// The upscaler `model` names at `scale` with the Real-ESRGAN settings `r` (what `upscale`
+/// and `enhance` both build): Lanczos resizers, or a Real-ESRGAN model found in `model_dir`.
+pub fn upscaler_chain(
+    model: &str,
+    scale: Option<f64>,
+    r: &RealEsrganArgs,
+    model_dir: Option<&Path>,
+) -> Result<Vec<Box<dyn FrameProcessor>>> {
+    if is_lanczos(model) {
+        return build_processors(model, scale.unwrap_or(2.0));
     }
-    let r = &args.realesrgan;
     let options = RealEsrganOptions {
-        outscale: args.scale,
+        outscale: scale,
         tile: r.tile,
         tile_pad: r.tile_pad,
         pre_pad: r.pre_pad,
@@ -152,13 +164,13 @@ pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>
         },
         memory_budget: None,
     };
-    if let Some(s) = args.scale {
+    if let Some(s) = scale {
         if !(s.is_finite() && s > 0.0) {
             bail!("--scale {s}: must be a finite number greater than 0");
         }
     }
-    let resolved = registry::resolve(&args.model, r.model_dir.as_deref())
-        .with_context(|| format!("--model {}", args.model))?;
+    let resolved =
+        registry::resolve(model, model_dir).with_context(|| format!("--model {model}"))?;
     let general_file = resolved.path().filter(|_| {
         resolved
             .model
@@ -168,20 +180,25 @@ pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>
         (Some(dn), Some(general_file)) => {
             let dir = general_file.parent().unwrap_or(std::path::Path::new("."));
             let wdn = registry::lookup("realesr-general-wdn-x4v3")
-                .and_then(|m| {
-                    registry::locate(m, &registry::model_dir(r.model_dir.as_deref()).ok()?).ok()
-                })
+                .and_then(|m| registry::locate(m, &registry::model_dir(model_dir).ok()?).ok())
                 .and_then(|m| m.path().map(std::path::Path::to_path_buf))
                 .unwrap_or_else(|| dir.join("realesr-general-wdn-x4v3.pth"));
             load_upscaler_with_denoise(general_file, &wdn, dn, options)?
         }
-        (Some(dn), None) => bail!(
-            "--denoise-strength {dn} only applies to realesr-general-x4v3 (model: {})",
-            args.model
-        ),
+        (Some(dn), None) => {
+            bail!("--denoise-strength {dn} only applies to realesr-general-x4v3 (model: {model})")
+        }
         (None, _) => RealEsrganUpscaler::from_resolved(&resolved, options)?,
     };
     Ok(vec![Box::new(upscaler)])
+}
+
+/// Whether `model` names one of the Lanczos resizers rather than a network.
+pub fn is_lanczos(model: &str) -> bool {
+    matches!(
+        model.to_ascii_lowercase().as_str(),
+        "lanczos" | "lanczos3" | "lanczos4-opencv" | "lanczos4"
+    )
 }
 
 /// The processor chain for `--model`. New upscalers (Real-ESRGAN models, files) plug in here.

@@ -79,3 +79,126 @@ fn realesrgan_x2_and_rife_x2_on_chaplin() {
         }
     }
 }
+
+/// `enhance` takes `upscale`'s Real-ESRGAN options and builds the same upscaler: with
+/// `--tile 64 --tile-pad 10` its first output frame (upscale first: the first input frame,
+/// upscaled) equals `upscale`'s with the same options, and differs from whole-frame output
+/// (pad 10 leaves seams). Lossless FFV1 so decoded frames compare exactly. `-dn` reaches the
+/// same check as in `upscale`.
+#[test]
+fn enhance_takes_the_upscale_options() {
+    let (Some(input), Some(up), Some(rife)) = (
+        asset("media/video/chaplin.mp4"),
+        asset("models/realesr-animevideov3.pth"),
+        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
+    ) else {
+        return;
+    };
+    if !have_ff_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = run_upframe(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let tiled = dir.path().join("tiled.mkv");
+    let whole = dir.path().join("whole.mkv");
+    let enhanced = dir.path().join("enhanced.mkv");
+    for (output, tile) in [(&tiled, "64"), (&whole, "0")] {
+        run(osargs!(
+            "upscale",
+            "-i",
+            &input,
+            "-o",
+            output,
+            "-n",
+            &up,
+            "-s",
+            "2",
+            "--tile",
+            tile,
+            "--tile-pad",
+            "10",
+            "--frames",
+            "1",
+            "--codec",
+            "ffv1",
+            "-q"
+        ));
+    }
+    run(osargs!(
+        "enhance",
+        "-i",
+        &input,
+        "-o",
+        &enhanced,
+        "-n",
+        &up,
+        "-s",
+        "2",
+        "--tile",
+        "64",
+        "--tile-pad",
+        "10",
+        "--interp-model",
+        &rife,
+        "--factor",
+        "2",
+        "--order",
+        "upscale-first",
+        "--frames",
+        "2",
+        "--codec",
+        "ffv1",
+        "-q"
+    ));
+    let first = |file: &std::path::Path| framemd5(file).into_iter().next().expect("a frame");
+    assert_eq!(first(&enhanced), first(&tiled), "enhance ignored --tile");
+    assert_ne!(
+        first(&tiled),
+        first(&whole),
+        "tiles made no difference here"
+    );
+
+    let out = run_upframe(osargs!(
+        "enhance",
+        "-i",
+        &input,
+        "-o",
+        &dir.path().join("dn.mp4"),
+        "-n",
+        &up,
+        "-dn",
+        "0.5",
+        "--interp-model",
+        &rife,
+        "-q"
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only applies to realesr-general-x4v3"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The decoded video frames' MD5s (ffmpeg's framemd5), without the header lines.
+fn framemd5(file: &std::path::Path) -> Vec<String> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap_or("").trim().to_string())
+        .collect()
+}
