@@ -8,9 +8,9 @@ mod common;
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{asset, have_ff_tools, upframe};
+use common::{asset, ffmpeg, have_ff_tools, upframe};
 
 /// Entries of `dir` (names), sorted; empty when `dir` does not exist.
 fn listing(dir: &Path) -> Vec<OsString> {
@@ -81,20 +81,6 @@ fn expect_failure(args: &[&OsStr], output: &Path, mentions: &[&str]) -> String {
     );
     eprintln!("{line}");
     line.to_string()
-}
-
-/// Runs the ffmpeg CLI to make a test input; panics with its stderr when it fails.
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Video stream width/height of `file` per ffprobe.

@@ -68,19 +68,6 @@ fn stem(p: &Path) -> String {
     p.file_stem().unwrap().to_string_lossy().into_owned()
 }
 
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The channel layout class of an ffprobe pix_fmt: gray, gray+alpha, colour, colour+alpha.
 fn layout(pix_fmt: &str) -> &'static str {
     let alpha = pix_fmt.starts_with("rgba")

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{asset, have_ff_tools, upframe};
+use common::{asset, ffmpeg, have_ff_tools, upframe};
 use sha2::{Digest, Sha256};
 
 /// SHA-256 of every file under `dir` (recursively), by path relative to it.
@@ -72,19 +72,6 @@ fn expect_refused(args: &[&OsStr], watched: &Path, mentions: &[&str]) -> String 
 
 fn os(s: &str) -> &OsStr {
     OsStr::new(s)
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A folder with a photo, a short clip and three numbered frames, all from the shared media.

@@ -9,23 +9,11 @@ mod common;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{asset, audio_packets, have_ff_tools, upframe, video_frame_times};
-
-/// Runs the ffmpeg CLI to make a test input; panics with its stderr when it fails.
-fn ffmpeg(args: &[&OsStr]) {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{
+    asset, audio_packets, ffmpeg, framemd5_lines, have_ff_tools, upframe, video_frame_times,
+};
 
 /// `src` remuxed with its index (moov) first, then the first `fraction` of its bytes.
 fn faststart_cut(src: &Path, dir: &Path, name: &str, fraction: f64) -> PathBuf {
@@ -373,26 +361,7 @@ fn a_rerun_of_a_failed_segmented_job_says_the_same() {
     let mut fresh_args = lanczos_args(&input, &fresh, &["--segment-frames", "20"]);
     fresh_args.extend([OsStr::new("--on-decode-error"), OsStr::new("skip")]);
     assert!(run("upscale", &fresh_args).status.success());
-    assert_eq!(framemd5(&output), framemd5(&fresh));
-}
-
-/// The decoded video frames' MD5s (ffmpeg's framemd5 muxer), without the header lines.
-fn framemd5(file: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(file)
-        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let lines: Vec<String> = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(String::from)
-        .collect();
-    assert!(!lines.is_empty());
-    lines
+    assert_eq!(framemd5_lines(&output), framemd5_lines(&fresh));
 }
 
 #[test]

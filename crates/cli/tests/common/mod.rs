@@ -52,6 +52,45 @@ macro_rules! osargs {
     ($($a:expr),* $(,)?) => { &[$(std::ffi::OsStr::new($a)),*] };
 }
 
+/// Runs the ffmpeg CLI (to make a test input or derive a file); panics with its stderr when it
+/// fails.
+pub fn ffmpeg<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The lines of ffmpeg's framemd5 of `file`'s first video stream (stream, dts, pts, duration,
+/// size, MD5 of the decoded frame), without the header comments.
+pub fn framemd5_lines(file: &Path) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "framemd5 {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert!(!lines.is_empty(), "{}: no video frames", file.display());
+    lines
+}
+
 pub fn ffprobe_json(args: &[&str], file: &Path) -> serde_json::Value {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-of", "json"])
