@@ -40,12 +40,6 @@ pub enum MediaError {
     /// The input holds less than it declares (see [`ShortInput`]); `Display` is its line.
     #[error("{0}")]
     ShortInput(ShortInput),
-    #[error("{}: read error after frame {frame} ({reason}); the file may be truncated", .path.display())]
-    Read {
-        path: PathBuf,
-        frame: u64,
-        reason: String,
-    },
     #[error("{}: encoder '{codec}' is not available in this FFmpeg build", .path.display())]
     EncoderNotFound { path: PathBuf, codec: String },
     #[error("{}: decoder for '{codec}' is not available in this FFmpeg build", .path.display())]
@@ -98,7 +92,6 @@ impl MediaError {
             | MediaError::NoVideoStream { path }
             | MediaError::Unsupported { path, .. }
             | MediaError::Decode { path, .. }
-            | MediaError::Read { path, .. }
             | MediaError::EncoderNotFound { path, .. }
             | MediaError::DecoderNotFound { path, .. }
             | MediaError::Encode { path, .. }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use image::{DynamicImage, ImageBuffer, ImageFormat};
+use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageFormat};
 
 use crate::error::{check_input_file, MediaError};
 use crate::frame::{Frame, SampleDepth};
@@ -23,33 +23,36 @@ pub fn read_image(path: &Path) -> Result<Frame, MediaError> {
 /// would refuse a 14000×14000 RGB image as "Memory limit exceeded").
 pub fn read_image_limited(path: &Path, max_pixels: u64) -> Result<Frame, MediaError> {
     check_input_file(path)?;
-    let open = || {
-        image::ImageReader::open(path)
-            .map_err(|e| MediaError::io(path, e))?
-            .with_guessed_format()
-            .map_err(|e| MediaError::io(path, e))
-    };
-    // A header that cannot be read is reported by the decode below.
-    if let Ok((w, h)) = open()?.into_dimensions() {
-        if u64::from(w) * u64::from(h) > max_pixels {
-            return Err(MediaError::Image {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "invalid size {w}x{h}: the input frames are larger than the limit of \
-                     {max_pixels} pixels (--max-pixels)"
-                ),
-            });
-        }
-    }
-    let mut reader = open()?;
+    let mut reader = image::ImageReader::open(path)
+        .map_err(|e| MediaError::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| MediaError::io(path, e))?;
     let mut limits = image::Limits::default();
     // 16-bit RGBA at the pixel limit, plus the decoder's working rows.
     limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| MediaError::NotMedia {
+    // The header is read without limits, so an oversized image meets the size check below,
+    // not a decoder's memory limit.
+    reader.limits(image::Limits::no_limits());
+    let not_media = |e: image::ImageError| MediaError::NotMedia {
         path: path.to_path_buf(),
         reason: crate::error::one_line(&e.to_string()),
-    })?;
+    };
+    // One opening: the header gives the size, checked before anything is decoded; then the
+    // steps of `ImageReader::decode` (reserve the image's bytes, decode).
+    let mut decoder = reader.into_decoder().map_err(not_media)?;
+    let (w, h) = decoder.dimensions();
+    if u64::from(w) * u64::from(h) > max_pixels {
+        return Err(MediaError::Image {
+            path: path.to_path_buf(),
+            reason: format!(
+                "invalid size {w}x{h}: the input frames are larger than the limit of \
+                 {max_pixels} pixels (--max-pixels)"
+            ),
+        });
+    }
+    limits.reserve(decoder.total_bytes()).map_err(not_media)?;
+    decoder.set_limits(limits).map_err(not_media)?;
+    let img = DynamicImage::from_decoder(decoder).map_err(not_media)?;
     Ok(image_to_frame(img))
 }
 

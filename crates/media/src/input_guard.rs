@@ -204,9 +204,7 @@ pub fn check_not_input(input: &Path, output: &Path) -> Result<(), MediaError> {
             reason,
         })
     };
-    let ends_with_slash = output.as_os_str().to_string_lossy().ends_with('/');
-    let sequence = is_pattern(output) || ends_with_slash || output.is_dir();
-    if !sequence {
+    if !crate::sink::is_sequence_output(output) {
         check_regular_or_absent(output)?;
         // The temporary file upframe writes beside the output is written over too.
         let partial = crate::output::partial_path(output);
@@ -238,12 +236,7 @@ pub fn check_not_input(input: &Path, output: &Path) -> Result<(), MediaError> {
         return Ok(());
     }
     // Numbered images in a folder: `out/%06d.png` for a folder output.
-    let pattern_path = if is_pattern(output) {
-        output.to_path_buf()
-    } else {
-        output.join("%06d.png")
-    };
-    let Some(pattern) = Pattern::parse(&pattern_path) else {
+    let Some(pattern) = Pattern::parse(&crate::sequence::output_pattern_path(output)) else {
         return Ok(());
     };
     let out_dir = canonical(pattern.dir());

@@ -43,10 +43,11 @@ pub(crate) fn check_output(
             reason: "empty output path".into(),
         });
     }
-    if let Some(input) = input {
-        crate::input_guard::check_not_input(input, final_path)?;
+    match input {
+        // Includes the device/FIFO check for a file output.
+        Some(input) => crate::input_guard::check_not_input(input, final_path)?,
+        None => crate::input_guard::check_regular_or_absent(final_path)?,
     }
-    crate::input_guard::check_regular_or_absent(final_path)?;
     if std::fs::metadata(final_path).is_ok_and(|m| m.is_dir()) {
         return Err(MediaError::IsDirectory {
             path: final_path.to_path_buf(),
@@ -100,7 +101,7 @@ pub(crate) fn check_job_output(
             });
         }
     }
-    if crate::sequence::is_pattern(output) || ends_with_slash || output.is_dir() {
+    if crate::sink::is_sequence_output(output) {
         // Numbered images: the folder is created when the job starts; its parent must exist.
         let dir = if crate::sequence::is_pattern(output) {
             output.parent().map(Path::to_path_buf).unwrap_or_default()
@@ -119,7 +120,8 @@ pub(crate) fn check_job_output(
             None => check_writable_dir(output, Path::new(".")),
         };
     }
-    check_output(output, overwrite, Some(input))?;
+    // The overlap with the input was checked above.
+    check_output(output, overwrite, None)?;
     if crate::source::has_image_extension(output) {
         crate::images::check_image_format(output)?;
         check_one_frame(input, output, windowed)?;

@@ -99,6 +99,15 @@ pub(crate) fn is_pattern(path: &Path) -> bool {
     has_image_extension(path) && !path.is_file() && Pattern::parse(path).is_some()
 }
 
+/// The frame pattern a sequence output writes: `path` itself, or `path/%06d.png` for a folder.
+pub(crate) fn output_pattern_path(path: &Path) -> PathBuf {
+    if is_pattern(path) {
+        path.to_path_buf()
+    } else {
+        path.join("%06d.png")
+    }
+}
+
 /// Natural order: runs of digits compare by value, everything else bytewise.
 pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (mut ai, mut bi) = (a.char_indices().peekable(), b.char_indices().peekable());
@@ -524,11 +533,7 @@ pub struct ImageSequenceSink {
 impl ImageSequenceSink {
     /// `path` is a pattern, or a directory (existing, or ending with `/`) that gets `%06d.png`.
     pub fn open(path: &Path, spec: &OutputSpec) -> Result<Self, MediaError> {
-        let pattern_path = if is_pattern(path) {
-            path.to_path_buf()
-        } else {
-            path.join("%06d.png")
-        };
+        let pattern_path = output_pattern_path(path);
         let pattern = Pattern::parse(&pattern_path).ok_or_else(|| MediaError::InvalidOutput {
             path: path.to_path_buf(),
             reason: "not a frame pattern".into(),
@@ -553,17 +558,14 @@ impl ImageSequenceSink {
                     reason: crate::error::one_line(&e.to_string()),
                 }
             })?;
+            // Again, now that the folder exists and resolves.
+            if let Some(input) = &spec.source_path {
+                crate::input_guard::check_not_input(input, path)?;
+            }
         }
-        // Again, now that the folder exists and resolves.
-        if let Some(input) = &spec.source_path {
-            crate::input_guard::check_not_input(input, path)?;
-        }
-        // Fail early (before any work) if the first frame's file is taken.
-        crate::output::check_output(
-            &pattern.format(1),
-            spec.overwrite,
-            spec.source_path.as_deref(),
-        )?;
+        // Fail early (before any work) if the first frame's file is taken (its overlap with
+        // the input was checked above, for every frame name).
+        crate::output::check_output(&pattern.format(1), spec.overwrite, None)?;
         Ok(ImageSequenceSink {
             pattern,
             display: path.to_path_buf(),

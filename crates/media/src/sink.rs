@@ -15,21 +15,24 @@ use crate::source::has_image_extension;
 use crate::types::{OutputSpec, OutputSummary};
 use crate::FrameSink;
 
+/// Whether `open_sink` writes `final_path` as numbered images: a frame pattern, a path ending
+/// with `/`, or an existing folder.
+pub(crate) fn is_sequence_output(final_path: &Path) -> bool {
+    crate::sequence::is_pattern(final_path)
+        || final_path.as_os_str().to_string_lossy().ends_with('/')
+        || final_path.is_dir()
+}
+
 /// Whether `open_sink` writes `final_path` as a video file (not as images).
 pub(crate) fn is_video_file_output(final_path: &Path) -> bool {
-    let ends_with_slash = final_path.as_os_str().to_string_lossy().ends_with('/');
-    !(crate::sequence::is_pattern(final_path)
-        || ends_with_slash
-        || final_path.is_dir()
-        || has_image_extension(final_path))
+    !(is_sequence_output(final_path) || has_image_extension(final_path))
 }
 
 pub(crate) fn open_sink(
     final_path: &Path,
     spec: &OutputSpec,
 ) -> Result<Box<dyn FrameSink>, MediaError> {
-    let ends_with_slash = final_path.as_os_str().to_string_lossy().ends_with('/');
-    if crate::sequence::is_pattern(final_path) || ends_with_slash || final_path.is_dir() {
+    if is_sequence_output(final_path) {
         return Ok(Box::new(crate::sequence::ImageSequenceSink::open(
             final_path, spec,
         )?));

@@ -431,6 +431,10 @@ impl VideoFileSource {
 
     /// Tracks the latest end of any stream's data read so far.
     fn note_data_end(&mut self, packet: &ffmpeg_next::Packet) {
+        // Only a container-level declaration is compared with the end of all streams' data.
+        if !self.declared.container_level {
+            return;
+        }
         let Some(&tb) = self.stream_tbs.get(packet.stream()) else {
             return;
         };

@@ -34,7 +34,5 @@ pub use resize::{
     opencv_lanczos4_coefficients, resize_lanczos3, resize_lanczos4_opencv, scaled_size,
     LanczosKernel, LanczosResizer,
 };
-pub use resume::{
-    check_input_outside_work_dir, kept_segments, resume_hint, KeptSegments, Notice, SegmentOptions,
-};
+pub use resume::{kept_segments, resume_hint, KeptSegments, Notice, SegmentOptions};
 pub use runner::{run_job, JobReport, Progress, RunOptions};

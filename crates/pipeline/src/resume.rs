@@ -259,7 +259,7 @@ pub(crate) fn open_job_output(
 
 /// Refuses an input inside the work directory `output`'s job would use: preparing it removes
 /// every file there that the journal does not list.
-pub fn check_input_outside_work_dir(input: &Path, output: &Path) -> Result<(), MediaError> {
+pub(crate) fn check_input_outside_work_dir(input: &Path, output: &Path) -> Result<(), MediaError> {
     let Ok(work) = journal::work_dir_for(output).canonicalize() else {
         return Ok(());
     };

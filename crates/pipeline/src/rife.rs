@@ -19,11 +19,6 @@ use upframe_nn::{Tensor, Workspace};
 use crate::error::PipelineError;
 use crate::processor::FrameInterpolator;
 
-/// Practical-RIFE's padding multiple for `scale`: `max(128, int(128 / scale))`.
-pub fn rife_padding_multiple(scale: f64) -> usize {
-    ((128.0 / scale) as usize).max(128)
-}
-
 /// `x` rounded up to a multiple of `m` (`((x − 1) // m + 1) · m`).
 fn round_up(x: usize, m: usize) -> usize {
     x.div_ceil(m) * m
