@@ -59,14 +59,6 @@ pub fn start_line(
     )
 }
 
-/// Says that an input ended early (even with --quiet, as a single job does) and keeps it
-/// for the JSON summary.
-pub fn short_input_note(short: Option<&impl std::fmt::Display>) -> Option<String> {
-    let text = short.map(|s| s.to_string())?;
-    eprintln!("upframe: warning: {text}");
-    Some(text)
-}
-
 /// A failed job as a batch records it: one line, or the user's Ctrl-C.
 pub fn file_error(e: JobError, item: &BatchItem) -> FileError {
     if e.is_cancelled() {

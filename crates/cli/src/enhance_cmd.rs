@@ -22,7 +22,7 @@ use upframe_pipeline::rife::RifeInterpolator;
 use crate::batch::{self, BatchItem, BatchOptions, FolderRule, Shape};
 use crate::interpolate_cmd::{load_rife, run_batch, run_job, InterpOptions, Parts};
 use crate::job_options::JobOptions;
-use crate::upscale_cmd::{is_lanczos, upscaler_chain, RealEsrganArgs};
+use crate::upscale_cmd::{self, is_lanczos, RealEsrganArgs};
 
 /// Real-ESRGAN cost per input pixel relative to RIFE's cost per pixel (estimate:
 /// SRVGG-compact ≈ 1.2 MFLOP per input pixel; IFNet v4.26 ≈ 0.3 MFLOP per pixel).
@@ -115,7 +115,7 @@ pub fn cheaper_order(upscaler_cost: f64, ratio: f64, area_scale: f64) -> Order {
 /// The upscaler with its cost relative to RIFE: the same chain `upscale` builds from the same
 /// options.
 fn upscaler(args: &EnhanceArgs) -> Result<(Box<dyn FrameProcessor>, f64)> {
-    let mut chain = upscaler_chain(
+    let up = upscale_cmd::upscaler(
         &args.model,
         args.scale,
         &args.realesrgan,
@@ -126,10 +126,7 @@ fn upscaler(args: &EnhanceArgs) -> Result<(Box<dyn FrameProcessor>, f64)> {
     } else {
         UPSCALER_TO_RIFE_COST
     };
-    match chain.len() {
-        1 => Ok((chain.remove(0), cost)),
-        n => anyhow::bail!("--model {}: expected one upscaler, got {n}", args.model),
-    }
+    Ok((up, cost))
 }
 
 /// The loaded models of an `enhance` run: the upscaler with its relative cost, and RIFE.

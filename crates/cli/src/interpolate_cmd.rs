@@ -21,9 +21,8 @@ use crate::batch::{
 };
 use crate::batch_cmd::{self, BatchCommand};
 pub use crate::job_options::JobOptions;
-use crate::job_options::{job_error, peak_rss_bytes};
+use crate::job_options::{job_error, peak_rss_bytes, resumed_note, short_input_note};
 use crate::progress::ProgressDisplay;
-use crate::upscale_cmd::resumed_note;
 
 /// What to do between two frames across a scene cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -219,7 +218,6 @@ pub fn run_job(
     post: &mut [Box<dyn FrameProcessor>],
     label: &str,
 ) -> Result<()> {
-    let rate = interp.rate()?;
     let job = interpolate_job(opts.video_job(input, output)?, interp)?;
 
     let display = RefCell::new(ProgressDisplay::new(opts.quiet));
@@ -248,10 +246,7 @@ pub fn run_job(
         Ok(s) => s,
         Err(e) => return Err(job_error(e, input, &job.video.output)),
     };
-    // Said even with --quiet: the output holds less than the input declares.
-    if let Some(short) = &summary.short_input {
-        eprintln!("upframe: warning: {short}");
-    }
+    let short_input = short_input_note(summary.short_input.as_ref());
     // The whole job (the encoder's flush and the join included); the frames made in it.
     let secs = summary.wall.as_secs_f64();
     let fps = if secs > 0.0 {
@@ -276,7 +271,7 @@ pub fn run_job(
             fps,
             resumed_note(summary.frames_resumed)
         );
-        if matches!(rate, Rate::Slowmo(_)) && !opts.no_audio {
+        if matches!(job.rate, Rate::Slowmo(_)) && !opts.no_audio {
             eprintln!("upframe: note: --slowmo drops audio and subtitles (they cannot be stretched without re-encoding)");
         }
     }
@@ -289,7 +284,7 @@ pub fn run_job(
             "output_size": [summary.output_width, summary.output_height],
             "frames_in": summary.frames_in,
             "frames_out": summary.frames_out,
-            "short_input": summary.short_input.as_ref().map(|s| s.to_string()),
+            "short_input": short_input,
             "frames_resumed": summary.frames_resumed,
             "output_frames": summary.output.frames,
             "interpolated": summary.interpolated,
@@ -396,7 +391,7 @@ pub fn run_batch<S>(
                 output_size: (s.output_width, s.output_height),
                 frames: s.frames_out,
                 bytes: s.output.bytes,
-                short_input: batch_cmd::short_input_note(s.short_input.as_ref()),
+                short_input: short_input_note(s.short_input.as_ref()),
             })
         },
     )

@@ -110,22 +110,24 @@ impl JobOptions {
 
     /// Refuses, in a moment and before any model is loaded, a job that cannot work: missing
     /// input, an output that is or would write over the input, a taken output, a format that
-    /// cannot hold the result, an unwritable folder (`upframe_media::check_job_output`).
+    /// cannot hold the result, an unwritable folder ([`VideoJob::preflight`]).
     pub fn preflight(&self, input: &Path, output: &Path) -> Result<()> {
-        upframe_media::check_job_output(
-            input,
-            output,
-            self.overwrite,
-            &self.encode_options(),
-            self.start.is_some() || self.duration.is_some() || self.frames.is_some(),
-        )?;
-        upframe_pipeline::check_input_outside_work_dir(input, output)?;
-        Ok(())
+        self.job(input, output)?
+            .preflight()
+            .map_err(|e| job_error(e, input, output))
     }
 
     /// Checks the options and builds the job from `input` to `output`, with a cancellation flag
     /// that Ctrl-C and SIGTERM set.
     pub fn video_job(&self, input: &Path, output: &Path) -> Result<VideoJob> {
+        let job = self.job(input, output)?;
+        install_signal_handler(job.cancel.clone());
+        Ok(job)
+    }
+
+    /// The job from `input` to `output`, its options checked; no signal handler (a process
+    /// installs one, in [`JobOptions::video_job`]).
+    fn job(&self, input: &Path, output: &Path) -> Result<VideoJob> {
         if let Some(0) = self.frames {
             bail!("--frames must be at least 1");
         }
@@ -146,8 +148,6 @@ impl JobOptions {
                 }
             }
         };
-        let cancel = Arc::new(AtomicBool::new(false));
-        install_signal_handler(cancel.clone());
         let mut job = VideoJob::new(input, output);
         job.decode = DecodeOptions {
             start_s: self.start,
@@ -164,7 +164,6 @@ impl JobOptions {
         job.overwrite = self.overwrite;
         job.audio = !self.no_audio;
         job.subtitles = !self.no_subtitles;
-        job.cancel = cancel;
         job.segments = Some(SegmentOptions {
             frames: self.segment_frames,
             restart: self.restart,
@@ -289,6 +288,23 @@ pub fn job_error(e: JobError, input: &Path, output: &Path) -> anyhow::Error {
     match hint {
         Some(h) => anyhow!("{err}; {h}"),
         None => err,
+    }
+}
+
+/// Says, even with `--quiet`, that the output holds less than the input declares (accepted
+/// under `--on-decode-error skip`); the same words for the JSON summary.
+pub fn short_input_note(short: Option<&impl std::fmt::Display>) -> Option<String> {
+    let text = short.map(|s| s.to_string())?;
+    eprintln!("upframe: warning: {text}");
+    Some(text)
+}
+
+/// `, N of them from the interrupted run` for a resumed job's final line.
+pub fn resumed_note(frames_resumed: u64) -> String {
+    if frames_resumed > 0 {
+        format!(", {frames_resumed} of them from the interrupted run")
+    } else {
+        String::new()
     }
 }
 

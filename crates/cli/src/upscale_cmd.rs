@@ -20,7 +20,7 @@ use crate::batch::{
     self, BatchError, BatchOptions, ExtChoice, ExtOption, FileReport, FolderRule, Naming, Shape,
 };
 use crate::batch_cmd::{self, BatchCommand};
-use crate::job_options::{job_error, peak_rss_bytes, JobOptions};
+use crate::job_options::{job_error, peak_rss_bytes, resumed_note, short_input_note, JobOptions};
 use crate::progress::ProgressDisplay;
 
 /// Arguments of `upframe upscale`.
@@ -133,24 +133,24 @@ pub enum AlphaMode {
 
 /// The processor chain for the whole argument set: Lanczos resizers or a Real-ESRGAN model.
 pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>> {
-    upscaler_chain(
+    Ok(vec![upscaler(
         &args.model,
         args.scale,
         &args.realesrgan,
         args.model_dir.as_deref(),
-    )
+    )?])
 }
 
 /// The upscaler `model` names at `scale` with the Real-ESRGAN settings `r` (what `upscale`
 /// and `enhance` both build): Lanczos resizers, or a Real-ESRGAN model found in `model_dir`.
-pub fn upscaler_chain(
+pub fn upscaler(
     model: &str,
     scale: Option<f64>,
     r: &RealEsrganArgs,
     model_dir: Option<&Path>,
-) -> Result<Vec<Box<dyn FrameProcessor>>> {
+) -> Result<Box<dyn FrameProcessor>> {
     if is_lanczos(model) {
-        return build_processors(model, scale.unwrap_or(2.0));
+        return lanczos_resizer(model, scale.unwrap_or(2.0));
     }
     let options = RealEsrganOptions {
         outscale: scale,
@@ -190,26 +190,33 @@ pub fn upscaler_chain(
         }
         (None, _) => RealEsrganUpscaler::from_resolved(&resolved, options)?,
     };
-    Ok(vec![Box::new(upscaler)])
+    Ok(Box::new(upscaler))
+}
+
+/// The Lanczos resizer `model` names, if it names one rather than a network.
+fn lanczos_kernel(model: &str) -> Option<LanczosKernel> {
+    match model.to_ascii_lowercase().as_str() {
+        "lanczos" | "lanczos3" => Some(LanczosKernel::Lanczos3),
+        "lanczos4-opencv" | "lanczos4" => Some(LanczosKernel::OpenCvLanczos4),
+        _ => None,
+    }
 }
 
 /// Whether `model` names one of the Lanczos resizers rather than a network.
 pub fn is_lanczos(model: &str) -> bool {
-    matches!(
-        model.to_ascii_lowercase().as_str(),
-        "lanczos" | "lanczos3" | "lanczos4-opencv" | "lanczos4"
-    )
+    lanczos_kernel(model).is_some()
 }
 
-/// The processor chain for `--model`. New upscalers (Real-ESRGAN models, files) plug in here.
-pub fn build_processors(model: &str, scale: f64) -> Result<Vec<Box<dyn FrameProcessor>>> {
-    let kernel = match model.to_ascii_lowercase().as_str() {
-        "lanczos" | "lanczos3" => LanczosKernel::Lanczos3,
-        "lanczos4-opencv" | "lanczos4" => LanczosKernel::OpenCvLanczos4,
-        other => bail!("unknown model '{other}' (available: lanczos, lanczos4-opencv)"),
+/// The Lanczos resizer `model` names, at `scale`.
+fn lanczos_resizer(model: &str, scale: f64) -> Result<Box<dyn FrameProcessor>> {
+    let Some(kernel) = lanczos_kernel(model) else {
+        bail!(
+            "unknown model '{}' (available: lanczos, lanczos4-opencv)",
+            model.to_ascii_lowercase()
+        );
     };
     let resizer = LanczosResizer::new(kernel, scale).map_err(|e| anyhow!("--scale: {e}"))?;
-    Ok(vec![Box::new(resizer)])
+    Ok(Box::new(resizer))
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
@@ -263,10 +270,7 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
         Ok(s) => s,
         Err(e) => return Err(job_error(e, input, &args.output)),
     };
-    // Said even with --quiet: the output holds less than the input declares.
-    if let Some(short) = &summary.short_input {
-        eprintln!("upframe: warning: {short}");
-    }
+    let short_input = short_input_note(summary.short_input.as_ref());
     let r = &summary.report;
     // The whole job (the encoder's flush and the join included); the frames made in it.
     let secs = summary.wall.as_secs_f64();
@@ -311,7 +315,7 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
             "frames_resumed": summary.frames_resumed,
             "output_frames": summary.output.frames,
             "frames_skipped": summary.skipped_frames,
-            "short_input": summary.short_input.as_ref().map(|s| s.to_string()),
+            "short_input": short_input,
             "seconds": secs,
             "fps": fps,
             "peak_rss_bytes": peak,
@@ -392,7 +396,7 @@ fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
                 output_size: (s.output_width, s.output_height),
                 frames: s.report.frames_out,
                 bytes: s.output.bytes,
-                short_input: batch_cmd::short_input_note(s.short_input.as_ref()),
+                short_input: short_input_note(s.short_input.as_ref()),
             })
         },
     )
@@ -404,24 +408,15 @@ fn folder_rule(args: &UpscaleArgs) -> FolderRule {
     }
 }
 
-/// `, N of them from the interrupted run` for a resumed job's final line.
-pub fn resumed_note(frames_resumed: u64) -> String {
-    if frames_resumed > 0 {
-        format!(", {frames_resumed} of them from the interrupted run")
-    } else {
-        String::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn models_resolve() {
-        assert!(build_processors("lanczos", 2.0).is_ok());
-        assert!(build_processors("LANCZOS4-opencv", 1.5).is_ok());
-        assert!(build_processors("nope", 2.0).is_err());
-        assert!(build_processors("lanczos", 0.0).is_err());
+        assert!(lanczos_resizer("lanczos", 2.0).is_ok());
+        assert!(lanczos_resizer("LANCZOS4-opencv", 1.5).is_ok());
+        assert!(lanczos_resizer("nope", 2.0).is_err());
+        assert!(lanczos_resizer("lanczos", 0.0).is_err());
     }
 }
