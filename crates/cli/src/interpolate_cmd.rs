@@ -21,7 +21,7 @@ use crate::batch::{
 };
 use crate::batch_cmd::{self, BatchCommand};
 pub use crate::job_options::JobOptions;
-use crate::job_options::{job_error, peak_rss_bytes, resumed_note, short_input_note};
+use crate::job_options::{job_error, peak_rss_bytes, resume_json, resumed_note, short_input_note};
 use crate::progress::ProgressDisplay;
 
 /// What to do between two frames across a scene cut.
@@ -286,6 +286,8 @@ pub fn run_job(
             "frames_out": summary.frames_out,
             "short_input": short_input,
             "frames_resumed": summary.frames_resumed,
+            "resume": resume_json(summary.resume.as_ref()),
+            "frames_decoded": summary.frames_decoded,
             "output_frames": summary.output.frames,
             "interpolated": summary.interpolated,
             "cuts": summary.cuts.iter().map(|(i, s)| json!({"after_frame": i, "ssim": s})).collect::<Vec<_>>(),

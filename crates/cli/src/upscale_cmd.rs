@@ -20,7 +20,9 @@ use crate::batch::{
     self, BatchError, BatchOptions, ExtChoice, ExtOption, FileReport, FolderRule, Naming, Shape,
 };
 use crate::batch_cmd::{self, BatchCommand};
-use crate::job_options::{job_error, peak_rss_bytes, resumed_note, short_input_note, JobOptions};
+use crate::job_options::{
+    job_error, peak_rss_bytes, resume_json, resumed_note, short_input_note, JobOptions,
+};
 use crate::progress::ProgressDisplay;
 
 /// Arguments of `upframe upscale`.
@@ -313,6 +315,8 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
             "frames_in": r.frames_in,
             "frames_out": r.frames_out,
             "frames_resumed": summary.frames_resumed,
+            "resume": resume_json(summary.resume.as_ref()),
+            "frames_decoded": summary.frames_decoded,
             "output_frames": summary.output.frames,
             "frames_skipped": summary.skipped_frames,
             "short_input": short_input,
