@@ -1492,3 +1492,38 @@ fn resume_seeks_on_a_long_interpolation() {
         10,
     );
 }
+
+/// RIFE to a fixed 30 fps from the 25 fps input (output times fall at changing points of the
+/// source pairs: the resumed run must restore where the next output frame falls) for 200
+/// frames from 30 s in, 24-frame segments (10), killed after 8.
+#[test]
+fn resume_seeks_on_a_fixed_rate_interpolation() {
+    let Some(model) = asset("models/rife-v4.25-or-v4.26/flownet.pkl") else {
+        return;
+    };
+    let Some(input) = long_input("64:36", 10) else {
+        return;
+    };
+    let model = model.to_string_lossy().to_string();
+    kill_late_and_resume(
+        "interpolate",
+        &input,
+        &[
+            "--fps",
+            "30",
+            "-m",
+            &model,
+            "--start",
+            "30",
+            "--frames",
+            "200",
+            "--preset",
+            "ultrafast",
+            "--segment-frames",
+            "24",
+        ],
+        200,
+        8,
+        10,
+    );
+}

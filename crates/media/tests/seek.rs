@@ -309,3 +309,26 @@ fn unseekable_inputs_fall_back() {
     };
     check(&boxed, &skip, &[50], false);
 }
+
+/// A folder of frames (the first 12 of chaplin.mp4 as PNG): a seek goes straight to the
+/// file, decoding nothing before it, and the timestamps are the frame numbers.
+#[test]
+fn image_sequence_jumps_to_the_file() {
+    let Some(src) = clip("chaplin.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    ffmpeg(&[
+        "-i",
+        src.to_str().unwrap(),
+        "-frames:v",
+        "12",
+        "-vf",
+        "scale=64:36",
+        frames.join("%03d.png").to_str().unwrap(),
+    ]);
+    let decoded = check(&frames, &DecodeOptions::default(), &[0, 5, 8], true);
+    assert_eq!(decoded, [0, 0, 0]);
+}
