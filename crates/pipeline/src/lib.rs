@@ -24,8 +24,8 @@ pub mod timing;
 
 pub use error::PipelineError;
 pub use job::{
-    expected_frames, run_video_job, run_video_job_with, JobError, JobSummary, VideoJob,
-    DEFAULT_MAX_PIXELS,
+    expected_frames, run_video_job, run_video_job_with, JobError, JobSummary, ResumeReport,
+    VideoJob, DEFAULT_MAX_PIXELS,
 };
 pub use processor::{
     chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,

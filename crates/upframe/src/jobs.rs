@@ -20,7 +20,8 @@ use upframe_pipeline::interpolate::{run_interpolate_job_with, InterpolateSummary
 use upframe_pipeline::journal::JobKey;
 use upframe_pipeline::timing::Rate;
 use upframe_pipeline::{
-    run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, SegmentOptions, VideoJob,
+    run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, ResumeReport, SegmentOptions,
+    VideoJob,
 };
 
 use crate::options::{
@@ -135,6 +136,10 @@ pub struct Summary {
     /// The whole job, from opening the input to the committed output.
     pub wall: Duration,
     pub stages: Option<Stages>,
+    /// How a resumed job reached its first new frame (`None` when it was not resumed).
+    pub resume: Option<ResumeReport>,
+    /// Pictures the decoder produced in this run (a resumed run's seek included).
+    pub frames_decoded: u64,
     /// `interpolate` and `enhance` only.
     pub interpolation: Option<Interpolation>,
 }
@@ -170,6 +175,8 @@ impl Summary {
             frames_skipped: s.skipped_frames,
             short_input: s.short_input,
             wall: s.wall,
+            resume: s.resume,
+            frames_decoded: s.frames_decoded,
             interpolation: None,
         }
     }
@@ -193,6 +200,8 @@ impl Summary {
             short_input: s.short_input,
             wall: s.wall,
             stages: None,
+            resume: s.resume,
+            frames_decoded: s.frames_decoded,
             interpolation: Some(Interpolation {
                 rate,
                 frames_out: s.frames_out,
