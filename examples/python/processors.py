@@ -87,9 +87,10 @@ class NativeUpscaler(FrameProcessor):
     name = "realesrgan-native"
 
     def __init__(self, model_path: str, tile: int = 0, tile_pad: int = 10, pre_pad: int = 0):
-        probe = upframe.Upscaler(model_path)  # the network's scale, from the weights
+        # The network's scale, from the weights: one pixel becomes `scale` pixels.
+        scale = upframe.Upscaler(model_path).output_size(1, 1)[0]
         self.upsampler = RealESRGANer(
-            scale=probe.network_scale,
+            scale=scale,
             model_path=model_path,
             tile=tile,
             tile_pad=tile_pad,

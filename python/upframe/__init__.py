@@ -30,9 +30,11 @@ from .errors import (
     ModelError,
     OptionError,
     OutputError,
+    ResumeError,
     UpframeError,
 )
 from ._images import read_image, write_image
+from ._jobs import Progress, Summary, enhance, interpolate, upscale
 
 __all__ = [
     "__version__",
@@ -40,6 +42,11 @@ __all__ = [
     "Interpolator",
     "Image",
     "Images",
+    "upscale",
+    "interpolate",
+    "enhance",
+    "Progress",
+    "Summary",
     "read_image",
     "write_image",
     "UpframeError",
@@ -47,6 +54,7 @@ __all__ = [
     "OutputError",
     "ModelError",
     "OptionError",
+    "ResumeError",
     "Interrupted",
     "compat",
     "errors",

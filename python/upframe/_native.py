@@ -70,8 +70,8 @@ class Upscaler:
 
     Args:
         model: a model name (``upframe models list``: ``realesr-animevideov3`` is built in,
-            others are fetched with ``upframe models fetch NAME``) or a weight file
-            (``.pth``/``.safetensors``).
+            others are fetched with ``upframe models fetch NAME``), a weight file
+            (``.pth``/``.safetensors``), or ``lanczos`` / ``lanczos4-opencv`` (resizers).
         scale: output size relative to the input (default: the network's own scale). Other
             values resize the network's output with Lanczos, as ``RealESRGANer``'s
             ``outscale`` does.
@@ -81,6 +81,8 @@ class Upscaler:
         pre_pad: reflect padding on the right and bottom before the network.
         alpha: how alpha is upscaled: ``"realesrgan"`` (through the network), ``"linear"`` or
             ``"lanczos"``.
+        denoise_strength: realesr-general-x4v3's denoise strength in [0, 1] (needs
+            realesr-general-wdn-x4v3 beside it unless 1).
         model_dir: where named models are looked up (default: ``$UPFRAME_MODEL_DIR`` or the
             user cache).
         channel_order: ``"rgb"`` (default) or ``"bgr"`` (OpenCV's order) for 3/4-channel
@@ -100,6 +102,7 @@ class Upscaler:
         tile_pad: int = 10,
         pre_pad: int = 0,
         alpha: str = "realesrgan",
+        denoise_strength: Optional[float] = None,
         model_dir: Union[str, "os.PathLike[str]", None] = None,
         channel_order: str = "rgb",
     ) -> None:
@@ -111,6 +114,7 @@ class Upscaler:
             tile_pad,
             pre_pad,
             alpha,
+            None if denoise_strength is None else float(denoise_strength),
             _optional_path(model_dir),
         )
 
@@ -118,11 +122,6 @@ class Upscaler:
     def name(self) -> str:
         """The model's name (weight file stem or registry name)."""
         return self._core.name
-
-    @property
-    def network_scale(self) -> int:
-        """The network's own scale (4 for realesr-animevideov3)."""
-        return self._core.network_scale
 
     def output_size(self, width: int, height: int) -> Tuple[int, int]:
         """The ``(width, height)`` of the output for a ``width`` × ``height`` input."""
@@ -151,7 +150,7 @@ class Upscaler:
     __call__ = process
 
     def __repr__(self) -> str:
-        return f"upframe.Upscaler({self.name!r}, network_scale={self.network_scale})"
+        return f"upframe.Upscaler({self.name!r})"
 
 
 class Interpolator:

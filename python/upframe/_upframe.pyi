@@ -9,6 +9,14 @@ __version__: str
 def read_image(path: str, bgr: bool) -> np.ndarray: ...
 def write_image(path: str, image: np.ndarray, bgr: bool, overwrite: bool) -> None: ...
 
+def run_job(
+    command: str,
+    input: str,
+    output: str,
+    options: Dict[str, Any],
+    progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+) -> Dict[str, Any]: ...
+
 class Upscaler:
     def __init__(
         self,
@@ -18,13 +26,12 @@ class Upscaler:
         tile_pad: int,
         pre_pad: int,
         alpha: str,
+        denoise_strength: Optional[float],
         model_dir: Optional[str],
         dni: Optional[Tuple[str, float]] = None,
     ) -> None: ...
     @property
     def name(self) -> str: ...
-    @property
-    def network_scale(self) -> int: ...
     def output_size(self, width: int, height: int) -> Tuple[int, int]: ...
     def process(self, image: np.ndarray, bgr: bool) -> np.ndarray: ...
     def enhance_compat(

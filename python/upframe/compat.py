@@ -125,13 +125,13 @@ class RealESRGANer:
             weights = _weights_arg(model_path)
             dni = None
         self._core = _upframe.Upscaler(
-            weights, None, tile, tile_pad, pre_pad, "realesrgan", None, dni
+            weights, None, tile, tile_pad, pre_pad, "realesrgan", None, None, dni
         )
-        if self._core.network_scale != scale:
+        network_scale = self._core.output_size(1, 1)[0]
+        if network_scale != scale:
             raise OptionError(
-                f"scale {scale}: the weights {weights} are a x{self._core.network_scale} "
-                "network; pass scale="
-                f"{self._core.network_scale} (and outscale= to enhance for another size)"
+                f"scale {scale}: the weights {weights} are a x{network_scale} network; pass "
+                f"scale={network_scale} (and outscale= to enhance for another size)"
             )
 
     def enhance(

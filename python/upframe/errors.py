@@ -9,6 +9,8 @@ command-line tool prints after ``upframe: error:``. Subclasses say what went wro
   or would overwrite the input;
 - :class:`ModelError`: unknown model name, missing or unusable weight file;
 - :class:`OptionError`: an option value out of range (also a :class:`ValueError`);
+- :class:`ResumeError`: an interrupted job's segments belong to another job (changed input,
+  option or model) or its work directory is locked or damaged; ``restart=True`` starts over;
 - :class:`Interrupted`: a job stopped by Ctrl-C or by ``KeyboardInterrupt`` raised from a
   progress callback. The complete segments are kept and the same call resumes. It is also a
   :class:`KeyboardInterrupt`, so ``except KeyboardInterrupt`` handlers keep working.
@@ -22,6 +24,7 @@ __all__ = [
     "OutputError",
     "ModelError",
     "OptionError",
+    "ResumeError",
     "Interrupted",
 ]
 
@@ -44,6 +47,10 @@ class ModelError(UpframeError):
 
 class OptionError(UpframeError, ValueError):
     """An option has a value upframe does not accept."""
+
+
+class ResumeError(UpframeError):
+    """An interrupted job cannot be resumed as asked; ``restart=True`` starts over."""
 
 
 class Interrupted(UpframeError, KeyboardInterrupt):

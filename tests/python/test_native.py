@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -92,7 +94,7 @@ def test_channel_order_and_batches(animevideov3, up, photo):
 
 def test_scale_option_and_output_size(animevideov3, photo):
     up2 = upframe.Upscaler(str(animevideov3), scale=2)
-    assert up2.network_scale == 4
+    assert upframe.Upscaler(str(animevideov3)).output_size(24, 20) == (96, 80)
     assert up2.output_size(24, 20) == (48, 40)
     assert up2(photo).shape == (40, 48, 4)
 
@@ -142,6 +144,19 @@ def test_bad_arrays_and_options_raise_the_right_errors(animevideov3, up, rife):
     # Every one is an UpframeError; option and input errors are ValueErrors too.
     assert issubclass(upframe.InputError, ValueError)
     assert issubclass(upframe.Interrupted, KeyboardInterrupt)
+
+
+def test_the_gil_is_released_while_a_frame_is_processed(up, photo):
+    img = np.ascontiguousarray(np.tile(photo[..., :3], (4, 4, 1)))  # 80×96
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (up(img), done.set()))
+    ticks = 0
+    worker.start()
+    while not done.is_set():  # runs only while the worker does not hold the GIL
+        ticks += 1
+        time.sleep(0.001)
+    worker.join()
+    assert ticks >= 10, ticks
 
 
 def rss_bytes() -> int:

@@ -10,7 +10,7 @@
 //! the quantisation; this module splits and merges alpha and does the final resize with the
 //! pipeline's OpenCV-exact resamplers.
 
-use upframe_media::Frame;
+use upframe::Frame;
 use upframe_pipeline::realesrgan::{
     outscale_size, resize_lanczos4_u16_opencv, resize_lanczos4_u8_opencv, resize_linear_opencv,
 };
@@ -29,7 +29,8 @@ pub fn enhance(
     max_range: f32,
 ) -> Result<Frame> {
     let (w, h, c) = (frame.width, frame.height, frame.channels);
-    let s = up.network_scale();
+    // Built without an outscale: one pixel becomes the network's scale.
+    let s = up.output_size(1, 1).0;
     let out = if c == 4 && !alpha_through_network {
         // Colour through the network, alpha by INTER_LINEAR on the float values.
         let mut rgb = Vec::with_capacity(w * h * 3);

@@ -1,21 +1,22 @@
-//! The one place the bindings reach the processing crates: builds upscalers and interpolators
-//! from the Python keyword options and classifies their errors into `upframe.errors` kinds.
+//! The processors behind the Python classes: the facade's [`upframe::Upscaler`] and
+//! [`upframe::Interpolator`], built from the Python arguments (options are validated by the
+//! facade, once), and their errors classified into `upframe.errors` kinds.
 //!
-//! Interim: until the facade crate (`upframe`) is merged this builds the pipeline's processors
-//! directly; the Python classes only see [`UpscaleArgs`], [`InterpolateArgs`], [`Engine`].
+//! One thing the facade does not offer is kept here: `RealESRGANer`'s `dni` of two arbitrary
+//! weight files (`model_path=[a, b], dni_weight=[w, 1 − w]`), built with the pipeline's
+//! `interpolate_weights` as the facade builds its denoise-strength mix.
 
 use std::path::PathBuf;
 
-use upframe_media::Frame;
+use upframe::{AlphaMode, Frame, InterpolateOptions, UpscaleOptions};
 use upframe_models::registry;
-use upframe_models::IfNetOptions;
 use upframe_pipeline::realesrgan::{
-    interpolate_weights, AlphaUpsampler, RealEsrganError, RealEsrganOptions, RealEsrganUpscaler,
+    interpolate_weights, AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler,
 };
-use upframe_pipeline::rife::RifeInterpolator;
-use upframe_pipeline::{FrameInterpolator, FrameProcessor, PipelineError};
+use upframe_pipeline::FrameProcessor;
 
 use crate::errors::Kind;
+use crate::jobs::kind_of;
 
 /// An error with its Python class.
 #[derive(Debug)]
@@ -33,9 +34,15 @@ impl EngineError {
     }
 }
 
+impl From<upframe::Error> for EngineError {
+    fn from(e: upframe::Error) -> Self {
+        EngineError::new(kind_of(&e), e.to_string())
+    }
+}
+
 pub type Result<T> = std::result::Result<T, EngineError>;
 
-/// `upframe.Upscaler(...)` / `RealESRGANer(...)` options.
+/// `upframe.Upscaler(...)` / `RealESRGANer(...)` arguments.
 #[derive(Clone, Debug)]
 pub struct UpscaleArgs {
     pub model: String,
@@ -44,147 +51,139 @@ pub struct UpscaleArgs {
     pub tile_pad: usize,
     pub pre_pad: usize,
     pub alpha: String,
+    pub denoise_strength: Option<f64>,
     pub model_dir: Option<PathBuf>,
     /// Real-ESRGAN's `dni`: a second weight file and the first file's weight `w` (the
     /// network is `w·a + (1 − w)·b`).
     pub dni: Option<(String, f64)>,
 }
 
-/// `upframe.Interpolator(...)` / RIFE `Model` options.
-#[derive(Clone, Debug)]
-pub struct InterpolateArgs {
-    pub model: String,
-    pub rife_scale: f64,
-    pub ensemble: bool,
-    pub refine: bool,
-    pub model_dir: Option<PathBuf>,
+/// `--alpha` by the CLI's value names.
+pub fn alpha_mode(value: &str) -> Result<AlphaMode> {
+    match value.to_ascii_lowercase().as_str() {
+        "realesrgan" => Ok(AlphaMode::Realesrgan),
+        "linear" => Ok(AlphaMode::Linear),
+        "lanczos" => Ok(AlphaMode::Lanczos),
+        _ => Err(EngineError::new(
+            Kind::Option,
+            format!("--alpha {value}: expected one of realesrgan, linear, lanczos"),
+        )),
+    }
 }
 
-fn pipeline_error(e: PipelineError) -> EngineError {
-    let kind = match &e {
-        PipelineError::InvalidSize { .. } => Kind::Input,
-        PipelineError::InvalidScale(_) => Kind::Option,
-        PipelineError::Cancelled => Kind::Interrupted,
-        _ => Kind::Other,
-    };
-    EngineError::new(kind, e.to_string())
+enum UpscalerImpl {
+    Facade(upframe::Upscaler),
+    Dni(Box<RealEsrganUpscaler>),
 }
 
-/// A Real-ESRGAN upscaler.
+/// An upscaler: the facade's, or a `dni` mix of two weight files.
 pub struct Upscaler {
-    inner: RealEsrganUpscaler,
+    inner: UpscalerImpl,
 }
 
 impl Upscaler {
     pub fn new(args: &UpscaleArgs) -> Result<Self> {
-        let alpha = match args.alpha.as_str() {
-            "realesrgan" => AlphaUpsampler::RealEsrgan,
-            "linear" => AlphaUpsampler::Linear,
-            "lanczos" => AlphaUpsampler::Lanczos,
-            other => {
-                return Err(EngineError::new(
-                    Kind::Option,
-                    format!("--alpha {other}: expected realesrgan, linear or lanczos"),
-                ))
-            }
-        };
-        let resolved = registry::resolve(&args.model, args.model_dir.as_deref())
-            .map_err(|e| EngineError::new(Kind::Model, format!("--model {}: {e}", args.model)))?;
-        let options = RealEsrganOptions {
-            outscale: args.scale,
+        let options = UpscaleOptions {
+            model: args.model.clone(),
+            scale: args.scale,
             tile: args.tile,
             tile_pad: args.tile_pad,
             pre_pad: args.pre_pad,
-            alpha,
-            memory_budget: None,
-        };
-        let classify = |e: RealEsrganError| {
-            let kind = match e {
-                RealEsrganError::Model(_) | RealEsrganError::WeightMismatch(_) => Kind::Model,
-                _ => Kind::Option,
-            };
-            EngineError::new(kind, e.to_string())
+            alpha: alpha_mode(&args.alpha)?,
+            denoise_strength: args.denoise_strength,
+            model_dir: args.model_dir.clone(),
         };
         let inner = match &args.dni {
-            None => RealEsrganUpscaler::from_resolved(&resolved, options).map_err(classify)?,
+            None => UpscalerImpl::Facade(upframe::Upscaler::new(&options)?),
             Some((second, weight)) => {
-                let other = registry::resolve(second, args.model_dir.as_deref())
-                    .map_err(|e| EngineError::new(Kind::Model, format!("--model {second}: {e}")))?;
-                let load = |m: &registry::ResolvedModel| {
-                    m.load_weights().map_err(|e| {
-                        EngineError::new(Kind::Model, format!("{}: {e}", m.describe()))
-                    })
-                };
-                let sd = interpolate_weights(&load(&resolved)?, &load(&other)?, *weight)
-                    .map_err(classify)?;
-                let name = format!(
-                    "{} × {weight} + {} × {}",
-                    resolved.display_name(),
-                    other.display_name(),
-                    1.0 - weight
-                );
-                RealEsrganUpscaler::from_state_dict(name, &sd, options).map_err(classify)?
+                // The facade checks the options; the network is the mix.
+                options.validate()?;
+                UpscalerImpl::Dni(Box::new(dni_upscaler(&options, second, *weight)?))
             }
         };
         Ok(Upscaler { inner })
     }
 
-    /// The network's own scale.
-    pub fn network_scale(&self) -> usize {
-        self.inner.network_scale()
-    }
-
     pub fn name(&self) -> &str {
-        self.inner.name()
+        match &self.inner {
+            UpscalerImpl::Facade(u) => u.name(),
+            UpscalerImpl::Dni(u) => u.name(),
+        }
     }
 
     pub fn output_size(&self, width: usize, height: usize) -> (usize, usize) {
-        self.inner.output_size(width, height)
+        match &self.inner {
+            UpscalerImpl::Facade(u) => u.output_size(width, height),
+            UpscalerImpl::Dni(u) => u.output_size(width, height),
+        }
     }
 
     pub fn process(&mut self, frame: Frame) -> Result<Frame> {
-        self.inner.process(frame).map_err(pipeline_error)
+        match &mut self.inner {
+            UpscalerImpl::Facade(u) => Ok(u.process(frame)?),
+            UpscalerImpl::Dni(u) => u
+                .process(frame)
+                .map_err(|e| EngineError::new(Kind::Input, upframe::one_line(&e))),
+        }
     }
 }
 
-/// A RIFE interpolator.
+/// `w·a + (1 − w)·b` of the weight files `options.model` (a) and `second` (b).
+fn dni_upscaler(options: &UpscaleOptions, second: &str, weight: f64) -> Result<RealEsrganUpscaler> {
+    let load = |name: &str| {
+        let model_error = |e: &dyn std::error::Error| {
+            EngineError::new(
+                Kind::Model,
+                format!("--model {name}: {}", upframe::one_line(e)),
+            )
+        };
+        let resolved =
+            registry::resolve(name, options.model_dir.as_deref()).map_err(|e| model_error(&e))?;
+        let weights = resolved.load_weights().map_err(|e| model_error(&e))?;
+        Ok::<_, EngineError>((resolved.display_name(), weights))
+    };
+    let (name_a, a) = load(&options.model)?;
+    let (name_b, b) = load(second)?;
+    let mixed = interpolate_weights(&a, &b, weight)
+        .map_err(|e| EngineError::new(Kind::Model, upframe::one_line(&e)))?;
+    let settings = RealEsrganOptions {
+        outscale: options.scale,
+        tile: options.tile,
+        tile_pad: options.tile_pad,
+        pre_pad: options.pre_pad,
+        alpha: match options.alpha {
+            AlphaMode::Realesrgan => AlphaUpsampler::RealEsrgan,
+            AlphaMode::Linear => AlphaUpsampler::Linear,
+            AlphaMode::Lanczos => AlphaUpsampler::Lanczos,
+        },
+        memory_budget: None,
+    };
+    let name = format!("{name_a} × {weight} + {name_b} × {}", 1.0 - weight);
+    RealEsrganUpscaler::from_state_dict(name, &mixed, settings)
+        .map_err(|e| EngineError::new(Kind::Model, upframe::one_line(&e)))
+}
+
+/// A RIFE interpolator (the facade's).
 pub struct Interpolator {
-    inner: RifeInterpolator,
+    inner: upframe::Interpolator,
 }
 
 impl Interpolator {
-    pub fn new(args: &InterpolateArgs) -> Result<Self> {
-        let resolved = registry::resolve(&args.model, args.model_dir.as_deref())
-            .map_err(|e| EngineError::new(Kind::Model, format!("--model {}: {e}", args.model)))?;
-        let path = resolved.path().ok_or_else(|| {
-            EngineError::new(
-                Kind::Model,
-                format!("--model {}: no weight file", args.model),
-            )
-        })?;
-        let inner = RifeInterpolator::load(path, args.rife_scale).map_err(|e| match e {
-            PipelineError::InvalidScale(_) => EngineError::new(Kind::Option, e.to_string()),
-            _ => EngineError::new(Kind::Model, e.to_string()),
-        })?;
-        let inner = inner
-            .with_options(IfNetOptions {
-                ensemble: args.ensemble,
-                refine: args.refine,
-            })
-            .map_err(|e| EngineError::new(Kind::Option, e.to_string()))?;
-        Ok(Interpolator { inner })
+    pub fn new(options: &InterpolateOptions) -> Result<Self> {
+        Ok(Interpolator {
+            inner: upframe::Interpolator::new(options)?,
+        })
     }
 
     pub fn name(&self) -> &str {
         self.inner.name()
     }
 
-    /// The layout's version as Practical-RIFE spells it (`v4.25/v4.26` → 4.25).
     pub fn version(&self) -> String {
-        self.inner.network().config().version.clone()
+        self.inner.version().to_string()
     }
 
     pub fn interpolate(&mut self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
-        self.inner.interpolate(a, b, t).map_err(pipeline_error)
+        Ok(self.inner.interpolate(a, b, t)?)
     }
 }

@@ -21,6 +21,8 @@ pub enum Kind {
     Model,
     /// An option value out of range or of the wrong kind.
     Option,
+    /// An interrupted job's leftovers cannot be resumed as asked (use `restart=True`).
+    Resume,
     /// The job was stopped (Ctrl-C / `KeyboardInterrupt` / cancel); segments kept.
     Interrupted,
     /// Anything else (a processing failure, an encoder error).
@@ -34,6 +36,7 @@ impl Kind {
             Kind::Output => "OutputError",
             Kind::Model => "ModelError",
             Kind::Option => "OptionError",
+            Kind::Resume => "ResumeError",
             Kind::Interrupted => "Interrupted",
             Kind::Other => "UpframeError",
         }

@@ -9,6 +9,7 @@ mod compat;
 mod convert;
 mod engine;
 mod errors;
+mod jobs;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
@@ -17,7 +18,7 @@ use pyo3::prelude::*;
 use upframe_media::SampleDepth;
 
 use crate::convert::{Dtype, ImageArray, OutputImage};
-use crate::engine::{EngineError, InterpolateArgs, UpscaleArgs};
+use crate::engine::{EngineError, UpscaleArgs};
 use crate::errors::{error, input_error, option_error};
 
 fn raise(py: Python<'_>, e: EngineError) -> PyErr {
@@ -35,13 +36,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Upscaler {
     inner: Mutex<engine::Upscaler>,
     name: String,
-    network_scale: usize,
 }
 
 #[pymethods]
 impl Upscaler {
     #[new]
-    #[pyo3(signature = (model, scale, tile, tile_pad, pre_pad, alpha, model_dir, dni=None))]
+    #[pyo3(signature = (model, scale, tile, tile_pad, pre_pad, alpha, denoise_strength, model_dir, dni=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -51,6 +51,7 @@ impl Upscaler {
         tile_pad: usize,
         pre_pad: usize,
         alpha: String,
+        denoise_strength: Option<f64>,
         model_dir: Option<PathBuf>,
         dni: Option<(String, f64)>,
     ) -> PyResult<Self> {
@@ -61,6 +62,7 @@ impl Upscaler {
             tile_pad,
             pre_pad,
             alpha,
+            denoise_strength,
             model_dir,
             dni,
         };
@@ -69,7 +71,6 @@ impl Upscaler {
             .map_err(|e| raise(py, e))?;
         Ok(Upscaler {
             name: up.name().to_string(),
-            network_scale: up.network_scale(),
             inner: Mutex::new(up),
         })
     }
@@ -77,11 +78,6 @@ impl Upscaler {
     #[getter]
     fn name(&self) -> &str {
         &self.name
-    }
-
-    #[getter]
-    fn network_scale(&self) -> usize {
-        self.network_scale
     }
 
     fn output_size(&self, width: usize, height: usize) -> (usize, usize) {
@@ -184,15 +180,16 @@ impl Interpolator {
         refine: bool,
         model_dir: Option<PathBuf>,
     ) -> PyResult<Self> {
-        let args = InterpolateArgs {
+        let options = upframe::InterpolateOptions {
             model,
             rife_scale,
             ensemble,
             refine,
             model_dir,
+            ..Default::default()
         };
         let rife = py
-            .detach(|| engine::Interpolator::new(&args))
+            .detach(|| engine::Interpolator::new(&options))
             .map_err(|e| raise(py, e))?;
         Ok(Interpolator {
             name: rife.name().to_string(),
@@ -302,6 +299,7 @@ fn _upframe(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(read_image, m)?)?;
     m.add_function(wrap_pyfunction!(write_image, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::run_job, m)?)?;
     m.add_class::<Upscaler>()?;
     m.add_class::<Interpolator>()?;
     Ok(())

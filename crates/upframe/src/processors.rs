@@ -85,12 +85,14 @@ impl Upscaler {
                 load_upscaler_with_denoise(general_file, &wdn, dn, options)
                     .map_err(|e| Error::model("--model", one_line(&e)))?
             }
-            (Some(dn), None) => return Err(Error::option(
-                "--denoise-strength",
-                format!(
+            (Some(dn), None) => {
+                return Err(Error::option(
+                    "--denoise-strength",
+                    format!(
                     "--denoise-strength {dn} only applies to realesr-general-x4v3 (model: {model})"
                 ),
-            )),
+                ))
+            }
             (None, _) => RealEsrganUpscaler::from_resolved(&resolved, options)
                 .map_err(|e| Error::model("--model", one_line(&e)))?,
         };
