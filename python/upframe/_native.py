@@ -227,7 +227,7 @@ class Interpolator:
             if isinstance(first, (list, tuple)):
                 return type(first)(outs)
             return np.stack(outs)
-        return self._pair(first, second, t)
+        return self._pair(first, second, t)  # type: ignore[arg-type]
 
     __call__ = interpolate
 

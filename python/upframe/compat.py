@@ -122,7 +122,7 @@ class RealESRGANer:
                 float(dni_weight[0]),
             )
         else:
-            weights = _weights_arg(model_path)
+            weights = _weights_arg(model_path)  # type: ignore[arg-type]
             dni = None
         self._core = _upframe.Upscaler(
             weights, None, tile, tile_pad, pre_pad, "realesrgan", None, None, dni

@@ -295,7 +295,7 @@ enum Command {
 /// What the worker thread reports.
 enum Event {
     Progress(u64, Option<u64>),
-    Done(Result<Summary, upframe::Error>),
+    Done(Box<Result<Summary, upframe::Error>>),
 }
 
 /// Runs `command` on `input` → `output` with the keyword `options` and the `progress`
@@ -386,7 +386,7 @@ pub fn run_job<'py>(
                     }
                     Command::Enhance(o) => upframe::enhance(&input, &output, o, &job, &mut hooks),
                 };
-                let _ = tx.send(Event::Done(result));
+                let _ = tx.send(Event::Done(Box::new(result)));
             });
             let stop = |e: PyErr, pending: &mut Option<PyErr>| {
                 if pending.is_none() {
@@ -396,7 +396,7 @@ pub fn run_job<'py>(
             };
             let outcome = loop {
                 match rx.recv_timeout(SIGNAL_POLL) {
-                    Ok(Event::Done(result)) => break Some(result),
+                    Ok(Event::Done(result)) => break Some(*result),
                     Ok(Event::Progress(done, total)) => Python::attach(|py| {
                         if let Err(e) = py.check_signals() {
                             stop(e, &mut pending);
