@@ -237,6 +237,16 @@ impl Interpolator {
             })
     }
 
+    /// A short name for messages (`rife IFNet v4.25/v4.26`).
+    pub fn name(&self) -> &str {
+        self.rife.name()
+    }
+
+    /// The network layout's version (`v4.25/v4.26`, `v4.0/v4.1`, ...).
+    pub fn version(&self) -> &str {
+        &self.rife.network().config().version
+    }
+
     pub(crate) fn rife_mut(&mut self) -> &mut RifeInterpolator {
         &mut self.rife
     }
