@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
-use upframe_nn::{Tensor, Workspace};
+use upframe_nn::{Backend, Tensor, Workspace};
 
 use crate::error::ModelError;
 use crate::ifnet::{IfNet, IfNetConfig, Interpolation};
@@ -147,6 +147,18 @@ impl Upscaler {
         match self {
             Upscaler::Srvgg(m) => m.forward(x, ws),
             Upscaler::Rrdb(m) => m.forward(x, ws),
+        }
+    }
+
+    /// [`Upscaler::forward`] on any [`Backend`] (e.g. a GPU).
+    pub fn forward_on<B: Backend>(
+        &self,
+        x: &B::Tensor,
+        b: &mut B,
+    ) -> Result<B::Tensor, ModelError> {
+        match self {
+            Upscaler::Srvgg(m) => m.forward_on(x, b),
+            Upscaler::Rrdb(m) => m.forward_on(x, b),
         }
     }
 }

@@ -248,6 +248,15 @@ impl Conv2d {
     pub fn bias(&self) -> Option<&[f32]> {
         self.bias.as_deref()
     }
+    /// `(kh, kw, stride, padding)`.
+    pub fn geometry(&self) -> (usize, usize, usize, usize) {
+        (self.kh, self.kw, self.stride, self.padding)
+    }
+    /// The weights as `[kh][kw][cin][cout]` (HWIO, row-major): what other backends (GPU)
+    /// upload once. Stable for the layer's lifetime.
+    pub fn weight_hwio(&self) -> &[f32] {
+        &self.packed
+    }
 
     /// The output shape for an input of shape `[n, h, w, cin]` (PyTorch's formula).
     /// Panics if the input has the wrong channel count or is smaller than the kernel.

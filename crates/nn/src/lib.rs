@@ -41,6 +41,7 @@
 //! # }
 //! ```
 
+pub mod backend;
 mod conv;
 mod direct;
 pub mod epilogue;
@@ -52,6 +53,7 @@ mod tensor;
 pub mod winograd;
 mod workspace;
 
+pub use backend::{Backend, Cpu, Fused};
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use epilogue::{Activation, Epilogue};
 pub use error::{shape_text, NnError};
