@@ -163,6 +163,7 @@ pub fn upscaler(
             AlphaMode::Lanczos => AlphaUpsampler::Lanczos,
         },
         memory_budget: None,
+        ..RealEsrganOptions::default()
     };
     if let Some(s) = scale {
         if !(s.is_finite() && s > 0.0) {

@@ -41,12 +41,14 @@
 //! # }
 //! ```
 
+pub mod bf16conv;
 mod conv;
 mod direct;
 pub mod epilogue;
 mod error;
 mod narrow;
 pub mod ops;
+mod precision;
 pub mod reference;
 mod tensor;
 pub mod winograd;
@@ -55,6 +57,9 @@ mod workspace;
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use epilogue::{Activation, Epilogue};
 pub use error::{shape_text, NnError};
+pub use precision::{
+    bf16_support, bf16_to_f32, f32_to_bf16, round_bf16, Bf16Capability, Bf16Support, Precision,
+};
 pub use tensor::Tensor;
 pub use workspace::Workspace;
 
@@ -64,4 +69,18 @@ pub use workspace::Workspace;
 #[doc(hidden)]
 pub fn disable_narrow_simd_kernels_for_testing(disabled: bool) {
     narrow::set_disabled(disabled);
+}
+
+/// Makes [`bf16_support`] report no bf16 arithmetic (process-wide), so tests can exercise the
+/// fp32 choice of `auto` precision and the bf16 emulation on any machine. Not for production use.
+#[doc(hidden)]
+pub fn disable_bf16_kernels_for_testing(disabled: bool) {
+    precision::set_disabled(disabled);
+}
+
+/// Hides AMX only (process-wide): bf16 layers then run the AVX-512 BF16 kernel where present.
+/// Not for production use.
+#[doc(hidden)]
+pub fn disable_amx_for_testing(disabled: bool) {
+    precision::set_amx_disabled(disabled);
 }
