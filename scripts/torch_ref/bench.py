@@ -102,12 +102,17 @@ def run_one(case: str, mode: str, runs: int, warmup: int, threads: int) -> dict:
         for _ in range(max(warmup - 1, 0)):
             forward()
         times = []
+        cpu = []
         for _ in range(runs):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             forward()
             times.append((time.perf_counter() - t0) * 1e3)
+            cpu.append((time.process_time() - c0) * 1e3)
     out["median_ms"] = statistics.median(times)
     out["min_ms"] = min(times)
+    # CPU time of all threads (OpenMP workers' spinning included), robust to machine load.
+    out["cpu_ms"] = statistics.median(cpu)
     out["runs_ms"] = [round(t, 3) for t in times]
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out

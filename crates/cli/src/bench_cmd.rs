@@ -74,6 +74,11 @@ pub struct Timing {
     pub runs_ms: Vec<f64>,
     /// Peak resident set size while this case ran (model load + forwards), MiB.
     pub peak_rss_mib: Option<f64>,
+    /// Median CPU time per forward summed over the process's threads (upframe: scheduler time
+    /// of every thread; PyTorch: `time.process_time`), ms. Unlike wall time it hardly grows
+    /// when other processes load the machine; spinning worker threads count in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<f64>,
 }
 
 /// One measurement: a timing, or why there is none (shown as "n/a").
@@ -258,12 +263,31 @@ fn time_upframe(
         forward().with_context(|| format!("running case {}", case.name))?;
     }
     let mut times = Vec::with_capacity(runs);
+    let mut cpu = Vec::with_capacity(runs);
     for _ in 0..runs {
+        let cpu_start = process_cpu_ns();
         let start = Instant::now();
         forward().with_context(|| format!("running case {}", case.name))?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
+        if let (Some(a), Some(b)) = (cpu_start, process_cpu_ns()) {
+            cpu.push(b.saturating_sub(a) as f64 / 1e6);
+        }
     }
-    Ok(timing_from(times, peak_rss_mib()))
+    let mut timing = timing_from(times, peak_rss_mib());
+    if cpu.len() == runs {
+        timing.cpu_ms = Some(timing_from(cpu, None).median_ms);
+    }
+    Ok(timing)
+}
+
+/// CPU time of all this process's threads so far, ns (Linux `schedstat`; `None` elsewhere).
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
 }
 
 fn timing_from(mut times: Vec<f64>, peak_rss_mib: Option<f64>) -> Timing {
@@ -280,6 +304,7 @@ fn timing_from(mut times: Vec<f64>, peak_rss_mib: Option<f64>) -> Timing {
         min_ms: times[0],
         runs_ms,
         peak_rss_mib,
+        cpu_ms: None,
     }
 }
 
@@ -331,6 +356,7 @@ fn torch_cell(v: &serde_json::Value) -> Cell {
                 .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
                 .unwrap_or_default(),
             peak_rss_mib: v["peak_rss_mb"].as_f64(),
+            cpu_ms: v["cpu_ms"].as_f64(),
         }),
         _ => Cell::Failed {
             error: v["error"]
@@ -379,13 +405,27 @@ fn make_row(
 
 fn summary_line(row: &CaseResult) -> String {
     let mut line = format!(
-        "{}: upframe {} ms",
+        "{}: upframe {} ms{}",
         row.case,
-        fmt_ms(row.upframe.median_ms())
+        fmt_ms(row.upframe.median_ms()),
+        match &row.upframe {
+            Cell::Timed(Timing {
+                cpu_ms: Some(cpu), ..
+            }) => format!(" (cpu {cpu:.1} ms)"),
+            _ => String::new(),
+        }
     );
     for (mode, cell) in &row.torch {
         match cell.median_ms() {
-            Some(ms) => line += &format!(", torch {mode} {ms:.1} ms"),
+            Some(ms) => {
+                line += &format!(", torch {mode} {ms:.1} ms");
+                if let Cell::Timed(Timing {
+                    cpu_ms: Some(cpu), ..
+                }) = cell
+                {
+                    line += &format!(" (cpu {cpu:.1} ms)");
+                }
+            }
             None => line += &format!(", torch {mode} n/a"),
         }
     }

@@ -190,6 +190,9 @@ impl RrdbNet {
     ) -> Tensor {
         let [n, h, w, f] = x.shape();
         let g = self.config.num_grow_ch;
+        if f % 32 == 0 && g % 32 == 0 && block.convs.iter().all(Conv2d::runs_bf16) {
+            return Self::dense_block_bf16(block, x, g, rrdb_input, ws);
+        }
         let lrelu = Epilogue::leaky_relu(LRELU);
         // The concatenations [x], [x, x1], ... [x, x1..x4], each a fresh tensor the convolution
         // can read (nn convolutions read whole tensors, not channel windows).
@@ -212,6 +215,37 @@ impl RrdbNet {
         for t in grown {
             ws.recycle(t);
         }
+        out
+    }
+
+    /// [`RrdbNet::dense_block`] with bf16 layers: the growing concatenation is one bf16
+    /// tensor that each of the first four convolutions extends in place (no concatenation
+    /// copies, no per-layer conversion); the fifth reads it whole into an `f32` output. The
+    /// intermediate features x1..x4 are rounded to bf16 (as PyTorch's autocast stores them).
+    fn dense_block_bf16(
+        block: &DenseBlock,
+        x: &Tensor,
+        g: usize,
+        rrdb_input: Option<&Tensor>,
+        ws: &mut Workspace,
+    ) -> Tensor {
+        let [n, h, w, f] = x.shape();
+        let lrelu = Epilogue::leaky_relu(LRELU);
+        let mut cat = ws.bf16_tensor([n, h, w, f + 4 * g], 1);
+        cat.write_channels(x, 0);
+        for (i, conv) in block.convs[..4].iter().enumerate() {
+            conv.forward_bf16_in_place(&mut cat, &lrelu, f + i * g);
+        }
+        let mut out = ws.tensor([n, h, w, f]);
+        block.convs[4].forward_bf16_into(
+            &cat,
+            &Epilogue::none().with_post(RESIDUAL_SCALE, x),
+            &mut out,
+        );
+        if let Some(skip) = rrdb_input {
+            ops::scale_add_inplace(&mut out, RESIDUAL_SCALE, skip);
+        }
+        ws.recycle_bf16(cat);
         out
     }
 

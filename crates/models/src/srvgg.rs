@@ -194,9 +194,27 @@ impl SrvggNet {
         let c = self.config.num_out_ch;
         let mut feat = self.convs[0].forward_ws(x, &Epilogue::act(self.activation(0)), ws);
         let body = &self.convs[1..self.convs.len() - 1];
-        for (i, conv) in body.iter().enumerate() {
-            let next = conv.forward_ws(&feat, &Epilogue::act(self.activation(i + 1)), ws);
-            ws.recycle(std::mem::replace(&mut feat, next));
+        let last_conv = &self.convs[self.convs.len() - 1];
+        // bf16 layers pass bf16 activations from one to the next (no conversions, half the
+        // memory traffic), rounded where each layer stores them, as PyTorch's autocast does.
+        let chain = last_conv.runs_bf16() && body.iter().all(Conv2d::runs_bf16);
+        let mut feat_bf16 = None;
+        if chain {
+            let [n, h, w, f] = feat.shape();
+            let mut a = ws.bf16_tensor([n, h, w, f], 1);
+            a.write_channels(&feat, 0);
+            let mut b = ws.bf16_tensor([n, h, w, f], 1);
+            for (i, conv) in body.iter().enumerate() {
+                conv.forward_bf16_to_bf16(&a, &Epilogue::act(self.activation(i + 1)), &mut b, 0);
+                std::mem::swap(&mut a, &mut b);
+            }
+            ws.recycle_bf16(b);
+            feat_bf16 = Some(a);
+        } else {
+            for (i, conv) in body.iter().enumerate() {
+                let next = conv.forward_ws(&feat, &Epilogue::act(self.activation(i + 1)), ws);
+                ws.recycle(std::mem::replace(&mut feat, next));
+            }
         }
         // The nearest-upsampled input, laid out as the last convolution's output (before the
         // pixel shuffle, output channel `ch·r² + k` at a pixel is input channel `ch` there), so
@@ -212,11 +230,16 @@ impl SrvggNet {
                 b[ch * r * r..(ch + 1) * r * r].fill(v);
             }
         }
-        let last = self.convs[self.convs.len() - 1].forward_ws(
-            &feat,
-            &Epilogue::none().with_residual(&base),
-            ws,
-        );
+        let last_epilogue = Epilogue::none().with_residual(&base);
+        let last = match feat_bf16 {
+            Some(a) => {
+                let mut last = ws.tensor(last_conv.output_shape(feat.shape()));
+                last_conv.forward_bf16_into(&a, &last_epilogue, &mut last);
+                ws.recycle_bf16(a);
+                last
+            }
+            None => last_conv.forward_ws(&feat, &last_epilogue, ws),
+        };
         ws.recycle(feat);
         ws.recycle(base);
         let mut out = ws.tensor([n, h * r, w * r, c]);

@@ -53,9 +53,12 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements((2 * 9 * cin * cout * h * w) as u64));
         let wino = Winograd3x3Weights::new(&wt, cout, cin).expect("weights");
         let level = SimdLevel::detect();
-        group.bench_function(BenchmarkId::new(&id, format!("fp32_winograd_{level:?}")), |b| {
-            b.iter(|| conv3x3_into_with(level, &input, &wino, Some(&bias), &epilogue, &mut out))
-        });
+        group.bench_function(
+            BenchmarkId::new(&id, format!("fp32_winograd_{level:?}")),
+            |b| {
+                b.iter(|| conv3x3_into_with(level, &input, &wino, Some(&bias), &epilogue, &mut out))
+            },
+        );
         let packed = Bf16ConvWeights::new(&wt, [cout, cin, 3, 3]).expect("weights");
         for kernel in Bf16Kernel::supported() {
             if kernel == Bf16Kernel::Emulated {
@@ -63,7 +66,15 @@ fn bench(c: &mut Criterion) {
             }
             group.bench_function(BenchmarkId::new(&id, format!("bf16_{kernel:?}")), |b| {
                 b.iter(|| {
-                    bf16conv::conv_into(kernel, &input, &packed, 1, Some(&bias), &epilogue, &mut out)
+                    bf16conv::conv_into(
+                        kernel,
+                        &input,
+                        &packed,
+                        1,
+                        Some(&bias),
+                        &epilogue,
+                        &mut out,
+                    )
                 })
             });
         }

@@ -13,7 +13,11 @@ fn cpu_ns() -> u64 {
     if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
         for t in dir.flatten() {
             if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
-                total += s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                total += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
             }
         }
     }
@@ -43,7 +47,10 @@ fn time(iters: usize, mut f: impl FnMut()) -> (f64, f64) {
 }
 
 fn main() {
-    let a: Vec<usize> = std::env::args().skip(1).filter_map(|v| v.parse().ok()).collect();
+    let a: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
     let (h, w, cin, cout, iters) = match a[..] {
         [h, w, cin, cout, it] => (h, w, cin, cout, it),
         _ => (270, 480, 64, 64, 10),
@@ -60,8 +67,10 @@ fn main() {
     let wino = Winograd3x3Weights::new(&wt, cout, cin).unwrap();
     let level = SimdLevel::detect();
     if only.is_none() {
-    let (cpu, wall) = time(iters, || conv3x3_into_with(level, &input, &wino, Some(&bias), &ep, &mut out));
-    println!("{h}x{w} {cin}->{cout} fp32 winograd {level:?}: cpu {cpu:.2} ms/call (wall {wall:.2}), {:.0} GFLOP/s per cpu-s", gflop / cpu * 1e3);
+        let (cpu, wall) = time(iters, || {
+            conv3x3_into_with(level, &input, &wino, Some(&bias), &ep, &mut out)
+        });
+        println!("{h}x{w} {cin}->{cout} fp32 winograd {level:?}: cpu {cpu:.2} ms/call (wall {wall:.2}), {:.0} GFLOP/s per cpu-s", gflop / cpu * 1e3);
     }
     let packed = Bf16ConvWeights::new(&wt, [cout, cin, 3, 3]).unwrap();
     for k in Bf16Kernel::supported() {
@@ -70,7 +79,9 @@ fn main() {
         {
             continue;
         }
-        let (cpu, wall) = time(iters, || bf16conv::conv_into(k, &input, &packed, 1, Some(&bias), &ep, &mut out));
+        let (cpu, wall) = time(iters, || {
+            bf16conv::conv_into(k, &input, &packed, 1, Some(&bias), &ep, &mut out)
+        });
         println!("{h}x{w} {cin}->{cout} bf16 {k:?}: cpu {cpu:.2} ms/call (wall {wall:.2}), {:.0} GFLOP/s per cpu-s", gflop / cpu * 1e3);
     }
 }

@@ -359,6 +359,75 @@ impl Conv2d {
         self.forward_gemm(x, epilogue, out);
     }
 
+    /// Like [`Conv2d::forward_into`] from bf16 activations (no conversion pass); reads the
+    /// first `cin` channels of `x`, whose padding must be this layer's.
+    ///
+    /// Panics unless [`Conv2d::runs_bf16`].
+    pub fn forward_bf16_into(
+        &self,
+        x: &crate::bf16conv::Bf16Tensor,
+        epilogue: &Epilogue,
+        out: &mut Tensor,
+    ) {
+        let weights = self.bf16_weights(x);
+        crate::bf16conv::conv_from_bf16(
+            Bf16Kernel::detect(),
+            x,
+            weights,
+            self.bias(),
+            epilogue,
+            out,
+        );
+    }
+
+    /// Like [`Conv2d::forward_bf16_into`], rounding the outputs to bf16 into channels
+    /// `c_off ..` of `dst`.
+    pub fn forward_bf16_to_bf16(
+        &self,
+        x: &crate::bf16conv::Bf16Tensor,
+        epilogue: &Epilogue,
+        dst: &mut crate::bf16conv::Bf16Tensor,
+        c_off: usize,
+    ) {
+        let weights = self.bf16_weights(x);
+        crate::bf16conv::conv_bf16_to_bf16(
+            Bf16Kernel::detect(),
+            x,
+            weights,
+            self.bias(),
+            epilogue,
+            dst,
+            c_off,
+        );
+    }
+
+    /// A dense-block step on one bf16 buffer: reads its channels `0 .. cin`, writes the rounded
+    /// outputs to its channels `c_off ..` (see [`crate::bf16conv::conv_bf16_in_place`]).
+    pub fn forward_bf16_in_place(
+        &self,
+        buf: &mut crate::bf16conv::Bf16Tensor,
+        epilogue: &Epilogue,
+        c_off: usize,
+    ) {
+        let weights = self.bf16_weights(buf);
+        crate::bf16conv::conv_bf16_in_place(
+            Bf16Kernel::detect(),
+            buf,
+            weights,
+            self.bias(),
+            epilogue,
+            c_off,
+        );
+    }
+
+    fn bf16_weights(&self, x: &crate::bf16conv::Bf16Tensor) -> &Bf16ConvWeights {
+        assert_eq!(x.pad(), self.padding, "bf16 tensor padding != conv padding");
+        match &self.bf16 {
+            Some(w) => w,
+            None => panic!("conv2d bf16 input on a layer that does not run bf16"),
+        }
+    }
+
     /// The general im2col + GEMM path (any kernel size, stride and padding).
     pub fn forward_gemm(&self, x: &Tensor, epilogue: &Epilogue, out: &mut Tensor) {
         let out_shape = self.output_shape(x.shape());

@@ -113,11 +113,13 @@ fn detected() -> &'static Bf16Capability {
     DETECTED.get_or_init(detect)
 }
 
-/// AVX-512F + AVX-512 BF16 (the conversions and `vdpbf16ps`).
+/// AVX-512F/BW/VL + AVX-512 BF16 (the conversions, masked bf16 stores and `vdpbf16ps`).
 pub(crate) fn avx512_bf16() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512bf16")
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -4,7 +4,7 @@
 //! back; and the AMX kernel's presence where the CPU advertises AMX.
 
 use proptest::prelude::*;
-use upframe_nn::bf16conv::{self, Bf16ConvWeights, Bf16Kernel};
+use upframe_nn::bf16conv::{self, Bf16ConvWeights, Bf16Kernel, Bf16Tensor};
 use upframe_nn::{reference, Activation, Conv2d, Epilogue, Precision, Tensor};
 
 /// Deterministic pseudo-random values in [-1, 1) (splitmix64).
@@ -103,6 +103,76 @@ proptest! {
     }
 }
 
+/// Channels `c0 .. c0 + c` of `t`.
+fn channels(t: &Tensor, c0: usize, c: usize) -> Tensor {
+    let [n, h, w, ct] = t.shape();
+    let data = t
+        .data()
+        .chunks_exact(ct)
+        .flat_map(|px| px[c0..c0 + c].iter().copied())
+        .collect();
+    Tensor::from_vec([n, h, w, c], data)
+}
+
+/// `a` (rounded to bf16 when stored) against the exact `b`: one bf16 rounding (2⁻⁸ relative)
+/// on top of the accumulation-order tolerance.
+fn assert_close_rounded(a: &Tensor, b: &Tensor, reduction: usize, what: &str) {
+    assert_eq!(a.shape(), b.shape());
+    let tol = 1e-5 * (reduction as f32).sqrt().max(1.0);
+    for (&x, &y) in a.data().iter().zip(b.data()) {
+        let d = (x - y).abs();
+        assert!(
+            d <= y.abs() / 256.0 + tol * (1.0 + y.abs()),
+            "{what}: {x} vs {y}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// bf16 activations read in place: to `f32`, to another bf16 tensor, and a dense-block step
+    /// writing channels of its own input buffer.
+    #[test]
+    fn bf16_tensor_paths_match_reference(
+        seed in any::<u64>(),
+        n in 1usize..3, h in 1usize..8, w in 1usize..110,
+        cin_blocks in 1usize..4, extra in 0usize..20, cout in 1usize..50,
+        k in prop::sample::select(vec![1usize, 3]),
+    ) {
+        let pad = k / 2;
+        let cin = 32 * cin_blocks;
+        let x = tensor(seed, [n, h, w, cin + extra]);
+        let wt = values(seed ^ 1, cout * cin * k * k);
+        let b = values(seed ^ 2, cout);
+        let shape = [cout, cin, k, k];
+        let packed = Bf16ConvWeights::new(&wt, shape).unwrap();
+        let mut xb = Bf16Tensor::zeros([n, h, w, cin + extra], pad);
+        xb.write_channels(&x, 0);
+        let rounded = xb.to_tensor();
+        let slow = reference::conv2d_bf16_ref(&channels(&rounded, 0, cin), &wt, shape, Some(&b), 1, pad);
+        let ep = Epilogue::leaky_relu(0.2);
+        let slow_act = reference::epilogue_ref(&slow, None, None, &Activation::LeakyRelu(0.2), None);
+        for kernel in Bf16Kernel::supported() {
+            let what = format!("{kernel:?}");
+            let mut out = Tensor::zeros([n, h, w, cout]);
+            bf16conv::conv_from_bf16(kernel, &xb, &packed, Some(&b), &ep, &mut out);
+            assert_close(&out, &slow_act, cin * k * k, &what);
+
+            let mut dst = Bf16Tensor::zeros([n, h, w, cout + 3], pad);
+            bf16conv::conv_bf16_to_bf16(kernel, &xb, &packed, Some(&b), &ep, &mut dst, 3);
+            assert_close_rounded(&channels(&dst.to_tensor(), 3, cout), &slow_act, cin * k * k, &what);
+
+            let mut buf = Bf16Tensor::zeros([n, h, w, cin + cout], pad);
+            buf.write_channels(&channels(&x, 0, cin), 0);
+            bf16conv::conv_bf16_in_place(kernel, &mut buf, &packed, Some(&b), &ep, cin);
+            let all = buf.to_tensor();
+            prop_assert_eq!(channels(&all, 0, cin), channels(&rounded, 0, cin));
+            assert_close_rounded(&channels(&all, cin, cout), &slow_act, cin * k * k, &what);
+        }
+    }
+}
+
 #[test]
 fn switching_back_to_fp32_is_bit_identical_and_small_layers_stay_fp32() {
     let x = tensor(7, [1, 13, 17, 32]);
@@ -114,8 +184,15 @@ fn switching_back_to_fp32_is_bit_identical_and_small_layers_stay_fp32() {
     let bf16 = conv.forward(&x, &Epilogue::none());
     conv.set_precision(Precision::Fp32);
     assert!(!conv.runs_bf16());
-    assert_eq!(conv.forward(&x, &Epilogue::none()), fp32.forward(&x, &Epilogue::none()));
-    assert_ne!(bf16, fp32.forward(&x, &Epilogue::none()), "bf16 rounding changed nothing");
+    assert_eq!(
+        conv.forward(&x, &Epilogue::none()),
+        fp32.forward(&x, &Epilogue::none())
+    );
+    assert_ne!(
+        bf16,
+        fp32.forward(&x, &Epilogue::none()),
+        "bf16 rounding changed nothing"
+    );
 
     // Three input channels (first layers) and stride 2 are not covered: they stay fp32.
     let first = Conv2d::new(&values(1, 64 * 27), [64, 3, 3, 3], None, 1, 1)
@@ -153,7 +230,15 @@ fn amx_kernel_runs_where_the_cpu_has_amx() {
     let wt = values(4, cout * cin * 9);
     let packed = Bf16ConvWeights::new(&wt, [cout, cin, 3, 3]).unwrap();
     let mut fast = Tensor::zeros([1, 5, 131, cout]);
-    bf16conv::conv_into(Bf16Kernel::Amx, &x, &packed, 1, None, &Epilogue::none(), &mut fast);
+    bf16conv::conv_into(
+        Bf16Kernel::Amx,
+        &x,
+        &packed,
+        1,
+        None,
+        &Epilogue::none(),
+        &mut fast,
+    );
     let slow = reference::conv2d_bf16_ref(&x, &wt, [cout, cin, 3, 3], None, 1, 1);
     assert_close(&fast, &slow, cin * 9, "AMX");
 }

@@ -20,7 +20,10 @@ fn to_u8(v: f32) -> i32 {
 
 /// PSNR of `a` against `b` on 8-bit values over all channels (∞ when identical).
 fn psnr(a: &Frame, b: &Frame) -> f64 {
-    assert_eq!((a.width, a.height, a.channels), (b.width, b.height, b.channels));
+    assert_eq!(
+        (a.width, a.height, a.channels),
+        (b.width, b.height, b.channels)
+    );
     let mse: f64 = a
         .data
         .iter()
@@ -107,8 +110,13 @@ fn bf16_stays_within_the_quality_bars_on_every_kernel() {
             for ((input, reference), photo) in inputs.iter().zip(&references).zip(photos) {
                 let out = bf16.process(input.clone()).unwrap();
                 let db = psnr(&out, reference);
-                eprintln!("{file} {photo} {edge}x{edge} {kernel:?}: bf16 vs fp32 {db:.2} dB (bar {bar})");
-                assert!(db >= bar, "{file} {photo} {kernel:?}: {db:.2} dB < {bar} dB");
+                eprintln!(
+                    "{file} {photo} {edge}x{edge} {kernel:?}: bf16 vs fp32 {db:.2} dB (bar {bar})"
+                );
+                assert!(
+                    db >= bar,
+                    "{file} {photo} {kernel:?}: {db:.2} dB < {bar} dB"
+                );
             }
         });
     }
@@ -140,9 +148,15 @@ fn precision_is_in_the_job_key() {
     };
     let mut fp32 = upscaler(&model, PrecisionChoice::Fp32);
     let key = fp32.job_key(64, 48);
-    assert!(key.contains(&("precision".into(), "fp32".into())), "{key:?}");
+    assert!(
+        key.contains(&("precision".into(), "fp32".into())),
+        "{key:?}"
+    );
     // Explicit bf16 is honoured on every machine (emulated without bf16 hardware).
     let mut bf16 = upscaler(&model, PrecisionChoice::Bf16);
     let key = bf16.job_key(64, 48);
-    assert!(key.contains(&("precision".into(), "bf16".into())), "{key:?}");
+    assert!(
+        key.contains(&("precision".into(), "bf16".into())),
+        "{key:?}"
+    );
 }

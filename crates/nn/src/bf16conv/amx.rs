@@ -67,15 +67,25 @@ impl Drop for TileSession {
 pub(super) unsafe fn block(a: &RowArgs, x0: usize) {
     use std::arch::asm;
     let w = a.weights;
-    let (cin_p, kw, taps, kbs, n_tiles) = (w.cin_p, w.kw, w.taps(), w.k_blocks(), w.n_tiles);
+    let (kw, taps, kbs, n_tiles) = (w.kw, w.taps(), w.k_blocks(), w.n_tiles);
     let cout_p = n_tiles * N_TILE;
-    let a_stride = cin_p * 2; // bytes between pixels
+    let a_stride = a.a_stride * 2; // bytes between pixels
     let c_stride = cout_p * 4; // bytes between accumulator rows (pixels)
     let b_stride = 64usize;
     let tiles = w.tiles.as_ptr();
-    let tile_at = |nt: usize, t: usize, kb: usize| tiles.add(((nt * taps + t) * kbs + kb) * TILE_ELEMS);
+    let tile_at =
+        |nt: usize, t: usize, kb: usize| tiles.add(((nt * taps + t) * kbs + kb) * TILE_ELEMS);
     for sub in (0..BLOCK_PX).step_by(AMX_PX) {
         let xs = x0 + sub;
+        if !a.next_row.is_null() {
+            // The next output row's new source row, from memory into L2 while this computes
+            // (the kernel reads bf16 activations in place, first touch of each row misses).
+            let p = a.next_row.add(xs * a.a_stride) as *const i8;
+            let bytes = AMX_PX * a.a_stride * 2;
+            for line in (0..bytes).step_by(64) {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.add(line));
+            }
+        }
         let mut nt = 0;
         while nt < n_tiles {
             let pair = nt + 1 < n_tiles;
@@ -89,15 +99,19 @@ pub(super) unsafe fn block(a: &RowArgs, x0: usize) {
             for (ky, &row) in a.rows.iter().enumerate() {
                 for kx in 0..kw {
                     let t = ky * kw + kx;
-                    let a0 = row.add((xs + kx) * cin_p);
-                    let a1 = a0.add(16 * cin_p);
+                    let a0 = row.add((xs + kx) * a.a_stride);
+                    let a1 = a0.add(16 * a.a_stride);
                     for kb in 0..kbs {
                         let b0 = tile_at(nt, t, kb);
                         // Tile loads do not overlap with the products that read the tile
                         // registers they overwrite (no renaming), so an L2 miss stalls the
                         // whole step: fetch the next step's weight tiles (the next `kb`, or
                         // the next tap's first; 1 KiB each) into L1 while this one computes.
-                        let next = if kb + 1 < kbs { (t, kb + 1) } else { ((t + 1) % taps, 0) };
+                        let next = if kb + 1 < kbs {
+                            (t, kb + 1)
+                        } else {
+                            ((t + 1) % taps, 0)
+                        };
                         prefetch_tile(tile_at(nt, next.0, next.1));
                         if pair {
                             prefetch_tile(tile_at(nt + 1, next.0, next.1));

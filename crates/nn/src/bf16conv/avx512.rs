@@ -78,7 +78,7 @@ unsafe fn micro_blocks<const NV: usize, const P: usize>(a: &RowArgs, x0: usize, 
     use std::arch::x86_64::*;
     const { assert!(BLOCK_PX % P == 0) };
     let w = a.weights;
-    let (cin_p, kw, taps, kbs) = (w.cin_p, w.kw, w.taps(), w.k_blocks());
+    let (a_stride, kw, taps, kbs) = (a.a_stride, w.kw, w.taps(), w.k_blocks());
     let cout_p = w.n_tiles * N_TILE;
     let tiles = w.tiles.as_ptr();
     for sub in (0..BLOCK_PX).step_by(P) {
@@ -87,7 +87,7 @@ unsafe fn micro_blocks<const NV: usize, const P: usize>(a: &RowArgs, x0: usize, 
         for (ky, &row) in a.rows.iter().enumerate() {
             for kx in 0..kw {
                 let t = ky * kw + kx;
-                let xp = row.add((xs + kx) * cin_p) as *const u32;
+                let xp = row.add((xs + kx) * a_stride) as *const u32;
                 for kb in 0..kbs {
                     let mut wt = [std::ptr::null::<u16>(); NV];
                     for (v, p) in wt.iter_mut().enumerate() {
@@ -101,7 +101,7 @@ unsafe fn micro_blocks<const NV: usize, const P: usize>(a: &RowArgs, x0: usize, 
                         // Channel pair (kb·32 + 2r, +1) of each pixel: one 32-bit word.
                         let pair = kb * 16 + r;
                         for (p, acc) in acc.iter_mut().enumerate() {
-                            let xv = _mm512_set1_epi32(*xp.add(p * cin_p / 2 + pair) as i32);
+                            let xv = _mm512_set1_epi32(*xp.add(p * a_stride / 2 + pair) as i32);
                             for v in 0..NV {
                                 acc[v] = _mm512_dpbf16_ps(
                                     acc[v],
@@ -129,14 +129,76 @@ unsafe fn micro_blocks<const NV: usize, const P: usize>(a: &RowArgs, x0: usize, 
 /// Returns `false` (touching nothing) for a sigmoid, which the caller applies generically.
 ///
 /// # Safety
-/// AVX-512F present; `sums` holds `px · cout_p` floats; the epilogue was checked against the
-/// output shape and `first_pixel + px` pixels exist in its tensors; `bias` has `cout` values.
+/// AVX-512F/BW/VL and BF16 present; `sums` holds `px · cout_p` floats; the epilogue was checked
+/// against the output shape and `first_pixel + px` pixels exist in its tensors; `bias` has
+/// `cout` values.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
 pub(super) unsafe fn finish_block(
     sums: *const f32,
     cout_p: usize,
     out: &mut [f32],
+    first_pixel: usize,
+    cout: usize,
+    bias: Option<&[f32]>,
+    ep: &crate::Epilogue,
+) -> bool {
+    let px = out.len() / cout;
+    finish::<false>(
+        sums,
+        cout_p,
+        out.as_mut_ptr(),
+        std::ptr::null_mut(),
+        cout,
+        px,
+        first_pixel,
+        cout,
+        bias,
+        ep,
+    )
+}
+
+/// Like [`finish_block`], rounding the results to bf16 into `dst` (pixel `p` channel `j` at
+/// `dst[p · stride + j]`).
+///
+/// # Safety
+/// As [`finish_block`]; `dst` has `px` pixels of `stride ≥ cout` values.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn finish_block_bf16(
+    sums: *const f32,
+    cout_p: usize,
+    dst: *mut u16,
+    stride: usize,
+    px: usize,
+    first_pixel: usize,
+    cout: usize,
+    bias: Option<&[f32]>,
+    ep: &crate::Epilogue,
+) -> bool {
+    finish::<true>(
+        sums,
+        cout_p,
+        std::ptr::null_mut(),
+        dst,
+        stride,
+        px,
+        first_pixel,
+        cout,
+        bias,
+        ep,
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn finish<const BF16: bool>(
+    sums: *const f32,
+    cout_p: usize,
+    out: *mut f32,
+    out_bf16: *mut u16,
+    stride: usize,
+    px: usize,
     first_pixel: usize,
     cout: usize,
     bias: Option<&[f32]>,
@@ -154,12 +216,9 @@ pub(super) unsafe fn finish_block(
         Activation::Sigmoid => return false,
     };
     let has_act = !matches!(ep.activation, Activation::None);
-    let px = out.len() / cout;
     let bias = bias.map(<[f32]>::as_ptr);
     let scale = ep.channel_scale.map(<[f32]>::as_ptr);
-    let residual = ep
-        .residual
-        .map(|r| r.data()[first_pixel * cout..].as_ptr());
+    let residual = ep.residual.map(|r| r.data()[first_pixel * cout..].as_ptr());
     let (post_scale, post_add) = match ep.post {
         Some((s, t)) => (s, Some(t.data()[first_pixel * cout..].as_ptr())),
         None => (1.0, None),
@@ -167,7 +226,6 @@ pub(super) unsafe fn finish_block(
     let zero = _mm512_setzero_ps();
     let one_slope = _mm512_set1_ps(slope_one);
     let ps = _mm512_set1_ps(post_scale);
-    let o = out.as_mut_ptr();
     for p in 0..px {
         let mut c = 0;
         while c < cout {
@@ -202,7 +260,12 @@ pub(super) unsafe fn finish_block(
             if let Some(t) = post_add {
                 v = _mm512_fmadd_ps(v, ps, _mm512_maskz_loadu_ps(m, t.add(p * cout + c)));
             }
-            _mm512_mask_storeu_ps(o.add(p * cout + c), m, v);
+            if BF16 {
+                let h: __m256i = std::mem::transmute(_mm512_cvtneps_pbh(v));
+                _mm256_mask_storeu_epi16(out_bf16.add(p * stride + c) as *mut i16, m, h);
+            } else {
+                _mm512_mask_storeu_ps(out.add(p * stride + c), m, v);
+            }
             c += 16;
         }
     }
@@ -214,6 +277,22 @@ pub(super) unsafe fn finish_block(
     _: *const f32,
     _: usize,
     _: &mut [f32],
+    _: usize,
+    _: usize,
+    _: Option<&[f32]>,
+    _: &crate::Epilogue,
+) -> bool {
+    false
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn finish_block_bf16(
+    _: *const f32,
+    _: usize,
+    _: *mut u16,
+    _: usize,
+    _: usize,
     _: usize,
     _: usize,
     _: Option<&[f32]>,

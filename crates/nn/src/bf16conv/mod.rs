@@ -25,6 +25,9 @@
 
 mod amx;
 mod avx512;
+mod tensor;
+
+pub use tensor::Bf16Tensor;
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -79,10 +82,14 @@ impl Bf16Kernel {
 
     /// Every kernel this machine can run, best first.
     pub fn supported() -> Vec<Self> {
-        [Bf16Kernel::Amx, Bf16Kernel::Avx512Bf16, Bf16Kernel::Emulated]
-            .into_iter()
-            .filter(|k| k.is_supported())
-            .collect()
+        [
+            Bf16Kernel::Amx,
+            Bf16Kernel::Avx512Bf16,
+            Bf16Kernel::Emulated,
+        ]
+        .into_iter()
+        .filter(|k| k.is_supported())
+        .collect()
     }
 }
 
@@ -128,8 +135,8 @@ impl Bf16ConvWeights {
         for nt in 0..n_tiles {
             for t in 0..taps {
                 for kb in 0..k_blocks {
-                    let tile = &mut tiles[((nt * taps + t) * k_blocks + kb) * TILE_ELEMS..]
-                        [..TILE_ELEMS];
+                    let tile =
+                        &mut tiles[((nt * taps + t) * k_blocks + kb) * TILE_ELEMS..][..TILE_ELEMS];
                     for r in 0..16 {
                         for j in 0..N_TILE {
                             for e in 0..2 {
@@ -200,7 +207,10 @@ fn output_shape(w: &Bf16ConvWeights, input: [usize; 4], padding: usize) -> [usiz
     let [n, h, wd, c] = input;
     assert_eq!(c, w.cin, "bf16 conv input channels");
     let (hp, wp) = (h + 2 * padding, wd + 2 * padding);
-    assert!(hp >= w.kh && wp >= w.kw, "bf16 conv input smaller than kernel");
+    assert!(
+        hp >= w.kh && wp >= w.kw,
+        "bf16 conv input smaller than kernel"
+    );
     [n, hp - w.kh + 1, wp - w.kw + 1, w.cout]
 }
 
@@ -208,6 +218,10 @@ fn output_shape(w: &Bf16ConvWeights, input: [usize; 4], padding: usize) -> [usiz
 /// pixels × `cin_p` channels), the weights and the row's place in the output.
 pub(crate) struct RowArgs<'a> {
     pub rows: &'a [*const u16],
+    /// bf16 values between neighbouring pixels of a row (≥ the weights' `cin_p`).
+    pub a_stride: usize,
+    /// The source row the next output row adds (prefetched while this one computes), or null.
+    pub next_row: *const u16,
     pub weights: &'a Bf16ConvWeights,
     pub ow: usize,
     /// `cout_p` floats per pixel, [`BLOCK_PX`] pixels.
@@ -292,16 +306,265 @@ pub fn conv_into(
                             let out_row = &mut out_band[r * ow * cout..][..ow * cout];
                             let args = RowArgs {
                                 rows: &rows[..kh],
+                                a_stride: weights.cin_p,
+                                // The window's next row is converted just before it is used.
+                                next_row: std::ptr::null(),
                                 weights,
                                 ow,
                                 cbuf: cbuf.as_mut_ptr(),
                             };
                             let first_pixel = (b * oh + y) * ow;
-                            compute_row(kernel, &args, out_row, first_pixel, bias, epilogue);
+                            compute_row(
+                                kernel,
+                                &args,
+                                RowOut::F32(out_row),
+                                first_pixel,
+                                bias,
+                                epilogue,
+                            );
                         }
                     });
                 });
         });
+}
+
+/// A raw pointer the band workers share; they touch disjoint rows or channels through it.
+#[derive(Clone, Copy)]
+struct SyncPtr<T>(*mut T);
+// SAFETY: only used for buffers whose parallel users write disjoint elements (see callers).
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+
+/// Where [`run_from_bf16`] writes.
+#[derive(Clone, Copy)]
+enum Sink {
+    /// An `f32` NHWC tensor with `oh · ow · cout` floats per image.
+    F32(SyncPtr<f32>),
+    /// A [`Bf16Tensor`]'s interior, from channel `c_off`.
+    Bf16 {
+        ptr: SyncPtr<u16>,
+        image_elems: usize,
+        row_px: usize,
+        c_p: usize,
+        pad: usize,
+        c_off: usize,
+    },
+}
+
+/// Checks a bf16 source against the weights and returns the output shape.
+fn from_bf16_shape(weights: &Bf16ConvWeights, x: &Bf16Tensor) -> [usize; 4] {
+    let [n, h, w, c] = x.shape;
+    assert!(
+        c >= weights.cin,
+        "bf16 conv: input has {c} channels < {}",
+        weights.cin
+    );
+    assert!(weights.cin_p <= x.c_p, "bf16 conv input channel stride");
+    let p = x.pad;
+    assert!(
+        h + 2 * p >= weights.kh && w + 2 * p >= weights.kw,
+        "bf16 conv input too small"
+    );
+    assert!(weights.kh <= MAX_KH, "bf16 conv kernel height > {MAX_KH}");
+    [
+        n,
+        h + 2 * p - weights.kh + 1,
+        w + 2 * p - weights.kw + 1,
+        weights.cout,
+    ]
+}
+
+/// `conv(x) + bias`, then `epilogue`, reading bf16 activations in place (no conversion pass):
+/// zero padding = `x.pad()`, stride 1; the convolution reads `x`'s first `cin` channels.
+/// `out` has the output shape `[n, h + 2p − kh + 1, w + 2p − kw + 1, cout]`.
+pub fn conv_from_bf16(
+    kernel: Bf16Kernel,
+    x: &Bf16Tensor,
+    weights: &Bf16ConvWeights,
+    bias: Option<&[f32]>,
+    epilogue: &Epilogue,
+    out: &mut Tensor,
+) {
+    let out_shape = from_bf16_shape(weights, x);
+    assert_eq!(out.shape(), out_shape, "bf16 conv output tensor shape");
+    let sink = Sink::F32(SyncPtr(out.data_mut().as_mut_ptr()));
+    // SAFETY: `x` is only read; `out` is exclusively borrowed and has the output shape.
+    unsafe {
+        run_from_bf16(
+            kernel,
+            x,
+            x.data.as_ptr(),
+            weights,
+            bias,
+            epilogue,
+            out_shape,
+            sink,
+        )
+    };
+}
+
+/// Like [`conv_from_bf16`], rounding the results to bf16 into channels `c_off .. c_off + cout`
+/// of `dst` (whose `n, h, w` are the output's).
+pub fn conv_bf16_to_bf16(
+    kernel: Bf16Kernel,
+    x: &Bf16Tensor,
+    weights: &Bf16ConvWeights,
+    bias: Option<&[f32]>,
+    epilogue: &Epilogue,
+    dst: &mut Bf16Tensor,
+    c_off: usize,
+) {
+    let out_shape = from_bf16_shape(weights, x);
+    let [n, oh, ow, cout] = out_shape;
+    assert_eq!(dst.shape[..3], [n, oh, ow], "bf16 conv destination size");
+    assert!(
+        c_off + cout <= dst.shape[3],
+        "bf16 conv destination channels"
+    );
+    let sink = bf16_sink(dst, c_off);
+    // SAFETY: `x` is only read; `dst` is exclusively borrowed, distinct from `x`.
+    unsafe {
+        run_from_bf16(
+            kernel,
+            x,
+            x.data.as_ptr(),
+            weights,
+            bias,
+            epilogue,
+            out_shape,
+            sink,
+        )
+    };
+}
+
+/// A dense-block step: reads channels `0 .. cin` of `buf` and writes the rounded results to its
+/// channels `c_off .. c_off + cout` (`c_off` at or past the padded input channels, so no element
+/// is both read and written). The convolution must keep the size (`2p = kh − 1 = kw − 1`).
+pub fn conv_bf16_in_place(
+    kernel: Bf16Kernel,
+    buf: &mut Bf16Tensor,
+    weights: &Bf16ConvWeights,
+    bias: Option<&[f32]>,
+    epilogue: &Epilogue,
+    c_off: usize,
+) {
+    let out_shape = from_bf16_shape(weights, buf);
+    assert_eq!(
+        out_shape[..3],
+        buf.shape[..3],
+        "in-place bf16 conv must keep the size"
+    );
+    assert!(
+        c_off >= weights.cin_p,
+        "in-place bf16 conv would overwrite its input"
+    );
+    assert!(
+        c_off + weights.cout <= buf.shape[3],
+        "bf16 conv destination channels"
+    );
+    let sink = bf16_sink(buf, c_off);
+    let src = buf.data.as_ptr();
+    // SAFETY: reads touch channels < cin_p ≤ c_off, writes channels ≥ c_off: disjoint
+    // elements of the same buffer, both through raw pointers from one exclusive borrow.
+    unsafe { run_from_bf16(kernel, buf, src, weights, bias, epilogue, out_shape, sink) };
+}
+
+fn bf16_sink(dst: &mut Bf16Tensor, c_off: usize) -> Sink {
+    Sink::Bf16 {
+        image_elems: dst.image_elems(),
+        row_px: dst.row_px,
+        c_p: dst.c_p,
+        pad: dst.pad,
+        c_off,
+        ptr: SyncPtr(dst.data.as_mut_ptr()),
+    }
+}
+
+/// The band-parallel driver for bf16 sources.
+///
+/// # Safety
+/// `src` points at `x`'s data (valid for reads of the channels the weights read while this
+/// runs); `sink` is valid for writes of the output shape and no element it writes is read
+/// through `src`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn run_from_bf16(
+    kernel: Bf16Kernel,
+    x: &Bf16Tensor,
+    src: *const u16,
+    weights: &Bf16ConvWeights,
+    bias: Option<&[f32]>,
+    epilogue: &Epilogue,
+    out_shape: [usize; 4],
+    sink: Sink,
+) {
+    assert!(
+        kernel.is_supported(),
+        "bf16 kernel {kernel:?} not supported"
+    );
+    if let Some(b) = bias {
+        assert_eq!(b.len(), weights.cout, "bf16 conv bias length");
+    }
+    epilogue.check(out_shape);
+    let [n, oh, ow, cout] = out_shape;
+    if n * oh * ow == 0 {
+        return;
+    }
+    let kh = weights.kh;
+    let workers = rayon::current_num_threads().max(1);
+    let band = oh.div_ceil(4 * workers).max(1);
+    let bands = oh.div_ceil(band);
+    let (img_elems, row_elems, c_p) = (x.image_elems(), x.row_px * x.c_p, x.c_p);
+    let src = SyncPtr(src as *mut u16);
+    let cbuf_len = BLOCK_PX * weights.cout_p();
+    (0..n * bands).into_par_iter().for_each(|item| {
+        let (b, bi) = (item / bands, item % bands);
+        let y0 = bi * band;
+        let y1 = (y0 + band).min(oh);
+        // Whole-value captures (not the raw-pointer fields, which are not Send).
+        let (src, sink) = (src, sink);
+        with_scratch(0, cbuf_len, |_, cbuf| {
+            let _tiles = (kernel == Bf16Kernel::Amx).then(amx::TileSession::start);
+            for y in y0..y1 {
+                let mut rows = [std::ptr::null::<u16>(); MAX_KH];
+                for (ky, r) in rows.iter_mut().enumerate().take(kh) {
+                    *r = src.0.add(b * img_elems + (y + ky) * row_elems);
+                }
+                let args = RowArgs {
+                    rows: &rows[..kh],
+                    a_stride: c_p,
+                    next_row: if y + 1 < y1 {
+                        src.0.add(b * img_elems + (y + kh) * row_elems)
+                    } else {
+                        std::ptr::null()
+                    },
+                    weights,
+                    ow,
+                    cbuf: cbuf.as_mut_ptr(),
+                };
+                let first_pixel = (b * oh + y) * ow;
+                let out = match sink {
+                    Sink::F32(p) => RowOut::F32(std::slice::from_raw_parts_mut(
+                        p.0.add(first_pixel * cout),
+                        ow * cout,
+                    )),
+                    Sink::Bf16 {
+                        ptr,
+                        image_elems,
+                        row_px,
+                        c_p,
+                        pad,
+                        c_off,
+                    } => RowOut::Bf16 {
+                        ptr: ptr
+                            .0
+                            .add(b * image_elems + ((y + pad) * row_px + pad) * c_p + c_off),
+                        stride: c_p,
+                    },
+                };
+                compute_row(kernel, &args, out, first_pixel, bias, epilogue);
+            }
+        });
+    });
 }
 
 /// Largest kernel height the window supports.
@@ -343,14 +606,22 @@ fn convert_row(kernel: Bf16Kernel, g: &Geometry, image: &[f32], py: usize, dst: 
     }
 }
 
-/// Computes one output row (`ow · cout` floats) block by block, each block finished through
-/// the epilogue while its sums are in L1: with AVX-512 in the same pass that stores them
-/// (the hardware kernels), else copied and then `Epilogue::apply_row` (emulation, sigmoid).
+/// Where a row's finished outputs go.
+enum RowOut<'a> {
+    /// `ow · cout` floats.
+    F32(&'a mut [f32]),
+    /// Pixel `x` channel `j` at `ptr[x · stride + j]` (bf16, rounded to nearest even).
+    Bf16 { ptr: *mut u16, stride: usize },
+}
+
+/// Computes one output row block by block, each block finished through the epilogue while its
+/// sums are in L1: with AVX-512 in the same pass that stores them (the hardware kernels), else
+/// copied and then `Epilogue::apply_row` (emulation, sigmoid).
 #[allow(clippy::too_many_arguments)]
 fn compute_row(
     kernel: Bf16Kernel,
     a: &RowArgs,
-    out_row: &mut [f32],
+    mut out: RowOut,
     first_pixel: usize,
     bias: Option<&[f32]>,
     epilogue: &Epilogue,
@@ -361,36 +632,84 @@ fn compute_row(
     while x0 < a.ow {
         let px = BLOCK_PX.min(a.ow - x0);
         match kernel {
-            // SAFETY: supported (asserted in `conv_into`); the window rows have `wp ≥ ow +
+            // SAFETY: supported (asserted by the callers); the source rows have `≥ ow +
             // BLOCK_PX + kw − 1` pixels, so every block reads in bounds; `cbuf` holds
             // BLOCK_PX · cout_p floats.
             Bf16Kernel::Amx => unsafe { amx::block(a, x0) },
             Bf16Kernel::Avx512Bf16 => unsafe { avx512::block(a, x0) },
             Bf16Kernel::Emulated => emulated_block(a, x0, px),
         }
-        let block = &mut out_row[x0 * cout..(x0 + px) * cout];
-        // SAFETY: the hardware kernels imply AVX-512F; `cbuf` holds the block's sums; the
-        // epilogue was checked against the output shape in `conv_into`.
-        let fused = kernel != Bf16Kernel::Emulated
-            && unsafe {
-                avx512::finish_block(a.cbuf, cout_p, block, first_pixel + x0, cout, bias, epilogue)
-            };
-        if !fused {
-            // SAFETY: the kernel wrote `BLOCK_PX · cout_p` floats to `cbuf`.
-            let sums = unsafe { std::slice::from_raw_parts(a.cbuf, BLOCK_PX * cout_p) };
-            for (o, s) in block.chunks_exact_mut(cout).zip(sums.chunks_exact(cout_p)) {
-                o.copy_from_slice(&s[..cout]);
+        let hw = kernel != Bf16Kernel::Emulated;
+        match &mut out {
+            RowOut::F32(row) => {
+                let block = &mut row[x0 * cout..(x0 + px) * cout];
+                // SAFETY: the hardware kernels imply AVX-512F; `cbuf` holds the block's sums;
+                // the epilogue was checked against the output shape by the callers.
+                let fused = hw
+                    && unsafe {
+                        avx512::finish_block(
+                            a.cbuf,
+                            cout_p,
+                            block,
+                            first_pixel + x0,
+                            cout,
+                            bias,
+                            epilogue,
+                        )
+                    };
+                if !fused {
+                    copy_sums(a.cbuf, cout_p, block, cout);
+                    epilogue.apply_row(block, first_pixel + x0, cout, bias);
+                }
             }
-            epilogue.apply_row(block, first_pixel + x0, cout, bias);
+            RowOut::Bf16 { ptr, stride } => {
+                // SAFETY: the callers give a destination with `ow` pixels of `stride` values
+                // whose channels `0 .. cout` from `ptr` nobody else touches.
+                let dst = unsafe { ptr.add(x0 * *stride) };
+                let fused = hw
+                    && unsafe {
+                        avx512::finish_block_bf16(
+                            a.cbuf,
+                            cout_p,
+                            dst,
+                            *stride,
+                            px,
+                            first_pixel + x0,
+                            cout,
+                            bias,
+                            epilogue,
+                        )
+                    };
+                if !fused {
+                    let mut block = vec![0.0f32; px * cout];
+                    copy_sums(a.cbuf, cout_p, &mut block, cout);
+                    epilogue.apply_row(&mut block, first_pixel + x0, cout, bias);
+                    for (p, v) in block.chunks_exact(cout).enumerate() {
+                        for (j, &v) in v.iter().enumerate() {
+                            // SAFETY: as above.
+                            unsafe { *dst.add(p * *stride + j) = f32_to_bf16(v) };
+                        }
+                    }
+                }
+            }
         }
         x0 += BLOCK_PX;
+    }
+}
+
+/// Copies a block's raw sums (`cout_p` apart) into `block` (`cout` apart).
+fn copy_sums(cbuf: *const f32, cout_p: usize, block: &mut [f32], cout: usize) {
+    // SAFETY: the kernels wrote `BLOCK_PX · cout_p` floats to `cbuf`.
+    let sums = unsafe { std::slice::from_raw_parts(cbuf, BLOCK_PX * cout_p) };
+    for (o, s) in block.chunks_exact_mut(cout).zip(sums.chunks_exact(cout_p)) {
+        o.copy_from_slice(&s[..cout]);
     }
 }
 
 /// The portable kernel: per pixel, `Σ_tap Σ_c x · w` over bf16-rounded operands in `f32`.
 fn emulated_block(a: &RowArgs, x0: usize, px: usize) {
     let w = a.weights;
-    let (cin, cin_p, cout_p) = (w.cin, w.cin_p, w.cout_p());
+    let (cin, cout_p) = (w.cin, w.cout_p());
     let wts = w.emulated();
     // SAFETY: `cbuf` holds BLOCK_PX · cout_p floats (RowArgs contract).
     let cbuf = unsafe { std::slice::from_raw_parts_mut(a.cbuf, BLOCK_PX * cout_p) };
@@ -401,7 +720,7 @@ fn emulated_block(a: &RowArgs, x0: usize, px: usize) {
                 let t = ky * w.kw + kx;
                 // SAFETY: the window row has `wp ≥ ow + kw − 1` pixels of `cin_p` values.
                 let xs = unsafe {
-                    std::slice::from_raw_parts(a.rows[ky].add((x0 + p + kx) * cin_p), cin)
+                    std::slice::from_raw_parts(a.rows[ky].add((x0 + p + kx) * a.a_stride), cin)
                 };
                 for (c, &xv) in xs.iter().enumerate() {
                     let xv = bf16_to_f32(xv);
@@ -446,4 +765,3 @@ fn with_scratch(window_len: usize, cbuf_len: usize, f: impl FnOnce(&mut [u16], &
         }
     })
 }
-
