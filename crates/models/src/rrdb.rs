@@ -190,7 +190,8 @@ impl RrdbNet {
     ) -> Tensor {
         let [n, h, w, f] = x.shape();
         let g = self.config.num_grow_ch;
-        if f % 32 == 0 && g % 32 == 0 && block.convs.iter().all(Conv2d::runs_bf16) {
+        if f.is_multiple_of(32) && g.is_multiple_of(32) && block.convs.iter().all(Conv2d::runs_bf16)
+        {
             return Self::dense_block_bf16(block, x, g, rrdb_input, ws);
         }
         let lrelu = Epilogue::leaky_relu(LRELU);

@@ -12,6 +12,10 @@
 //!   Dispatch: 3×3 stride-1 padding-1 → Winograd ([`winograd`]); ≤ 8 output channels → a
 //!   direct AVX-512 kernel; everything else → im2col + `gemm` (runtime SIMD dispatch).
 //!   All run in parallel on rayon's global pool.
+//! - [`Precision`]: `Conv2d::set_precision(Precision::Bf16)` runs a layer (stride 1, ≥ 16 input
+//!   channels) through [`bf16conv`]: AMX tiles, AVX-512 BF16 or a portable emulation, picked by
+//!   [`bf16_support`] (which says why); [`bf16conv::Bf16Tensor`] carries bf16 activations
+//!   between such layers.
 //! - [`ops`]: activations, arithmetic, blend, concat/slice, pixel (un)shuffle, nearest and
 //!   bilinear resize (both `F.interpolate` forms), RIFE's warp, pad/crop — each with an
 //!   allocating form and an `_into` form.

@@ -52,10 +52,7 @@ impl Workspace {
     /// A bf16 activation tensor of logical `shape` for convolutions with padding `pad`: zero
     /// border, interior unspecified (writers fill every channel they later read).
     pub fn bf16_tensor(&mut self, shape: [usize; 4], pad: usize) -> Bf16Tensor {
-        let need = {
-            let [n, h, w, c] = shape;
-            n * (h + 2 * pad) * (w + 2 * pad + crate::bf16conv::BLOCK_PX) * c.next_multiple_of(32)
-        };
+        let need = Bf16Tensor::len_for(shape, pad);
         let best = self
             .free_bf16
             .iter()

@@ -13,7 +13,7 @@ use super::{RowArgs, BLOCK_PX, K_BLOCK, N_TILE, TILE_ELEMS};
 
 /// Output pixels per AMX micro-block (two A tiles).
 const AMX_PX: usize = 32;
-const _: () = assert!(BLOCK_PX % AMX_PX == 0);
+const _: () = assert!(BLOCK_PX.is_multiple_of(AMX_PX));
 
 /// Palette 1, eight tiles of 16 rows × 64 bytes.
 #[repr(C, align(64))]

@@ -76,7 +76,7 @@ pub(super) unsafe fn block(_: &RowArgs, _: usize) {
 #[target_feature(enable = "avx512f,avx512bf16")]
 unsafe fn micro_blocks<const NV: usize, const P: usize>(a: &RowArgs, x0: usize, nt0: usize) {
     use std::arch::x86_64::*;
-    const { assert!(BLOCK_PX % P == 0) };
+    const { assert!(BLOCK_PX.is_multiple_of(P)) };
     let w = a.weights;
     let (a_stride, kw, taps, kbs) = (a.a_stride, w.kw, w.taps(), w.k_blocks());
     let cout_p = w.n_tiles * N_TILE;

@@ -24,25 +24,29 @@ pub struct Bf16Tensor {
 impl Bf16Tensor {
     /// Zeros of logical shape `[n, h, w, c]` for convolutions with zero padding `pad`.
     pub fn zeros(shape: [usize; 4], pad: usize) -> Self {
-        let [n, h, w, c] = shape;
-        let c_p = c.next_multiple_of(K_BLOCK);
-        let row_px = w + 2 * pad + BLOCK_PX;
+        let [_, _, w, c] = shape;
         Bf16Tensor {
             shape,
-            c_p,
+            c_p: c.next_multiple_of(K_BLOCK),
             pad,
-            row_px,
-            data: vec![0; n * (h + 2 * pad) * row_px * c_p],
+            row_px: w + 2 * pad + BLOCK_PX,
+            data: vec![0; Self::len_for(shape, pad)],
         }
+    }
+
+    /// Stored values of a tensor of logical `shape` and padding `pad`.
+    pub(crate) fn len_for(shape: [usize; 4], pad: usize) -> usize {
+        let [n, h, w, c] = shape;
+        n * (h + 2 * pad) * (w + 2 * pad + BLOCK_PX) * c.next_multiple_of(K_BLOCK)
     }
 
     /// Reuses `buf`'s memory for a tensor like [`Bf16Tensor::zeros`] (borders zeroed, interior
     /// unspecified: callers write every interior channel they read).
     pub(crate) fn reuse(mut buf: Vec<u16>, shape: [usize; 4], pad: usize) -> Self {
-        let [n, h, w, c] = shape;
+        let [_, _, w, c] = shape;
         let c_p = c.next_multiple_of(K_BLOCK);
         let row_px = w + 2 * pad + BLOCK_PX;
-        buf.resize(n * (h + 2 * pad) * row_px * c_p, 0);
+        buf.resize(Self::len_for(shape, pad), 0);
         let mut t = Bf16Tensor {
             shape,
             c_p,
