@@ -219,6 +219,9 @@ pub fn run_interpolate_job_with(
         fps
     };
     let mut processor_key = chain_job_key(pre, info.width, info.height);
+    for (k, v) in interpolator.job_key() {
+        processor_key.push((format!("interpolator.{k}"), v));
+    }
     for (k, v) in chain_job_key(post, mid_w, mid_h) {
         processor_key.push((format!("post.{k}"), v));
     }
