@@ -85,12 +85,16 @@ impl EnhanceArgs {
             model: self.model.clone(),
             scale: self.scale,
             model_dir: self.interp.model_dir.clone(),
+            precision: self.job.precision,
             ..Default::default()
         };
         self.realesrgan.apply(&mut upscale);
         upframe::EnhanceOptions {
             upscale,
-            interpolate: self.interp.to_options(&self.interp_model),
+            interpolate: upframe::InterpolateOptions {
+                precision: self.job.precision,
+                ..self.interp.to_options(&self.interp_model)
+            },
             order: self.order.map(|o| match o {
                 Order::InterpolateFirst => upframe::Order::InterpolateFirst,
                 Order::UpscaleFirst => upframe::Order::UpscaleFirst,

@@ -14,7 +14,9 @@ use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
 
 use crate::batch_cmd::{self, BatchArgs, BatchCommand, FileJob};
 pub use crate::job_options::JobOptions;
-use crate::job_options::{job_error, peak_rss_bytes, resume_json, resumed_note, short_input_note};
+use crate::job_options::{
+    job_error, peak_rss_bytes, precision_json, resume_json, resumed_note, short_input_note,
+};
 use crate::progress::with_display;
 
 /// What to do between two frames across a scene cut.
@@ -86,6 +88,8 @@ impl InterpOptions {
                 OnCutArg::Interpolate => upframe::OnCut::Interpolate,
             },
             model_dir: self.model_dir.clone(),
+            // Set by the command from --precision (one option for every network of a job).
+            precision: upframe::PrecisionChoice::default(),
         }
     }
 }
@@ -213,6 +217,7 @@ pub fn run_single(
 /// The closing line and the `--json` summary of an interpolation.
 fn report(summary: &Summary, opts: &JobOptions) -> Result<()> {
     let short_input = short_input_note(summary.short_input.as_ref());
+    let precision = precision_json(summary, opts.quiet);
     let Some(interp) = summary.interpolation.as_ref() else {
         anyhow::bail!("internal: an interpolation job reported no interpolation");
     };
@@ -265,6 +270,7 @@ fn report(summary: &Summary, opts: &JobOptions) -> Result<()> {
             "codec": summary.output.codec,
             "copied_packets": summary.output.copied_packets,
             "stages": crate::job_options::stages_json(summary),
+            "precision": precision,
         });
         println!(
             "{}",
@@ -305,7 +311,11 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
         None,
         FolderRule::AlwaysSequence,
     )?;
-    let mut job = InterpolateJob::new(&args.interp.to_options(&args.model), &args.job.to_options())
+    let options = upframe::InterpolateOptions {
+        precision: args.job.precision,
+        ..args.interp.to_options(&args.model)
+    };
+    let mut job = InterpolateJob::new(&options, &args.job.to_options())
         .map_err(job_error)?;
     match shape {
         Shape::Single => {

@@ -83,6 +83,12 @@ pub struct JobOptions {
     /// size takes 3 GiB in memory as RGB floats).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
+    /// The networks' arithmetic: fp32 (the reference results), bf16 (AMX or AVX-512 BF16;
+    /// emulated, slowly, elsewhere), or auto: bf16 only where this CPU multiplies bf16
+    /// natively and the model family measured faster within its quality bar (see --json
+    /// `precision` for the choice and the reason).
+    #[arg(long, value_name = "auto|fp32|bf16", default_value = "fp32")]
+    pub precision: upframe::PrecisionChoice,
 }
 
 impl JobOptions {
@@ -253,6 +259,27 @@ pub fn stages_json(summary: &upframe::Summary) -> serde_json::Value {
         }),
         None => serde_json::Value::Null,
     }
+}
+
+/// The `precision` array of a `--json` summary, and (unless `quiet`) a note for each network
+/// that does not run in the default fp32 by request.
+pub fn precision_json(summary: &upframe::Summary, quiet: bool) -> serde_json::Value {
+    let entries: Vec<serde_json::Value> = summary
+        .precision
+        .iter()
+        .map(|(model, p)| {
+            if !quiet && p.choice != upframe::PrecisionChoice::Fp32 {
+                eprintln!("upframe: {model} precision: {} ({})", p.precision, p.reason);
+            }
+            serde_json::json!({
+                "model": model,
+                "precision": p.precision.to_string(),
+                "requested": p.choice.name(),
+                "reason": p.reason,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(entries)
 }
 
 /// Peak resident memory of this process in bytes (`VmHWM` of /proc/self/status).

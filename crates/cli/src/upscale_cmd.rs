@@ -12,7 +12,7 @@ use upframe::{Summary, UpscaleJob};
 
 use crate::batch_cmd::{self, BatchArgs, BatchCommand, ExtOption, FileJob};
 use crate::job_options::{
-    job_error, peak_rss_bytes, resume_json, resumed_note, short_input_note, JobOptions,
+    job_error, peak_rss_bytes, precision_json, resume_json, resumed_note, short_input_note, JobOptions,
 };
 use crate::progress::with_display;
 
@@ -103,8 +103,8 @@ pub struct RealEsrganArgs {
     /// default 0).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub pre_pad: usize,
-    /// Accepted for compatibility: the CPU engine always computes in fp32.
-    #[arg(long)]
+    /// `inference_realesrgan.py`'s switch: the same as --precision fp32.
+    #[arg(long, conflicts_with = "precision")]
     pub fp32: bool,
     /// Alpha upscaling: through the network (`realesrgan`), OpenCV bilinear (`linear`, the
     /// official alternative) or OpenCV Lanczos-4 (`lanczos`).
@@ -136,6 +136,9 @@ impl RealEsrganArgs {
             AlphaMode::Lanczos => upframe::AlphaMode::Lanczos,
         };
         o.denoise_strength = self.denoise_strength;
+        if self.fp32 {
+            o.precision = upframe::PrecisionChoice::Fp32;
+        }
     }
 }
 
@@ -146,6 +149,7 @@ impl UpscaleArgs {
             model: self.model.clone(),
             scale: self.scale,
             model_dir: self.model_dir.clone(),
+            precision: self.job.precision,
             ..Default::default()
         };
         self.realesrgan.apply(&mut o);
@@ -202,6 +206,7 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
 /// The closing line and the `--json` summary of one job.
 fn report(args: &UpscaleArgs, summary: &Summary) -> Result<()> {
     let short_input = short_input_note(summary.short_input.as_ref());
+    let precision = precision_json(summary, args.job.quiet);
     // The whole job (the encoder's flush and the join included); the frames made in it.
     let secs = summary.wall.as_secs_f64();
     let fps = summary.fps();
@@ -254,6 +259,7 @@ fn report(args: &UpscaleArgs, summary: &Summary) -> Result<()> {
             "copied_streams": summary.output.copied_streams,
             "copied_packets": summary.output.copied_packets,
             "stages": crate::job_options::stages_json(summary),
+            "precision": precision,
         });
         println!(
             "{}",

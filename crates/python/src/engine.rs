@@ -92,6 +92,7 @@ impl Upscaler {
             alpha: alpha_mode(&args.alpha)?,
             denoise_strength: args.denoise_strength,
             model_dir: args.model_dir.clone(),
+            ..Default::default()
         };
         let inner = match &args.dni {
             None => UpscalerImpl::Facade(upframe::Upscaler::new(&options)?),
@@ -157,6 +158,7 @@ fn dni_upscaler(options: &UpscaleOptions, second: &str, weight: f64) -> Result<R
             AlphaMode::Lanczos => AlphaUpsampler::Lanczos,
         },
         memory_budget: None,
+        precision: options.precision,
     };
     let name = format!("{name_a} × {weight} + {name_b} × {}", 1.0 - weight);
     RealEsrganUpscaler::from_state_dict(name, &mixed, settings)

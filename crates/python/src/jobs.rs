@@ -22,6 +22,7 @@ use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use upframe::{
+    PrecisionChoice,
     AlphaMode, CancelToken, EnhanceOptions, Hooks, InterpolateOptions, JobOptions, OnCut,
     OnDecodeError, Order, Summary, UpscaleOptions,
 };
@@ -202,8 +203,6 @@ fn upscale_options(k: &Kwargs<'_>, model_key: &str) -> PyResult<UpscaleOptions> 
         o.alpha = v;
     }
     o.denoise_strength = k.float("denoise_strength")?;
-    // Accepted as the CLI accepts it: the engine computes in fp32.
-    k.bool("fp32")?;
     Ok(o)
 }
 
@@ -322,20 +321,40 @@ pub fn run_job<'py>(
         dict: options.copy()?,
         command: name,
     };
+    // One --precision for every network of the job, as on the command line.
+    let precision = k
+        .choice(
+            "precision",
+            &[
+                ("auto", PrecisionChoice::Auto),
+                ("fp32", PrecisionChoice::Fp32),
+                ("bf16", PrecisionChoice::Bf16),
+            ],
+        )?
+        .unwrap_or_default();
+    // inference_realesrgan.py's switch: the same as precision="fp32".
+    let precision = match k.bool("fp32")? {
+        Some(true) => PrecisionChoice::Fp32,
+        _ => precision,
+    };
     let command = match command_name {
         0 => {
             let mut up = upscale_options(&k, "model")?;
+            up.precision = precision;
             up.model_dir = k.path("model_dir")?;
             Command::Upscale(up)
         }
         1 => {
             let mut interp = interpolate_options(&k, "model")?;
+            interp.precision = precision;
             interp.model_dir = k.path("model_dir")?;
             Command::Interpolate(interp)
         }
         _ => {
-            let upscale = upscale_options(&k, "model")?;
+            let mut upscale = upscale_options(&k, "model")?;
+            upscale.precision = precision;
             let mut interpolate = interpolate_options(&k, "interp_model")?;
+            interpolate.precision = precision;
             interpolate.model_dir = k.path("model_dir")?;
             let order = k.choice(
                 "order",

@@ -20,7 +20,7 @@ use upframe_pipeline::interpolate::{run_interpolate_job_with, InterpolateSummary
 use upframe_pipeline::journal::JobKey;
 use upframe_pipeline::timing::Rate;
 use upframe_pipeline::{
-    run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, ResumeReport, SegmentOptions,
+    run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, ResolvedPrecision, ResumeReport, SegmentOptions,
     VideoJob,
 };
 
@@ -142,6 +142,8 @@ pub struct Summary {
     pub frames_decoded: u64,
     /// `interpolate` and `enhance` only.
     pub interpolation: Option<Interpolation>,
+    /// Each network's precision and why (`upscaler`, `rife`).
+    pub precision: Vec<(&'static str, ResolvedPrecision)>,
 }
 
 impl Summary {
@@ -178,6 +180,7 @@ impl Summary {
             resume: s.resume,
             frames_decoded: s.frames_decoded,
             interpolation: None,
+            precision: Vec::new(),
         }
     }
 
@@ -202,6 +205,7 @@ impl Summary {
             stages: None,
             resume: s.resume,
             frames_decoded: s.frames_decoded,
+            precision: Vec::new(),
             interpolation: Some(Interpolation {
                 rate,
                 frames_out: s.frames_out,
@@ -379,7 +383,13 @@ impl UpscaleJob {
             },
         );
         let s = result.map_err(|e| Error::from_job(e, input, output))?;
-        Ok(Summary::from_upscale(s, input, processing))
+        let mut summary = Summary::from_upscale(s, input, processing);
+        summary.precision = upscaler
+            .precision()
+            .map(|p| ("upscaler", p.clone()))
+            .into_iter()
+            .collect();
+        Ok(summary)
     }
 }
 
@@ -466,7 +476,9 @@ fn run_interpolation(
         },
     );
     let s = result.map_err(|e| Error::from_job(e, input, output))?;
-    Ok(Summary::from_interpolate(s, interp.rate, input, processing))
+    let mut summary = Summary::from_interpolate(s, interp.rate, input, processing);
+    summary.precision = vec![("rife", rife.precision().clone())];
+    Ok(summary)
 }
 
 fn interpolate_key(interp: &ValidInterpolate, job: &ValidJob) -> JobKey {
@@ -721,13 +733,14 @@ impl EnhanceJob {
         let processing = self.processing(order);
         let key = self.key.clone().unwrap_or_default();
         let (up, rife) = self.models.as_mut().expect("loaded above");
+        let up_precision = up.precision().cloned();
         let up = std::slice::from_mut(up.processor_mut());
         let none: &mut [Box<dyn FrameProcessor>] = &mut [];
         let (pre, post) = match order {
             Order::UpscaleFirst => (up, none),
             Order::InterpolateFirst => (none, up),
         };
-        run_interpolation(
+        let mut summary = run_interpolation(
             &self.job,
             &self.options.interpolate,
             key,
@@ -738,7 +751,11 @@ impl EnhanceJob {
             input,
             output,
             hooks,
-        )
+        )?;
+        if let Some(p) = up_precision {
+            summary.precision.insert(0, ("upscaler", p));
+        }
+        Ok(summary)
     }
 }
 

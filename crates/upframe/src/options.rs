@@ -17,7 +17,7 @@ use upframe_pipeline::journal::JobKey;
 use upframe_pipeline::realesrgan::{AlphaUpsampler, RealEsrganOptions};
 use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
 use upframe_pipeline::timing::{parse_fps, Rate, Retimer};
-use upframe_pipeline::{LanczosKernel, DEFAULT_MAX_PIXELS};
+use upframe_pipeline::{LanczosKernel, PrecisionChoice, DEFAULT_MAX_PIXELS};
 
 use crate::Error;
 
@@ -87,6 +87,10 @@ pub struct UpscaleOptions {
     pub denoise_strength: Option<f64>,
     /// Where registry models live (default: `UPFRAME_MODEL_DIR`, then the user cache).
     pub model_dir: Option<PathBuf>,
+    /// The network's arithmetic: fp32 (default: the reference results), bf16, or auto (bf16
+    /// where this CPU multiplies bf16 natively and the model family's measurements say it is
+    /// faster within the quality bar).
+    pub precision: PrecisionChoice,
 }
 
 impl Default for UpscaleOptions {
@@ -100,6 +104,7 @@ impl Default for UpscaleOptions {
             alpha: AlphaMode::Realesrgan,
             denoise_strength: None,
             model_dir: None,
+            precision: PrecisionChoice::Fp32,
         }
     }
 }
@@ -126,6 +131,8 @@ pub struct InterpolateOptions {
     pub scene_threshold: f64,
     pub on_cut: OnCut,
     pub model_dir: Option<PathBuf>,
+    /// RIFE's arithmetic (as [`UpscaleOptions::precision`]).
+    pub precision: PrecisionChoice,
 }
 
 impl Default for InterpolateOptions {
@@ -141,6 +148,7 @@ impl Default for InterpolateOptions {
             scene_threshold: DEFAULT_CUT_THRESHOLD,
             on_cut: OnCut::Repeat,
             model_dir: None,
+            precision: PrecisionChoice::Fp32,
         }
     }
 }
@@ -289,6 +297,7 @@ impl ValidUpscale {
                 AlphaMode::Lanczos => AlphaUpsampler::Lanczos,
             },
             memory_budget: None,
+            precision: o.precision,
         }
     }
 
@@ -310,6 +319,9 @@ impl ValidUpscale {
             },
         );
         key.push("option.denoise_strength", opt(o.denoise_strength));
+        // The resolved precision is in the processor's own key entries too: a resume never
+        // mixes precisions.
+        key.push("option.precision", o.precision.name());
     }
 }
 
@@ -399,6 +411,7 @@ impl ValidInterpolate {
         key.push("option.rife_scale", o.rife_scale.to_string());
         key.push("option.rife_ensemble", o.ensemble.to_string());
         key.push("option.rife_refine", o.refine.to_string());
+        key.push(format!("option.{model_key}_precision"), o.precision.name());
         key.push("option.scene_threshold", o.scene_threshold.to_string());
         key.push(
             "option.on_cut",

@@ -8,7 +8,7 @@ use upframe_media::Frame;
 use upframe_models::registry;
 use upframe_pipeline::realesrgan::{load_upscaler_with_denoise, RealEsrganUpscaler};
 use upframe_pipeline::rife::RifeInterpolator;
-use upframe_pipeline::{FrameInterpolator, FrameProcessor, LanczosResizer};
+use upframe_pipeline::{FrameInterpolator, FrameProcessor, LanczosResizer, ResolvedPrecision};
 
 use crate::error::one_line;
 use crate::options::{InterpolateOptions, UpscaleOptions, ValidInterpolate, ValidUpscale};
@@ -34,6 +34,8 @@ use crate::Error;
 /// ```
 pub struct Upscaler {
     processor: Box<dyn FrameProcessor>,
+    /// The network's precision and why (`None` for a resizer).
+    precision: Option<ResolvedPrecision>,
     /// Whether this is a network (it costs more than RIFE per pixel) or a resizer.
     network: bool,
 }
@@ -60,6 +62,7 @@ impl Upscaler {
                 .map_err(|e| Error::option("--scale", format!("--scale: {e}")))?;
             return Ok(Upscaler {
                 processor: Box::new(resizer),
+                precision: None,
                 network: false,
             });
         }
@@ -97,6 +100,7 @@ impl Upscaler {
                 .map_err(|e| Error::model("--model", one_line(&e)))?,
         };
         Ok(Upscaler {
+            precision: Some(upscaler.precision().clone()),
             processor: Box::new(upscaler),
             network: true,
         })
@@ -123,6 +127,11 @@ impl Upscaler {
     /// A short name for messages (the model or resizer).
     pub fn name(&self) -> &str {
         self.processor.name()
+    }
+
+    /// The network's precision and the reason for it (`None` for a resizer).
+    pub fn precision(&self) -> Option<&ResolvedPrecision> {
+        self.precision.as_ref()
     }
 
     /// Whether this runs a network rather than a resizer.
@@ -197,7 +206,8 @@ impl Interpolator {
             .map_err(|e| Error::model("--model", format!("{}: {e}", path.display())))?;
         let rife = rife
             .with_options(valid.ifnet_options())
-            .map_err(|e| Error::model("--model", one_line(&e)))?;
+            .map_err(|e| Error::model("--model", one_line(&e)))?
+            .with_precision(o.precision);
         Ok(Interpolator { rife })
     }
 
@@ -245,6 +255,11 @@ impl Interpolator {
     /// The network layout's version (`v4.25/v4.26`, `v4.0/v4.1`, ...).
     pub fn version(&self) -> &str {
         &self.rife.network().config().version
+    }
+
+    /// RIFE's precision and the reason for it.
+    pub fn precision(&self) -> &ResolvedPrecision {
+        self.rife.precision()
     }
 
     pub(crate) fn rife_mut(&mut self) -> &mut RifeInterpolator {
