@@ -113,6 +113,11 @@ pub(super) unsafe fn block(a: &RowArgs, x0: usize) {
                             ((t + 1) % taps, 0)
                         };
                         prefetch_tile(tile_at(nt, next.0, next.1));
+                        // And its pixel tiles (16 rows of 64 bytes each, strided), from L2.
+                        let (nky, nkx) = (next.0 / kw, next.0 % kw);
+                        let na0 = a.rows[nky].add((xs + nkx) * a.a_stride + next.1 * K_BLOCK);
+                        prefetch_pixels(na0, a.a_stride);
+                        prefetch_pixels(na0.add(16 * a.a_stride), a.a_stride);
                         if pair {
                             prefetch_tile(tile_at(nt + 1, next.0, next.1));
                             let b1 = tile_at(nt + 1, t, kb);
@@ -187,6 +192,16 @@ unsafe fn prefetch_tile(tile: *const u16) {
     let p = tile as *const i8;
     for line in 0..16 {
         _mm_prefetch::<_MM_HINT_T0>(p.add(line * 64));
+    }
+}
+
+/// Prefetches the 16 pixel rows (64 bytes each, `stride` bf16 apart) of an A tile into L1.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn prefetch_pixels(first: *const u16, stride: usize) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    for r in 0..16 {
+        _mm_prefetch::<_MM_HINT_T0>(first.add(r * stride) as *const i8);
     }
 }
 
