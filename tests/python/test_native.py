@@ -137,7 +137,7 @@ def test_bad_arrays_and_options_raise_the_right_errors(animevideov3, up, rife):
         upframe.Upscaler("no-such-model")
     with pytest.raises(upframe.OptionError):
         upframe.Upscaler(str(animevideov3), alpha="cubic")
-    with pytest.raises(upframe.OptionError):
+    with pytest.raises(upframe.OptionError, match="--rife-scale 0.3"):
         upframe.Interpolator(asset("models/rife-v4.25-or-v4.26"), rife_scale=0.3)
     with pytest.raises(upframe.OptionError, match="channel_order"):
         upframe.Upscaler(str(animevideov3), channel_order="rbg")
