@@ -14,7 +14,7 @@ use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
 
 use crate::batch_cmd::{self, BatchArgs, BatchCommand, FileJob};
 pub use crate::job_options::JobOptions;
-use crate::job_options::{job_error, peak_rss_bytes, resumed_note, short_input_note};
+use crate::job_options::{job_error, peak_rss_bytes, resume_json, resumed_note, short_input_note};
 use crate::progress::with_display;
 
 /// What to do between two frames across a scene cut.
@@ -251,6 +251,8 @@ fn report(summary: &Summary, opts: &JobOptions) -> Result<()> {
             "frames_out": interp.frames_out,
             "short_input": short_input,
             "frames_resumed": summary.frames_resumed,
+            "resume": resume_json(summary.resume.as_ref()),
+            "frames_decoded": summary.frames_decoded,
             "output_frames": summary.output.frames,
             "interpolated": interp.interpolated,
             "cuts": interp.cuts.iter().map(|(i, s)| json!({"after_frame": i, "ssim": s})).collect::<Vec<_>>(),

@@ -156,6 +156,21 @@ pub fn resumed_note(frames_resumed: u64) -> String {
     }
 }
 
+/// The JSON summary's `resume` object: how a resumed job reached its first new frame (`null`
+/// when it was not resumed). `frames_decoded_before_first_new` compares with the
+/// `frames_decoded` of an uninterrupted run.
+pub fn resume_json(resume: Option<&upframe_pipeline::ResumeReport>) -> serde_json::Value {
+    match resume {
+        None => serde_json::Value::Null,
+        Some(r) => serde_json::json!({
+            "first_frame": r.first_frame,
+            "seeked": r.seek.seeked,
+            "frames_decoded_before_first_new": r.frames_decoded_before_first_new,
+            "fallback": r.seek.fallback,
+        }),
+    }
+}
+
 /// This process's command line with `--restart` added, quoted for a POSIX shell.
 pub fn restart_command() -> String {
     // Lossy, not `args()`: a name that is not UTF-8 must not panic here (the command shown

@@ -11,7 +11,9 @@ use upframe::batch::{self, BatchError, ExtChoice, FolderRule, Naming, Shape};
 use upframe::{Summary, UpscaleJob};
 
 use crate::batch_cmd::{self, BatchArgs, BatchCommand, ExtOption, FileJob};
-use crate::job_options::{job_error, peak_rss_bytes, resumed_note, short_input_note, JobOptions};
+use crate::job_options::{
+    job_error, peak_rss_bytes, resume_json, resumed_note, short_input_note, JobOptions,
+};
 use crate::progress::with_display;
 
 /// Arguments of `upframe upscale`.
@@ -237,6 +239,8 @@ fn report(args: &UpscaleArgs, summary: &Summary) -> Result<()> {
             "frames_in": summary.frames_in,
             "frames_out": summary.frames_made,
             "frames_resumed": summary.frames_resumed,
+            "resume": resume_json(summary.resume.as_ref()),
+            "frames_decoded": summary.frames_decoded,
             "output_frames": summary.output.frames,
             "frames_skipped": summary.frames_skipped,
             "short_input": short_input,

@@ -78,17 +78,17 @@ pub(crate) fn vector(sd: &StateDict, key: &str, shape: &[usize]) -> Result<Vec<f
     Ok(sd.expect(key, shape)?.data.clone())
 }
 
-/// Checks the input tensor of a forward pass (user-controlled sizes must not panic in nn).
-pub(crate) fn check_input(
-    x: &upframe_nn::Tensor,
+/// Checks the input shape of a forward pass (user-controlled sizes must not panic in nn).
+pub(crate) fn check_shape(
+    shape: [usize; 4],
     channels: usize,
     what: &str,
 ) -> Result<(), ModelError> {
-    let [n, h, w, c] = x.shape();
+    let [n, h, w, c] = shape;
     if c != channels || n == 0 || h == 0 || w == 0 {
         return Err(ModelError::InvalidInput(format!(
             "{what} expects a non-empty NHWC tensor with {channels} channels, got {}",
-            upframe_nn::shape_text(&x.shape())
+            upframe_nn::shape_text(&shape)
         )));
     }
     Ok(())

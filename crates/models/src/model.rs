@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
-use upframe_nn::{Tensor, Workspace};
+use upframe_nn::{Backend, Tensor, Workspace};
 
 use crate::error::ModelError;
 use crate::ifnet::{IfNet, IfNetConfig, Interpolation};
@@ -133,6 +133,14 @@ impl Upscaler {
         }
     }
 
+    /// Switches the network's heavy convolutions to `precision` (see `upframe_nn::Precision`).
+    pub fn set_precision(&mut self, precision: upframe_nn::Precision) {
+        match self {
+            Upscaler::Srvgg(m) => m.set_precision(precision),
+            Upscaler::Rrdb(m) => m.set_precision(precision),
+        }
+    }
+
     /// Height and width must be multiples of this (RRDBNet x2 / x1 unshuffle their input).
     pub fn alignment(&self) -> usize {
         match self {
@@ -147,6 +155,18 @@ impl Upscaler {
         match self {
             Upscaler::Srvgg(m) => m.forward(x, ws),
             Upscaler::Rrdb(m) => m.forward(x, ws),
+        }
+    }
+
+    /// [`Upscaler::forward`] on any [`Backend`] (e.g. a GPU).
+    pub fn forward_on<B: Backend>(
+        &self,
+        x: &B::Tensor,
+        b: &mut B,
+    ) -> Result<B::Tensor, ModelError> {
+        match self {
+            Upscaler::Srvgg(m) => m.forward_on(x, b),
+            Upscaler::Rrdb(m) => m.forward_on(x, b),
         }
     }
 }
@@ -168,6 +188,14 @@ pub enum Network {
 impl Model {
     pub fn kind(&self) -> ModelKind {
         self.info.kind
+    }
+
+    /// Switches the network's heavy convolutions to `precision`.
+    pub fn set_precision(&mut self, precision: upframe_nn::Precision) {
+        match &mut self.network {
+            Network::Upscaler(u) => u.set_precision(precision),
+            Network::Interpolator(i) => i.set_precision(precision),
+        }
     }
 
     /// The upscaler, or a wrong-kind error.

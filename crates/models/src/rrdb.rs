@@ -2,11 +2,10 @@
 //! residual dense blocks at low resolution, then two nearest ×2 upsamplings with convolutions.
 //! Scales 2 and 1 pixel-unshuffle the input first. Hyperparameters come from the weights.
 
-use rayon::prelude::*;
-use upframe_nn::{ops, Conv2d, Epilogue, Tensor, Workspace};
+use upframe_nn::{Activation, Backend, Conv2d, Cpu, Fused, Precision, Tensor, Workspace};
 
 use crate::error::ModelError;
-use crate::layers::{check_input, conv2d, dim};
+use crate::layers::{check_shape, conv2d, dim};
 use crate::state_dict::StateDict;
 
 const LRELU: f32 = 0.2;
@@ -148,6 +147,28 @@ impl RrdbNet {
         })
     }
 
+    /// Switches every convolution the bf16 kernels cover to `precision` (the dense blocks, the
+    /// trunk and the upsampling convolutions; the 3- or 12-channel first layer stays `f32`).
+    pub fn set_precision(&mut self, precision: Precision) {
+        for conv in [
+            &mut self.conv_first,
+            &mut self.conv_body,
+            &mut self.conv_up1,
+            &mut self.conv_up2,
+            &mut self.conv_hr,
+            &mut self.conv_last,
+        ] {
+            conv.set_precision(precision);
+        }
+        for rrdb in &mut self.blocks {
+            for dense in rrdb {
+                for conv in &mut dense.convs {
+                    conv.set_precision(precision);
+                }
+            }
+        }
+    }
+
     pub fn config(&self) -> &RrdbConfig {
         &self.config
     }
@@ -159,36 +180,35 @@ impl RrdbNet {
     /// One dense block: `x5 * 0.2 + x`, the scale and add fused into conv5's epilogue.
     /// For the third block of an RRDB, `rrdb_input` makes it return the RRDB's output
     /// `(x5 * 0.2 + x) * 0.2 + rrdb_input`.
-    fn dense_block(
+    fn dense_block<B: Backend>(
         &self,
         block: &DenseBlock,
-        x: &Tensor,
-        rrdb_input: Option<&Tensor>,
-        ws: &mut Workspace,
-    ) -> Tensor {
-        let [n, h, w, f] = x.shape();
-        let g = self.config.num_grow_ch;
-        let lrelu = Epilogue::leaky_relu(LRELU);
+        x: &B::Tensor,
+        rrdb_input: Option<&B::Tensor>,
+        b: &mut B,
+    ) -> B::Tensor {
+        let lrelu = Fused::act(Activation::LeakyRelu(LRELU));
         // The concatenations [x], [x, x1], ... [x, x1..x4], each a fresh tensor the convolution
         // can read (nn convolutions read whole tensors, not channel windows).
-        let mut grown: Vec<Tensor> = Vec::with_capacity(4);
-        let mut cat = ws.copy_of(x);
+        let mut grown: Vec<B::Tensor> = Vec::with_capacity(4);
+        let mut cat = b.copy(x);
         for conv in &block.convs[..4] {
-            let xi = conv.forward_ws(&cat, &lrelu, ws);
-            let mut next = ws.tensor([n, h, w, cat.c() + g]);
-            ops::concat_channels_into(&[&cat, &xi], &mut next);
-            ws.recycle(xi);
+            let xi = b.conv2d(conv, &cat, &lrelu);
+            let next = b.concat_channels(&[&cat, &xi]);
+            b.recycle(xi);
             grown.push(std::mem::replace(&mut cat, next));
         }
-        let mut out =
-            block.convs[4].forward_ws(&cat, &Epilogue::none().with_post(RESIDUAL_SCALE, x), ws);
+        let mut out = b.conv2d(
+            &block.convs[4],
+            &cat,
+            &Fused::none().with_post(RESIDUAL_SCALE, x),
+        );
         if let Some(skip) = rrdb_input {
-            ops::scale_add_inplace(&mut out, RESIDUAL_SCALE, skip);
+            b.scale_add_inplace(&mut out, RESIDUAL_SCALE, skip);
         }
-        debug_assert_eq!(out.c(), f);
-        ws.recycle(cat);
+        b.recycle(cat);
         for t in grown {
-            ws.recycle(t);
+            b.recycle(t);
         }
         out
     }
@@ -196,69 +216,58 @@ impl RrdbNet {
     /// `x`: `[n, h, w, num_in_ch]` (h, w divisible by 2 for scale 2, by 4 for scale 1);
     /// returns `[n, h·scale, w·scale, num_out_ch]` drawn from `ws`.
     pub fn forward(&self, x: &Tensor, ws: &mut Workspace) -> Result<Tensor, ModelError> {
-        check_input(x, self.config.num_in_ch, "RRDBNet")?;
+        self.forward_on(x, &mut Cpu::new(ws))
+    }
+
+    /// [`RrdbNet::forward`] on any [`Backend`] (the one definition of the network).
+    pub fn forward_on<B: Backend>(
+        &self,
+        x: &B::Tensor,
+        b: &mut B,
+    ) -> Result<B::Tensor, ModelError> {
+        let shape = b.shape(x);
+        check_shape(shape, self.config.num_in_ch, "RRDBNet")?;
         let unshuffle = 4 / self.config.scale;
-        let [_, h, w, _] = x.shape();
+        let [_, h, w, _] = shape;
         if h % unshuffle != 0 || w % unshuffle != 0 {
             return Err(ModelError::InvalidInput(format!(
                 "RRDBNet scale {} needs height and width divisible by {unshuffle}, got {h}x{w}",
                 self.config.scale
             )));
         }
-        let lrelu = Epilogue::leaky_relu(LRELU);
+        let lrelu = Fused::act(Activation::LeakyRelu(LRELU));
         let feat = if unshuffle > 1 {
-            let u = ops::pixel_unshuffle(x, unshuffle);
-            self.conv_first.forward_ws(&u, &Epilogue::none(), ws)
+            let u = b.pixel_unshuffle(x, unshuffle);
+            let f = b.conv2d(&self.conv_first, &u, &Fused::none());
+            b.recycle(u);
+            f
         } else {
-            self.conv_first.forward_ws(x, &Epilogue::none(), ws)
+            b.conv2d(&self.conv_first, x, &Fused::none())
         };
-        let mut body = ws.copy_of(&feat);
+        let mut body = b.copy(&feat);
         for rrdb in &self.blocks {
-            let a = self.dense_block(&rrdb[0], &body, None, ws);
-            let b = self.dense_block(&rrdb[1], &a, None, ws);
-            ws.recycle(a);
-            let c = self.dense_block(&rrdb[2], &b, Some(&body), ws);
-            ws.recycle(b);
-            ws.recycle(std::mem::replace(&mut body, c));
+            let t1 = self.dense_block(&rrdb[0], &body, None, b);
+            let t2 = self.dense_block(&rrdb[1], &t1, None, b);
+            b.recycle(t1);
+            let t3 = self.dense_block(&rrdb[2], &t2, Some(&body), b);
+            b.recycle(t2);
+            b.recycle(std::mem::replace(&mut body, t3));
         }
-        let trunk = self
-            .conv_body
-            .forward_ws(&body, &Epilogue::none().with_residual(&feat), ws);
-        ws.recycle(body);
-        ws.recycle(feat);
-        let up = upsample_nearest2(&trunk, ws);
-        ws.recycle(trunk);
-        let f1 = self.conv_up1.forward_ws(&up, &lrelu, ws);
-        ws.recycle(up);
-        let up = upsample_nearest2(&f1, ws);
-        ws.recycle(f1);
-        let f2 = self.conv_up2.forward_ws(&up, &lrelu, ws);
-        ws.recycle(up);
-        let hr = self.conv_hr.forward_ws(&f2, &lrelu, ws);
-        ws.recycle(f2);
-        let out = self.conv_last.forward_ws(&hr, &Epilogue::none(), ws);
-        ws.recycle(hr);
+        let trunk = b.conv2d(&self.conv_body, &body, &Fused::none().with_residual(&feat));
+        b.recycle(body);
+        b.recycle(feat);
+        let up = b.upsample_nearest(&trunk, 2);
+        b.recycle(trunk);
+        let f1 = b.conv2d(&self.conv_up1, &up, &lrelu);
+        b.recycle(up);
+        let up = b.upsample_nearest(&f1, 2);
+        b.recycle(f1);
+        let f2 = b.conv2d(&self.conv_up2, &up, &lrelu);
+        b.recycle(up);
+        let hr = b.conv2d(&self.conv_hr, &f2, &lrelu);
+        b.recycle(f2);
+        let out = b.conv2d(&self.conv_last, &hr, &Fused::none());
+        b.recycle(hr);
         Ok(out)
     }
-}
-
-/// `F.interpolate(x, scale_factor=2, mode="nearest")` into a workspace tensor (the two
-/// upsamplings are the largest tensors of the network; reusing their memory across frames
-/// avoids fresh page faults every frame).
-fn upsample_nearest2(x: &Tensor, ws: &mut Workspace) -> Tensor {
-    let [n, h, w, c] = x.shape();
-    let mut out = ws.tensor([n, 2 * h, 2 * w, c]);
-    let src = x.data();
-    out.data_mut()
-        .par_chunks_mut(2 * w * c)
-        .enumerate()
-        .for_each(|(row, o)| {
-            let (b, y) = (row / (2 * h), (row % (2 * h)) / 2);
-            let line = &src[(b * h + y) * w * c..][..w * c];
-            for (px, pair) in line.chunks_exact(c).zip(o.chunks_exact_mut(2 * c)) {
-                pair[..c].copy_from_slice(px);
-                pair[c..].copy_from_slice(px);
-            }
-        });
-    out
 }

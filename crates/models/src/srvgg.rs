@@ -2,10 +2,10 @@
 //! `conv → (act, conv) × num_conv → act → conv(num_out·r²)`, pixel-shuffled and added to the
 //! nearest-upsampled input. Hyperparameters come from the weights (`body.N.*`).
 
-use upframe_nn::{ops, Activation, Conv2d, Epilogue, Tensor, Workspace};
+use upframe_nn::{Activation, Backend, Conv2d, Cpu, Fused, Precision, Tensor, Workspace};
 
 use crate::error::ModelError;
-use crate::layers::{check_input, conv2d, dim};
+use crate::layers::{check_shape, conv2d, dim};
 use crate::state_dict::StateDict;
 
 /// The activation between convolutions.
@@ -163,6 +163,14 @@ impl SrvggNet {
         })
     }
 
+    /// Switches every convolution the bf16 kernels cover to `precision` (the 3-channel first
+    /// layer stays `f32`).
+    pub fn set_precision(&mut self, precision: Precision) {
+        for conv in &mut self.convs {
+            conv.set_precision(precision);
+        }
+    }
+
     pub fn config(&self) -> &SrvggConfig {
         &self.config
     }
@@ -181,39 +189,36 @@ impl SrvggNet {
 
     /// `x`: `[n, h, w, num_in_ch]`; returns `[n, h·r, w·r, num_out_ch]` drawn from `ws`.
     pub fn forward(&self, x: &Tensor, ws: &mut Workspace) -> Result<Tensor, ModelError> {
-        check_input(x, self.config.num_in_ch, "SRVGGNetCompact")?;
+        self.forward_on(x, &mut Cpu::new(ws))
+    }
+
+    /// [`SrvggNet::forward`] on any [`Backend`] (the one definition of the network).
+    pub fn forward_on<B: Backend>(
+        &self,
+        x: &B::Tensor,
+        b: &mut B,
+    ) -> Result<B::Tensor, ModelError> {
+        check_shape(b.shape(x), self.config.num_in_ch, "SRVGGNetCompact")?;
         let r = self.config.upscale;
-        let c = self.config.num_out_ch;
-        let mut feat = self.convs[0].forward_ws(x, &Epilogue::act(self.activation(0)), ws);
+        let mut feat = b.conv2d(&self.convs[0], x, &Fused::act(self.activation(0)));
         let body = &self.convs[1..self.convs.len() - 1];
         for (i, conv) in body.iter().enumerate() {
-            let next = conv.forward_ws(&feat, &Epilogue::act(self.activation(i + 1)), ws);
-            ws.recycle(std::mem::replace(&mut feat, next));
+            let next = b.conv2d(conv, &feat, &Fused::act(self.activation(i + 1)));
+            b.recycle(std::mem::replace(&mut feat, next));
         }
         // The nearest-upsampled input, laid out as the last convolution's output (before the
         // pixel shuffle, output channel `ch·r² + k` at a pixel is input channel `ch` there), so
         // the residual add happens in the convolution's epilogue.
-        let [n, h, w, _] = x.shape();
-        let mut base = ws.tensor([n, h, w, c * r * r]);
-        for (b, px) in base
-            .data_mut()
-            .chunks_exact_mut(c * r * r)
-            .zip(x.data().chunks_exact(c))
-        {
-            for (ch, &v) in px.iter().enumerate() {
-                b[ch * r * r..(ch + 1) * r * r].fill(v);
-            }
-        }
-        let last = self.convs[self.convs.len() - 1].forward_ws(
+        let base = b.repeat_channels(x, r * r);
+        let last = b.conv2d(
+            &self.convs[self.convs.len() - 1],
             &feat,
-            &Epilogue::none().with_residual(&base),
-            ws,
+            &Fused::none().with_residual(&base),
         );
-        ws.recycle(feat);
-        ws.recycle(base);
-        let mut out = ws.tensor([n, h * r, w * r, c]);
-        ops::pixel_shuffle_into(&last, r, &mut out);
-        ws.recycle(last);
+        b.recycle(feat);
+        b.recycle(base);
+        let out = b.pixel_shuffle(&last, r);
+        b.recycle(last);
         Ok(out)
     }
 }

@@ -20,7 +20,8 @@ use upframe_pipeline::interpolate::{run_interpolate_job_with, InterpolateSummary
 use upframe_pipeline::journal::JobKey;
 use upframe_pipeline::timing::Rate;
 use upframe_pipeline::{
-    run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, SegmentOptions, VideoJob,
+    run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, ResumeReport, SegmentOptions,
+    VideoJob,
 };
 
 use crate::options::{
@@ -135,6 +136,10 @@ pub struct Summary {
     /// The whole job, from opening the input to the committed output.
     pub wall: Duration,
     pub stages: Option<Stages>,
+    /// How a resumed job reached its first new frame (`None` when it was not resumed).
+    pub resume: Option<ResumeReport>,
+    /// Pictures the decoder produced in this run (a resumed run's seek included).
+    pub frames_decoded: u64,
     /// `interpolate` and `enhance` only.
     pub interpolation: Option<Interpolation>,
 }
@@ -170,6 +175,8 @@ impl Summary {
             frames_skipped: s.skipped_frames,
             short_input: s.short_input,
             wall: s.wall,
+            resume: s.resume,
+            frames_decoded: s.frames_decoded,
             interpolation: None,
         }
     }
@@ -193,6 +200,8 @@ impl Summary {
             short_input: s.short_input,
             wall: s.wall,
             stages: None,
+            resume: s.resume,
+            frames_decoded: s.frames_decoded,
             interpolation: Some(Interpolation {
                 rate,
                 frames_out: s.frames_out,
@@ -272,15 +281,20 @@ fn upscale_key(command: &str, up: &ValidUpscale, job: &ValidJob) -> JobKey {
 
 /// Upscaling files with one loaded model.
 ///
-/// ```no_run
+/// ```
 /// use upframe::{Hooks, JobOptions, UpscaleJob, UpscaleOptions};
 ///
 /// # fn main() -> Result<(), upframe::Error> {
-/// let mut job = UpscaleJob::new(&UpscaleOptions::default(), &JobOptions::default())?;
-/// for (input, output) in [("a.mp4", "a_4x.mp4"), ("b.png", "b_4x.png")] {
-///     job.preflight(input.as_ref(), output.as_ref())?;
-///     let summary = job.run(input.as_ref(), output.as_ref(), &mut Hooks::default())?;
-///     println!("{}: {} frames", summary.output.path.display(), summary.output.frames);
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let out = |name: &str| dir.path().join(name);
+/// let sample = std::path::Path::new("../../samples/sample.mp4");
+/// let options = UpscaleOptions { model: "lanczos".into(), scale: Some(2.0), ..Default::default() };
+/// let frames = JobOptions { frames: Some(3), ..Default::default() };
+/// let mut job = UpscaleJob::new(&options, &frames)?;
+/// for output in [out("a.mp4"), out("b.mkv")] {
+///     job.preflight(sample, &output)?; // before any model loads
+///     let summary = job.run(sample, &output, &mut Hooks::default())?;
+///     assert_eq!(summary.output.frames, 3);
 /// }
 /// # Ok(())
 /// # }
@@ -371,16 +385,21 @@ impl UpscaleJob {
 
 /// Upscales one file: a video, an image sequence (a folder or `frames/%06d.png`) or an image.
 ///
-/// ```no_run
+/// ```
 /// use upframe::{Hooks, JobOptions, UpscaleOptions};
 ///
 /// # fn main() -> Result<(), upframe::Error> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// let (input, output) = ("../../samples/sample.mp4".as_ref(), dir.path().join("out.mp4"));
+/// // The built-in realesr-animevideov3 at ×2, two frames, CRF 20.
 /// let options = UpscaleOptions { scale: Some(2.0), ..Default::default() };
-/// let job = JobOptions { crf: Some(20.0), ..Default::default() };
-/// let mut hooks = Hooks::default();
-/// hooks.on_progress = Some(Box::new(|p| eprintln!("{} frames", p.frames_done)));
-/// let summary = upframe::upscale("in.mp4".as_ref(), "out.mp4".as_ref(), &options, &job, &mut hooks)?;
+/// let job = JobOptions { crf: Some(20.0), frames: Some(2), ..Default::default() };
+/// let mut done = 0;
+/// let mut hooks = Hooks { on_progress: Some(Box::new(|p| done = p.frames_done)), ..Default::default() };
+/// let summary = upframe::upscale(input, &output, &options, &job, &mut hooks)?;
+/// drop(hooks);
 /// assert_eq!(summary.output_size, (summary.input_info.width * 2, summary.input_info.height * 2));
+/// assert_eq!(summary.output.frames, 2);
 /// # Ok(())
 /// # }
 /// ```
@@ -538,14 +557,24 @@ impl InterpolateJob {
 
 /// Interpolates one file (a video or an image sequence).
 ///
-/// ```no_run
+/// ```
 /// use upframe::{Hooks, InterpolateOptions, JobOptions};
 ///
 /// # fn main() -> Result<(), upframe::Error> {
-/// let options = InterpolateOptions { fps: Some("60".into()), ..Default::default() };
-/// let s = upframe::interpolate("in.mp4".as_ref(), "out60.mp4".as_ref(), &options,
-///     &JobOptions::default(), &mut Hooks::default())?;
-/// println!("{} frames made by RIFE", s.interpolation.map_or(0, |i| i.interpolated));
+/// # let Some(rife) = ["UPFRAME_ASSETS"].iter().filter_map(|v| std::env::var_os(v)).map(std::path::PathBuf::from)
+/// #     .chain([std::path::PathBuf::from("../../../shared")])
+/// #     .map(|d| d.join("models/rife-v4.25-or-v4.26/flownet.pkl")).find(|p| p.is_file())
+/// # else { return Ok(()) }; // the RIFE weights are an asset (see the README)
+/// # let dir = tempfile::tempdir().unwrap();
+/// let (input, output) = ("../../samples/sample.mp4".as_ref(), dir.path().join("out50.mp4"));
+/// let options = InterpolateOptions {
+///     model: rife.display().to_string(), // or a registry name: rife-v4.26
+///     factor: Some(2),
+///     ..Default::default()
+/// };
+/// let job = JobOptions { frames: Some(3), ..Default::default() };
+/// let s = upframe::interpolate(input, &output, &options, &job, &mut Hooks::default())?;
+/// assert_eq!(s.interpolation.map(|i| i.frames_out), Some(6));
 /// # Ok(())
 /// # }
 /// ```
@@ -715,17 +744,24 @@ impl EnhanceJob {
 
 /// Upscales and interpolates one file in one pass.
 ///
-/// ```no_run
+/// ```
 /// use upframe::{EnhanceOptions, Hooks, InterpolateOptions, JobOptions, UpscaleOptions};
 ///
 /// # fn main() -> Result<(), upframe::Error> {
+/// # let Some(rife) = ["UPFRAME_ASSETS"].iter().filter_map(|v| std::env::var_os(v)).map(std::path::PathBuf::from)
+/// #     .chain([std::path::PathBuf::from("../../../shared")])
+/// #     .map(|d| d.join("models/rife-v4.25-or-v4.26/flownet.pkl")).find(|p| p.is_file())
+/// # else { return Ok(()) }; // the RIFE weights are an asset (see the README)
+/// # let dir = tempfile::tempdir().unwrap();
+/// let (input, output) = ("../../samples/sample.mp4".as_ref(), dir.path().join("hd50.mp4"));
 /// let options = EnhanceOptions {
-///     upscale: UpscaleOptions { scale: Some(2.0), ..Default::default() },
-///     interpolate: InterpolateOptions { factor: Some(2), ..Default::default() },
-///     order: None,
+///     upscale: UpscaleOptions { model: "lanczos".into(), scale: Some(2.0), ..Default::default() },
+///     interpolate: InterpolateOptions { model: rife.display().to_string(), factor: Some(2), ..Default::default() },
+///     order: None, // the cheaper order by the cost model
 /// };
-/// upframe::enhance("in.mp4".as_ref(), "out.mp4".as_ref(), &options, &JobOptions::default(),
-///     &mut Hooks::default())?;
+/// let job = JobOptions { frames: Some(2), ..Default::default() };
+/// let s = upframe::enhance(input, &output, &options, &job, &mut Hooks::default())?;
+/// assert_eq!(s.output.frames, 4);
 /// # Ok(())
 /// # }
 /// ```

@@ -50,4 +50,4 @@ pub use processors::{Interpolator, Upscaler};
 pub use upframe_media::{Frame, OutputSummary, SampleDepth, ShortInput, VideoInfo};
 pub use upframe_pipeline::interpolate::OnCut;
 pub use upframe_pipeline::timing::Rate;
-pub use upframe_pipeline::{Notice, Progress, DEFAULT_MAX_PIXELS};
+pub use upframe_pipeline::{Notice, Progress, ResumeReport, DEFAULT_MAX_PIXELS};

@@ -136,6 +136,27 @@ impl Upscaler {
 }
 
 /// RIFE: the frame at a time between two frames.
+///
+/// ```
+/// use upframe::{Frame, InterpolateOptions, Interpolator, SampleDepth};
+///
+/// # fn main() -> Result<(), upframe::Error> {
+/// # let Some(rife) = ["UPFRAME_ASSETS"].iter().filter_map(|v| std::env::var_os(v)).map(std::path::PathBuf::from)
+/// #     .chain([std::path::PathBuf::from("../../../shared")])
+/// #     .map(|d| d.join("models/rife-v4.25-or-v4.26/flownet.pkl")).find(|p| p.is_file())
+/// # else { return Ok(()) }; // the RIFE weights are an asset (see the README)
+/// let mut rife = Interpolator::new(&InterpolateOptions {
+///     model: rife.display().to_string(),
+///     ..Default::default()
+/// })?;
+/// let black = Frame::new(64, 48, 3, SampleDepth::U8);
+/// let mut white = black.clone();
+/// white.data.fill(1.0);
+/// let mid = rife.interpolate(&black, &white, 0.5)?;
+/// assert_eq!((mid.width, mid.height, mid.channels), (64, 48, 3));
+/// # Ok(())
+/// # }
+/// ```
 pub struct Interpolator {
     rife: RifeInterpolator,
 }
