@@ -97,30 +97,44 @@ def bench_enhance(args: argparse.Namespace) -> None:
 
 
 def bench_job(args: argparse.Namespace) -> None:
+    import resource
+
     import upframe
 
     clip = str(ASSETS / "media" / "video" / args.clip)
     options = dict(scale=args.scale, frames=args.frames, overwrite=True)
     cli_args = ["--scale", str(args.scale), "--frames", str(args.frames), "--overwrite",
                 "--quiet"]
-    times = {"cli": [], "python": []}
+    wall = {"cli": [], "python": []}
+    cpu = {"cli": [], "python": []}
+
+    def children_cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out.mkv")
         for i in range(args.runs + 1):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), children_cpu()
             subprocess.run([args.cli, "upscale", "-i", clip, "-o", out, *cli_args], check=True)
-            cli = time.perf_counter() - start
-            start = time.perf_counter()
+            cli = (time.perf_counter() - start, children_cpu() - start_cpu)
+            start, start_cpu = time.perf_counter(), time.process_time()
             upframe.upscale(clip, out, progress=lambda d, t: None, **options)
-            py = time.perf_counter() - start
+            py = (time.perf_counter() - start, time.process_time() - start_cpu)
             if i > 0:  # the first pair warms the page cache and the model file
-                times["cli"].append(cli)
-                times["python"].append(py)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"upscale {args.clip} --scale {args.scale} --frames {args.frames}:")
-    for k, v in times.items():
-        print(f"  {k:6s}: median {med[k]:7.2f} s  (runs: {', '.join(f'{x:.2f}' for x in v)})")
-    print(f"  Python layer overhead: {(med['python'] / med['cli'] - 1) * 100:+.1f} %")
+                for name, (w, c) in (("cli", cli), ("python", py)):
+                    wall[name].append(w)
+                    cpu[name].append(c)
+    print(f"upscale {args.clip} --scale {args.scale} --frames {args.frames}, "
+          f"{args.runs} runs each, alternating:")
+    for name in wall:
+        print(f"  {name:6s}: median wall {statistics.median(wall[name]):7.2f} s "
+              f"(runs: {', '.join(f'{x:.2f}' for x in wall[name])}), median CPU "
+              f"{statistics.median(cpu[name]):7.2f} s "
+              f"(runs: {', '.join(f'{x:.2f}' for x in cpu[name])})")
+    for what, table in (("wall", wall), ("CPU", cpu)):
+        ratio = statistics.median(table["python"]) / statistics.median(table["cli"])
+        print(f"  Python layer overhead ({what} time): {(ratio - 1) * 100:+.1f} %")
     print(f"  load average: {load_average()}")
 
 

@@ -14,8 +14,8 @@ after the frame in flight: complete segments are kept, :class:`upframe.Interrupt
 and calling the same job again resumes after them (``restart=True`` starts over). Any other
 exception raised by ``progress`` stops the job the same way and is re-raised.
 
-Each returns a summary dict: ``input``, ``output``, ``processing``, ``input_size``,
-``output_size``, ``frames_in``, ``frames_made`` (this run), ``frames_resumed``,
+Each returns a summary dict: ``input`` and ``output`` (``pathlib.Path``), ``processing``, ``input_size``,
+``output_size``, ``frames_in``, ``frames_decoded``, ``frames_made`` (this run), ``frames_resumed``,
 ``frames_skipped``, ``frames_out`` (the whole file), ``seconds``, ``fps``, and for
 interpolation ``interpolated`` and ``scene_cuts``.
 """

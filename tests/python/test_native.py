@@ -122,6 +122,15 @@ def test_interpolator_dtypes_and_alpha(rife):
     np.testing.assert_array_equal(pairs[0], mid8)
 
 
+def test_bad_weights_raise_model_error(tmp_path):
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"not a checkpoint" * 64)
+    with pytest.raises(upframe.ModelError, match="broken.pth"):
+        upframe.Upscaler(str(bad))
+    with pytest.raises(upframe.ModelError, match="broken.pth"):
+        upframe.Interpolator(str(bad))
+
+
 def test_bad_arrays_and_options_raise_the_right_errors(animevideov3, up, rife):
     with pytest.raises(upframe.InputError, match="int64"):
         up(np.zeros((8, 8, 3), np.int64))
@@ -137,7 +146,7 @@ def test_bad_arrays_and_options_raise_the_right_errors(animevideov3, up, rife):
         upframe.Upscaler("no-such-model")
     with pytest.raises(upframe.OptionError):
         upframe.Upscaler(str(animevideov3), alpha="cubic")
-    with pytest.raises(upframe.OptionError):
+    with pytest.raises(upframe.OptionError, match="--rife-scale 0.3"):
         upframe.Interpolator(asset("models/rife-v4.25-or-v4.26"), rife_scale=0.3)
     with pytest.raises(upframe.OptionError, match="channel_order"):
         upframe.Upscaler(str(animevideov3), channel_order="rbg")

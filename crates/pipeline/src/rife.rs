@@ -25,6 +25,10 @@ fn round_up(x: usize, m: usize) -> usize {
     x.div_ceil(m) * m
 }
 
+/// The RIFE `scale` values the networks run (`scale_list / scale` stays a power of two): a
+/// power of two from 1/16 to 4.
+pub const RIFE_SCALES: [f64; 7] = [0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0];
+
 /// IFNet as a [`FrameInterpolator`].
 pub struct RifeInterpolator {
     net: IfNet,
@@ -51,8 +55,7 @@ impl RifeInterpolator {
     /// Wraps a loaded IFNet. `scale` is RIFE's `--scale` (1.0 usually, 0.5 for 4K); it must be
     /// one of the values whose `scale_list` the network can run (a power of two from 1/16 to 4).
     pub fn new(net: IfNet, scale: f64, name: impl Into<String>) -> Result<Self, PipelineError> {
-        let valid = [0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0];
-        if !scale.is_finite() || !valid.contains(&scale) {
+        if !scale.is_finite() || !RIFE_SCALES.contains(&scale) {
             return Err(PipelineError::InvalidScale(scale));
         }
         Ok(RifeInterpolator {

@@ -470,6 +470,7 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
     d.set_item("input_size", (s.input_info.width, s.input_info.height))?;
     d.set_item("output_size", s.output_size)?;
     d.set_item("frames_in", s.frames_in)?;
+    d.set_item("frames_decoded", s.frames_decoded)?;
     d.set_item("frames_made", s.frames_made)?;
     d.set_item("frames_resumed", s.frames_resumed)?;
     d.set_item("frames_skipped", s.frames_skipped)?;

@@ -15,6 +15,7 @@ use upframe_models::IfNetOptions;
 use upframe_pipeline::interpolate::OnCut;
 use upframe_pipeline::journal::JobKey;
 use upframe_pipeline::realesrgan::{AlphaUpsampler, RealEsrganOptions};
+use upframe_pipeline::rife::RIFE_SCALES;
 use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
 use upframe_pipeline::timing::{parse_fps, Rate, Retimer};
 use upframe_pipeline::{LanczosKernel, PrecisionChoice, DEFAULT_MAX_PIXELS};
@@ -366,6 +367,15 @@ impl InterpolateOptions {
             };
             Error::option(name, format!("{name}: {e}"))
         })?;
+        if !RIFE_SCALES.contains(&self.rife_scale) {
+            return Err(Error::option(
+                "--rife-scale",
+                format!(
+                    "--rife-scale {}: must be a power of two from 1/16 to 4 (0.0625, 0.125, 0.25, 0.5, 1, 2, 4)",
+                    self.rife_scale
+                ),
+            ));
+        }
         if !self.scene_threshold.is_finite() {
             return Err(Error::option(
                 "--scene-threshold",
@@ -630,6 +640,23 @@ mod tests {
         .validate()
         .unwrap_err());
         assert_eq!(o, "--framerate");
+        let (o, m) = bad(InterpolateOptions {
+            rife_scale: 0.3,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err());
+        assert_eq!(o, "--rife-scale");
+        assert!(
+            m.starts_with("--rife-scale 0.3: must be a power of two"),
+            "{m}"
+        );
+        assert!(InterpolateOptions {
+            rife_scale: 0.5,
+            ..Default::default()
+        }
+        .validate()
+        .is_ok());
     }
 
     #[test]
