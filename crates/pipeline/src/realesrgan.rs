@@ -344,15 +344,21 @@ impl RealEsrganUpscaler {
     /// After a GPU memory failure on a `h`×`w` input: halves the GPU tile cap and says so;
     /// false (give up) when there was no such failure or the tile is already minimal.
     fn retry_smaller(&mut self, h: usize, w: usize) -> bool {
-        let (Some(failure), Some(gpu)) = (self.gpu_failure.take(), &mut self.gpu) else {
+        let Some(failure) = self.gpu_failure.take() else {
             return false;
         };
-        let current = gpu.tile_cap.min(h.max(w));
+        // The tile that failed (0: the whole frame).
+        let current = match self.tile_for(h, w) {
+            0 => h.max(w),
+            t => t.min(h.max(w)),
+        };
+        let Some(gpu) = &mut self.gpu else {
+            return false;
+        };
         if current <= MIN_GPU_TILE {
             return false;
         }
         gpu.tile_cap = (current / 2).max(MIN_GPU_TILE);
-        self.auto_tile = None;
         let note = format!(
             "{}: {failure}; retrying the frame with GPU tile {}",
             self.name, gpu.tile_cap
