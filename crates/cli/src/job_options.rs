@@ -1,22 +1,12 @@
-//! Options every video job shares (encoder, time window, stream passthrough, decode-error
-//! policy, output safety, progress, JSON summary), their translation into a [`VideoJob`] with
-//! a Ctrl-C/SIGTERM cancellation flag, and the small parsers and readings the commands share.
+//! The command-line face of the options every video job shares (encoder, time window,
+//! stream passthrough, decode-error policy, output safety, progress, JSON summary): their
+//! parsing into [`upframe::JobOptions`] (validated by the library, not here), the Ctrl-C /
+//! SIGTERM handler that cancels a job, and how a library error is shown (with the exact
+//! command that starts over when a job cannot be resumed).
 
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-use std::sync::OnceLock;
-
-use anyhow::{anyhow, bail, Result};
-use clap::{ArgMatches, Args, ValueEnum};
-use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions, MediaError};
-use upframe_models::registry;
-use upframe_pipeline::journal::{JobKey, JournalError};
-use upframe_pipeline::timing::parse_fps;
-use upframe_pipeline::{
-    kept_segments, resume_hint, JobError, Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS,
-};
+use anyhow::{anyhow, Result};
+use clap::{Args, ValueEnum};
+use upframe::{CancelToken, Error as UpframeError, DEFAULT_MAX_PIXELS};
 
 use crate::Interrupted;
 
@@ -96,198 +86,56 @@ pub struct JobOptions {
 }
 
 impl JobOptions {
-    /// The encoder settings.
-    fn encode_options(&self) -> EncodeOptions {
-        EncodeOptions {
+    /// The library's options for these arguments (checked when a job is built).
+    pub fn to_options(&self) -> upframe::JobOptions {
+        upframe::JobOptions {
             codec: self.codec.clone(),
             crf: self.crf,
             bitrate: self.bitrate,
             preset: self.preset.clone(),
             pix_fmt: self.pix_fmt.clone(),
-            options: Vec::new(),
-        }
-    }
-
-    /// Refuses, in a moment and before any model is loaded, a job that cannot work: missing
-    /// input, an output that is or would write over the input, a taken output, a format that
-    /// cannot hold the result, an unwritable folder ([`VideoJob::preflight`]).
-    pub fn preflight(&self, input: &Path, output: &Path) -> Result<()> {
-        self.job(input, output)?
-            .preflight()
-            .map_err(|e| job_error(e, input, output))
-    }
-
-    /// Checks the options and builds the job from `input` to `output`, with a cancellation flag
-    /// that Ctrl-C and SIGTERM set.
-    pub fn video_job(&self, input: &Path, output: &Path) -> Result<VideoJob> {
-        let job = self.job(input, output)?;
-        install_signal_handler(job.cancel.clone());
-        Ok(job)
-    }
-
-    /// The job from `input` to `output`, its options checked; no signal handler (a process
-    /// installs one, in [`JobOptions::video_job`]).
-    fn job(&self, input: &Path, output: &Path) -> Result<VideoJob> {
-        if let Some(0) = self.frames {
-            bail!("--frames must be at least 1");
-        }
-        if let Some(d) = self.duration {
-            if d <= 0.0 {
-                bail!("--duration must be greater than 0");
-            }
-        }
-        let sequence_frame_rate = match &self.framerate {
-            None => DecodeOptions::default().sequence_frame_rate,
-            Some(text) => {
-                let (num, den) = parse_fps(text).map_err(|e| anyhow!("--framerate: {e}"))?;
-                let g = gcd(num, den).max(1);
-                let (num, den) = (num / g, den / g);
-                match (i32::try_from(num), i32::try_from(den)) {
-                    (Ok(n), Ok(d)) if n > 0 && d > 0 => (n, d),
-                    _ => bail!("--framerate {text}: out of range"),
-                }
-            }
-        };
-        let mut job = VideoJob::new(input, output);
-        job.decode = DecodeOptions {
-            start_s: self.start,
-            duration_s: self.duration,
-            max_frames: self.frames,
+            start: self.start,
+            duration: self.duration,
+            frames: self.frames,
+            audio: !self.no_audio,
+            subtitles: !self.no_subtitles,
+            overwrite: self.overwrite,
             on_decode_error: match self.on_decode_error {
-                OnDecodeError::Abort => DecodeErrorPolicy::Abort,
-                OnDecodeError::Skip => DecodeErrorPolicy::Skip,
+                OnDecodeError::Abort => upframe::OnDecodeError::Abort,
+                OnDecodeError::Skip => upframe::OnDecodeError::Skip,
             },
-            sequence_frame_rate,
-            ..DecodeOptions::default()
-        };
-        job.encode = self.encode_options();
-        job.overwrite = self.overwrite;
-        job.audio = !self.no_audio;
-        job.subtitles = !self.no_subtitles;
-        job.segments = Some(SegmentOptions {
-            frames: self.segment_frames,
+            segment_frames: self.segment_frames,
             restart: self.restart,
-            key: COMMAND_KEY.get().cloned().unwrap_or_default(),
-        });
-        job.notice = Notice::new(|m| eprintln!("upframe: {m}"));
-        job.max_pixels = self.max_pixels;
-        Ok(job)
+            framerate: self.framerate.clone(),
+            max_pixels: self.max_pixels,
+        }
     }
 }
 
-/// The command's options that make up a resumable job's key (see [`record_command_key`]).
-static COMMAND_KEY: OnceLock<JobKey> = OnceLock::new();
-
-/// Options that do not change the output: where it goes, how it is reported, whether to
-/// resume. Everything else the user typed (or left at its default) is part of the job's key.
-const NOT_IN_KEY: &[&str] = &[
-    "input",
-    "output",
-    "quiet",
-    "json",
-    "overwrite",
-    "skip_existing",
-    "restart",
-    // See the pipeline's job key: a short input finishes with `skip` on the same segments.
-    "on_decode_error",
-    "segment_frames",
-    "model_dir",
-    "max_pixels",
-];
-
-/// Records the subcommand's arguments as the key of a resumable job: `option.ID=value` for
-/// every argument, plus `model.ID.sha256` for every model argument that names a weight file
-/// (so replaced weights refuse to resume).
-pub fn record_command_key(command: &clap::Command, matches: &ArgMatches) {
-    let mut key = JobKey::new();
-    key.push("command", command.get_name());
-    let model_dir = matches
-        .try_get_one::<std::path::PathBuf>("model_dir")
-        .ok()
-        .flatten()
-        .cloned();
-    // Every argument the command has, given or not, so that giving one later reads as
-    // "changed (default -> 20)".
-    for arg in command.get_arguments() {
-        let id = arg.get_id().as_str();
-        if NOT_IN_KEY.contains(&id) || id == "help" || id == "version" {
-            continue;
-        }
-        let value = match matches.try_get_raw(id) {
-            Ok(Some(raw)) => raw
-                .map(|v| v.to_string_lossy().replace(['\n', '\r'], " "))
-                .collect::<Vec<_>>()
-                .join(","),
-            // Not given and no default value.
-            Ok(None) => "default".to_string(),
-            Err(_) => continue,
-        };
-        // Weight files: by content. A name that resolves to no file (lanczos, a typo) has
-        // none; the job itself reports a missing model.
-        let weights = match id {
-            "model" | "interp_model" => Some(value.as_str()),
-            // --denoise-strength mixes in the companion weights.
-            "denoise_strength" if value != "default" => Some("realesr-general-wdn-x4v3"),
-            _ => None,
-        };
-        if let Some(name) = weights {
-            if let Ok(resolved) = registry::resolve(name, model_dir.as_deref()) {
-                // The embedded copy hashes like the official file it is.
-                let hash = resolved.sha256().map(|(h, _)| h).unwrap_or_else(|e| {
-                    format!("unreadable ({})", e.to_string().replace('\n', " "))
-                });
-                key.push(format!("model.{id}.sha256"), hash);
-            }
-        }
-        key.push(format!("option.{id}"), value);
-    }
-    let _ = COMMAND_KEY.set(key);
+/// This process's cancellation token: Ctrl-C and SIGTERM set it (the handler is installed
+/// on first use; every job of the process shares it).
+pub fn cancel_token() -> CancelToken {
+    static TOKEN: std::sync::OnceLock<CancelToken> = std::sync::OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let token = CancelToken::new();
+            install_signal_handler(&token);
+            token
+        })
+        .clone()
 }
 
-/// The user-facing error for a failed or interrupted job: one line naming the file, plus what
-/// was kept for a re-run when complete segments exist.
-pub fn job_error(e: JobError, input: &Path, output: &Path) -> anyhow::Error {
-    let mut hint = resume_hint(output);
-    if e.is_cancelled() {
-        return Interrupted { hint }.into();
-    }
-    // The same command would stop at the same place: say how to keep what exists instead.
-    if matches!(&e, JobError::Media(MediaError::ShortInput(_))) {
-        hint = kept_segments(output).map(|kept| {
-            format!(
-                "{kept}; add --on-decode-error skip to the same command to write the frames that exist (it resumes after them)"
-            )
-        });
-    }
-    let err: anyhow::Error = match e {
-        JobError::Media(m) => m.into(),
-        JobError::Pipeline(p) => anyhow!("{}: {p}", input.display()),
-        // A refusal to resume gives the exact command that starts over.
-        JobError::Journal(JournalError::Changed { output, what, .. }) => {
-            return anyhow!(
-                "cannot resume {}: {what}; to start over, run: {}",
-                output.display(),
-                restart_command()
-            )
-        }
-        JobError::Journal(JournalError::Damaged {
-            output,
-            path,
-            reason,
-        }) => {
-            return anyhow!(
-                "cannot resume {}: the journal {} is damaged ({reason}); to start over, run: {}",
-                output.display(),
-                path.display(),
-                restart_command()
-            )
-        }
-        // Other journal errors (locked, I/O) say themselves what is wrong.
-        JobError::Journal(j) => return j.into(),
-    };
-    match hint {
-        Some(h) => anyhow!("{err}; {h}"),
-        None => err,
+/// A library error as the program reports it: an interrupted job exits 130 with what was
+/// kept; a job that cannot be resumed gives the exact command that starts over.
+pub fn job_error(e: UpframeError) -> anyhow::Error {
+    match e {
+        UpframeError::Interrupted { kept } => Interrupted { hint: kept }.into(),
+        UpframeError::CannotResume { output, reason } => anyhow!(
+            "cannot resume {}: {reason}; to start over, run: {}",
+            output.display(),
+            restart_command()
+        ),
+        other => other.into(),
     }
 }
 
@@ -305,6 +153,21 @@ pub fn resumed_note(frames_resumed: u64) -> String {
         format!(", {frames_resumed} of them from the interrupted run")
     } else {
         String::new()
+    }
+}
+
+/// The JSON summary's `resume` object: how a resumed job reached its first new frame (`null`
+/// when it was not resumed). `frames_decoded_before_first_new` compares with the
+/// `frames_decoded` of an uninterrupted run.
+pub fn resume_json(resume: Option<&upframe_pipeline::ResumeReport>) -> serde_json::Value {
+    match resume {
+        None => serde_json::Value::Null,
+        Some(r) => serde_json::json!({
+            "first_frame": r.first_frame,
+            "seeked": r.seek.seeked,
+            "frames_decoded_before_first_new": r.frames_decoded_before_first_new,
+            "fallback": r.seek.fallback,
+        }),
     }
 }
 
@@ -336,14 +199,6 @@ fn shell_quote(word: &str) -> String {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-fn gcd(a: i64, b: i64) -> i64 {
-    if b == 0 {
-        a.abs()
-    } else {
-        gcd(b, a % b)
     }
 }
 
@@ -387,6 +242,19 @@ pub fn parse_bitrate(s: &str) -> Result<u64, String> {
     }
 }
 
+/// The `stages` object of a `--json` summary: each stage's busy time and their overlap.
+pub fn stages_json(summary: &upframe::Summary) -> serde_json::Value {
+    match &summary.stages {
+        Some(st) => serde_json::json!({
+            "decode_busy_s": st.decode_busy.as_secs_f64(),
+            "process_busy_s": st.process_busy.as_secs_f64(),
+            "encode_busy_s": st.encode_busy.as_secs_f64(),
+            "overlap": st.overlap,
+        }),
+        None => serde_json::Value::Null,
+    }
+}
+
 /// Peak resident memory of this process in bytes (`VmHWM` of /proc/self/status).
 pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -395,13 +263,14 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn install_signal_handler(cancel: Arc<AtomicBool>) {
+fn install_signal_handler(token: &CancelToken) {
+    let cancel = token.flag();
     // First signal: the job stops after the frame in flight, drops the segment it was writing
     // and keeps the complete ones. Second signal: the user insists; leave now. Nothing is
     // under the output name yet (a half-joined file stays under its temporary name), and the
     // journal only lists complete segments, so the next run still resumes.
     let result = ctrlc::set_handler(move || {
-        if cancel.swap(true, Ordering::SeqCst) {
+        if cancel.swap(true, std::sync::atomic::Ordering::SeqCst) {
             eprintln!(
                 "upframe: stopped at once; complete segments are kept: run the same command again to resume"
             );

@@ -1,7 +1,6 @@
 //! The `upframe` command-line program: argument parsing, subcommand dispatch, and the one-line
 //! error / exit-code convention (1 on errors, 2 on usage errors, 130 when interrupted).
 
-mod batch;
 mod batch_cmd;
 mod bench_cmd;
 mod devices_cmd;
@@ -76,12 +75,6 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    // Only the commands that write video keep a job key (it hashes weight files).
-    if let Some((name @ ("upscale" | "interpolate" | "enhance"), sub)) = matches.subcommand() {
-        if let Some(sub_command) = command.find_subcommand(name) {
-            job_options::record_command_key(sub_command, sub);
-        }
-    }
     let result = match cli.command {
         Command::Upscale(args) => upscale_cmd::run(args),
         Command::Interpolate(args) => interpolate_cmd::run(args),
@@ -115,16 +108,5 @@ fn main() -> ExitCode {
 /// text an outer error already quotes (library errors often embed their source) is left out, so
 /// the file and the problem each appear once.
 fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string().replace('\n', " ");
-        if text.is_empty() || line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
+    upframe::one_line(err.as_ref())
 }

@@ -4,8 +4,10 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use std::cell::RefCell;
+
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use upframe_pipeline::Progress;
+use upframe::{Hooks, JobStart, Progress};
 
 /// How often the plain (non-terminal) progress line is printed.
 const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
@@ -101,4 +103,27 @@ pub fn plain_line(p: &Progress) -> String {
         p.fps,
         eta_text(p)
     )
+}
+
+/// Runs `run` with hooks that show the job's start line (`start_line`) and its progress on
+/// stderr, cancelled by this process's Ctrl-C / SIGTERM token, notices as `upframe:` lines.
+pub fn with_display<T>(
+    quiet: bool,
+    start_line: &dyn Fn(&JobStart<'_>) -> String,
+    run: impl FnOnce(&mut Hooks<'_>) -> T,
+) -> T {
+    let display = RefCell::new(ProgressDisplay::new(quiet));
+    let result = {
+        let mut hooks = Hooks {
+            cancel: crate::job_options::cancel_token(),
+            notice: upframe::Notice::new(|m| eprintln!("upframe: {m}")),
+            on_start: Some(Box::new(|s: &JobStart<'_>| {
+                display.borrow_mut().start(&start_line(s), s.frames)
+            })),
+            on_progress: Some(Box::new(|p: &Progress| display.borrow_mut().update(p))),
+        };
+        run(&mut hooks)
+    };
+    display.into_inner().finish();
+    result
 }

@@ -2,26 +2,19 @@
 //! image sequence, with encoder settings, time windows, stream passthrough, progress, Ctrl-C /
 //! SIGTERM cancellation and a JSON summary.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use upframe_models::registry;
-use upframe_pipeline::realesrgan::{
-    load_upscaler_with_denoise, AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler,
-};
-use upframe_pipeline::{
-    run_video_job, run_video_job_with, FrameProcessor, LanczosKernel, LanczosResizer,
-};
+use upframe::batch::{self, BatchError, ExtChoice, FolderRule, Naming, Shape};
+use upframe::{Summary, UpscaleJob};
 
-use crate::batch::{
-    self, BatchError, BatchOptions, ExtChoice, ExtOption, FileReport, FolderRule, Naming, Shape,
+use crate::batch_cmd::{self, BatchArgs, BatchCommand, ExtOption, FileJob};
+use crate::job_options::{
+    job_error, peak_rss_bytes, resume_json, resumed_note, short_input_note, JobOptions,
 };
-use crate::batch_cmd::{self, BatchCommand};
-use crate::job_options::{job_error, peak_rss_bytes, resumed_note, short_input_note, JobOptions};
-use crate::progress::ProgressDisplay;
+use crate::progress::with_display;
 
 /// Arguments of `upframe upscale`.
 #[derive(Debug, Args)]
@@ -91,7 +84,7 @@ pub struct UpscaleArgs {
     #[command(flatten)]
     pub ext: ExtOption,
     #[command(flatten)]
-    pub batch: BatchOptions,
+    pub batch: BatchArgs,
     #[command(flatten)]
     pub job: JobOptions,
 }
@@ -131,99 +124,40 @@ pub enum AlphaMode {
     Lanczos,
 }
 
-/// The processor chain for the whole argument set: Lanczos resizers or a Real-ESRGAN model.
-pub fn processors_for(args: &UpscaleArgs) -> Result<Vec<Box<dyn FrameProcessor>>> {
-    Ok(vec![upscaler(
-        &args.model,
-        args.scale,
-        &args.realesrgan,
-        args.model_dir.as_deref(),
-    )?])
-}
-
-/// The upscaler `model` names at `scale` with the Real-ESRGAN settings `r` (what `upscale`
-/// and `enhance` both build): Lanczos resizers, or a Real-ESRGAN model found in `model_dir`.
-pub fn upscaler(
-    model: &str,
-    scale: Option<f64>,
-    r: &RealEsrganArgs,
-    model_dir: Option<&Path>,
-) -> Result<Box<dyn FrameProcessor>> {
-    if is_lanczos(model) {
-        return lanczos_resizer(model, scale.unwrap_or(2.0));
-    }
-    let options = RealEsrganOptions {
-        outscale: scale,
-        tile: r.tile,
-        tile_pad: r.tile_pad,
-        pre_pad: r.pre_pad,
-        alpha: match r.alpha {
-            AlphaMode::Realesrgan => AlphaUpsampler::RealEsrgan,
-            AlphaMode::Linear => AlphaUpsampler::Linear,
-            AlphaMode::Lanczos => AlphaUpsampler::Lanczos,
-        },
-        memory_budget: None,
-    };
-    if let Some(s) = scale {
-        if !(s.is_finite() && s > 0.0) {
-            bail!("--scale {s}: must be a finite number greater than 0");
-        }
-    }
-    let resolved =
-        registry::resolve(model, model_dir).with_context(|| format!("--model {model}"))?;
-    let general_file = resolved.path().filter(|_| {
-        resolved
-            .model
-            .is_some_and(|m| m.name == "realesr-general-x4v3")
-    });
-    let upscaler = match (r.denoise_strength, general_file) {
-        (Some(dn), Some(general_file)) => {
-            let dir = general_file.parent().unwrap_or(std::path::Path::new("."));
-            let wdn = registry::lookup("realesr-general-wdn-x4v3")
-                .and_then(|m| registry::locate(m, &registry::model_dir(model_dir).ok()?).ok())
-                .and_then(|m| m.path().map(std::path::Path::to_path_buf))
-                .unwrap_or_else(|| dir.join("realesr-general-wdn-x4v3.pth"));
-            load_upscaler_with_denoise(general_file, &wdn, dn, options)?
-        }
-        (Some(dn), None) => {
-            bail!("--denoise-strength {dn} only applies to realesr-general-x4v3 (model: {model})")
-        }
-        (None, _) => RealEsrganUpscaler::from_resolved(&resolved, options)?,
-    };
-    Ok(Box::new(upscaler))
-}
-
-/// The Lanczos resizer `model` names, if it names one rather than a network.
-fn lanczos_kernel(model: &str) -> Option<LanczosKernel> {
-    match model.to_ascii_lowercase().as_str() {
-        "lanczos" | "lanczos3" => Some(LanczosKernel::Lanczos3),
-        "lanczos4-opencv" | "lanczos4" => Some(LanczosKernel::OpenCvLanczos4),
-        _ => None,
+impl RealEsrganArgs {
+    /// These settings in the library's options (checked there).
+    pub fn apply(&self, o: &mut upframe::UpscaleOptions) {
+        o.tile = self.tile;
+        o.tile_pad = self.tile_pad;
+        o.pre_pad = self.pre_pad;
+        o.alpha = match self.alpha {
+            AlphaMode::Realesrgan => upframe::AlphaMode::Realesrgan,
+            AlphaMode::Linear => upframe::AlphaMode::Linear,
+            AlphaMode::Lanczos => upframe::AlphaMode::Lanczos,
+        };
+        o.denoise_strength = self.denoise_strength;
     }
 }
 
-/// Whether `model` names one of the Lanczos resizers rather than a network.
-pub fn is_lanczos(model: &str) -> bool {
-    lanczos_kernel(model).is_some()
-}
-
-/// The Lanczos resizer `model` names, at `scale`.
-fn lanczos_resizer(model: &str, scale: f64) -> Result<Box<dyn FrameProcessor>> {
-    let Some(kernel) = lanczos_kernel(model) else {
-        bail!(
-            "unknown model '{}' (available: lanczos, lanczos4-opencv)",
-            model.to_ascii_lowercase()
-        );
-    };
-    let resizer = LanczosResizer::new(kernel, scale).map_err(|e| anyhow!("--scale: {e}"))?;
-    Ok(Box::new(resizer))
+impl UpscaleArgs {
+    /// The library's options for these arguments.
+    pub fn to_options(&self) -> upframe::UpscaleOptions {
+        let mut o = upframe::UpscaleOptions {
+            model: self.model.clone(),
+            scale: self.scale,
+            model_dir: self.model_dir.clone(),
+            ..Default::default()
+        };
+        self.realesrgan.apply(&mut o);
+        o
+    }
 }
 
 pub fn run(args: UpscaleArgs) -> Result<()> {
     let shape = batch::shape(
         &args.input,
         &args.output,
-        &args.batch,
+        &args.batch.to_options(),
         args.ext.ext,
         folder_rule(&args),
     );
@@ -241,57 +175,49 @@ pub fn run(args: UpscaleArgs) -> Result<()> {
 
 /// One job: a video, an image or an image sequence.
 fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
-    args.job.preflight(input, &args.output)?;
-    let processors = processors_for(args)?;
-    let job = args.job.video_job(input, &args.output)?;
-
-    let display = RefCell::new(ProgressDisplay::new(args.job.quiet));
-    let model = args.model.clone();
-    let output_name = args.output.display().to_string();
-    let result = run_video_job(
-        &job,
-        processors,
-        &mut |info, (w, h), total| {
-            let frames = total.map_or(String::new(), |t| format!(", {t} frames"));
-            display.borrow_mut().start(
-                &format!(
-                    "upframe: {} ({}x{}{frames}) -> {output_name} ({w}x{h}, {model})",
-                    input.display(),
-                    info.width,
-                    info.height
-                ),
-                total,
-            );
+    let mut job = UpscaleJob::new(&args.to_options(), &args.job.to_options()).map_err(job_error)?;
+    job.preflight(input, &args.output).map_err(job_error)?;
+    job.load().map_err(job_error)?;
+    let summary = with_display(
+        args.job.quiet,
+        &|s| {
+            let frames = s.frames.map_or(String::new(), |t| format!(", {t} frames"));
+            format!(
+                "upframe: {} ({}x{}{frames}) -> {} ({}x{}, {})",
+                s.input.display(),
+                s.info.width,
+                s.info.height,
+                s.output.display(),
+                s.output_size.0,
+                s.output_size.1,
+                s.processing
+            )
         },
-        &mut |p| display.borrow_mut().update(p),
-    );
-    display.into_inner().finish();
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => return Err(job_error(e, input, &args.output)),
-    };
+        |hooks| job.run(input, &args.output, hooks),
+    )
+    .map_err(job_error)?;
+    report(args, &summary)
+}
+
+/// The closing line and the `--json` summary of one job.
+fn report(args: &UpscaleArgs, summary: &Summary) -> Result<()> {
     let short_input = short_input_note(summary.short_input.as_ref());
-    let r = &summary.report;
     // The whole job (the encoder's flush and the join included); the frames made in it.
     let secs = summary.wall.as_secs_f64();
-    let fps = if secs > 0.0 {
-        r.frames_out as f64 / secs
-    } else {
-        0.0
-    };
+    let fps = summary.fps();
     let peak = peak_rss_bytes();
     if !args.job.quiet {
         eprintln!(
             "upframe: wrote {}: {} frames {}x{} in {:.2} s ({:.2} fps){}{}",
             summary.output.path.display(),
             summary.output.frames,
-            summary.output_width,
-            summary.output_height,
+            summary.output_size.0,
+            summary.output_size.1,
             secs,
             fps,
             resumed_note(summary.frames_resumed),
-            if summary.skipped_frames > 0 {
-                format!(", {} undecodable frames skipped", summary.skipped_frames)
+            if summary.frames_skipped > 0 {
+                format!(", {} undecodable frames skipped", summary.frames_skipped)
             } else {
                 String::new()
             }
@@ -304,17 +230,19 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
     }
     if args.job.json {
         let out = json!({
-            "input": input.display().to_string(),
+            "input": summary.input.display().to_string(),
             "output": summary.output.path.display().to_string(),
             "model": args.model,
             "scale": args.scale,
-            "input_size": [summary.input.width, summary.input.height],
-            "output_size": [summary.output_width, summary.output_height],
-            "frames_in": r.frames_in,
-            "frames_out": r.frames_out,
+            "input_size": [summary.input_info.width, summary.input_info.height],
+            "output_size": [summary.output_size.0, summary.output_size.1],
+            "frames_in": summary.frames_in,
+            "frames_out": summary.frames_made,
             "frames_resumed": summary.frames_resumed,
+            "resume": resume_json(summary.resume.as_ref()),
+            "frames_decoded": summary.frames_decoded,
             "output_frames": summary.output.frames,
-            "frames_skipped": summary.skipped_frames,
+            "frames_skipped": summary.frames_skipped,
             "short_input": short_input,
             "seconds": secs,
             "fps": fps,
@@ -325,12 +253,7 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
             "bytes": summary.output.bytes,
             "copied_streams": summary.output.copied_streams,
             "copied_packets": summary.output.copied_packets,
-            "stages": {
-                "decode_busy_s": r.decode_busy.as_secs_f64(),
-                "process_busy_s": r.process_busy.as_secs_f64(),
-                "encode_busy_s": r.encode_busy.as_secs_f64(),
-                "overlap": r.overlap_factor(),
-            },
+            "stages": crate::job_options::stages_json(summary),
         });
         println!(
             "{}",
@@ -340,7 +263,7 @@ fn run_single(args: &UpscaleArgs, input: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A batch: every file its own job through one loaded processor chain.
+/// A batch: every file its own job through one loaded model.
 fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
     let plan = batch::plan(
         &args.input,
@@ -348,10 +271,7 @@ fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
         args.ext.ext.unwrap_or(ExtChoice::Auto),
         folder_rule(args),
     )?;
-    let Some(first) = plan.items.first() else {
-        bail!("{}: nothing to do", args.output.display());
-    };
-    let template = args.job.video_job(&first.input, &first.output)?;
+    let mut job = UpscaleJob::new(&args.to_options(), &args.job.to_options()).map_err(job_error)?;
     let cmd = BatchCommand {
         inputs: &args.input,
         output: &args.output,
@@ -360,63 +280,11 @@ fn run_batch(args: &UpscaleArgs, naming: &Naming) -> Result<()> {
         skip_existing: args.batch.skip_existing,
         json_fields: json!({ "model": args.model, "scale": args.scale }),
     };
-    let quiet = args.job.quiet;
-    batch_cmd::run(
-        &cmd,
-        &plan,
-        &template.cancel,
-        &mut |item| args.job.preflight(&item.input, &item.output),
-        || processors_for(args),
-        &mut |processors: &mut Vec<Box<dyn FrameProcessor>>, at, item| {
-            let mut job = template.clone();
-            job.input = item.input.clone();
-            job.output = item.output.clone();
-            let display = RefCell::new(ProgressDisplay::new(quiet));
-            let result = run_video_job_with(
-                &job,
-                processors,
-                &mut |info, size, frames| {
-                    display.borrow_mut().start(
-                        &batch_cmd::start_line(at, item, info, size, frames, &args.model),
-                        frames,
-                    );
-                },
-                &mut |p| display.borrow_mut().update(p),
-            );
-            display.into_inner().finish();
-            let s = result.map_err(|e| batch_cmd::file_error(e, item))?;
-            if s.output.alpha_dropped && !quiet {
-                eprintln!(
-                    "upframe: warning: {}: the encoder cannot store alpha; it was dropped",
-                    item.output.display()
-                );
-            }
-            Ok(FileReport {
-                input_size: (s.input.width, s.input.height),
-                output_size: (s.output_width, s.output_height),
-                frames: s.report.frames_out,
-                bytes: s.output.bytes,
-                short_input: short_input_note(s.short_input.as_ref()),
-            })
-        },
-    )
+    batch_cmd::run(&cmd, &plan, &mut FileJob::Upscale(&mut job))
 }
 
 fn folder_rule(args: &UpscaleArgs) -> FolderRule {
     FolderRule::FilesUnlessSequence {
         sequence: args.sequence,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn models_resolve() {
-        assert!(lanczos_resizer("lanczos", 2.0).is_ok());
-        assert!(lanczos_resizer("LANCZOS4-opencv", 1.5).is_ok());
-        assert!(lanczos_resizer("nope", 2.0).is_err());
-        assert!(lanczos_resizer("lanczos", 0.0).is_err());
     }
 }

@@ -1276,3 +1276,254 @@ fn concurrent_run_is_refused() {
         t.elapsed().as_secs_f64()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Resume by seeking on a long input
+// ---------------------------------------------------------------------------------------------
+
+/// chaplin.mp4 as small H.264 (`scale`, a keyframe every `keyint` frames, 2 B-frames; its
+/// MP3 audio copied), then 13 copies of that joined with stream copy by the concat demuxer:
+/// 125 s, 3133 frames, first video timestamp 25 ms. Made once per test process and size.
+fn long_input(scale: &'static str, keyint: u32) -> Option<PathBuf> {
+    static INPUTS: std::sync::Mutex<Vec<(&'static str, u32, PathBuf)>> =
+        std::sync::Mutex::new(Vec::new());
+    let chaplin = chaplin()?;
+    let mut made = INPUTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, path)) = made.iter().find(|(s, k, _)| *s == scale && *k == keyint) {
+        return Some(path.clone());
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "resume-seek-{}-{}-{keyint}",
+        std::process::id(),
+        scale.replace(':', "x")
+    ));
+    fs::create_dir_all(&dir).unwrap();
+    let piece = dir.join("piece.mp4");
+    let params = format!("keyint={keyint}:min-keyint={keyint}:scenecut=0:bframes=2");
+    let filter = format!("scale={scale}");
+    common::ffmpeg(&[
+        OsStr::new("-i"),
+        chaplin.as_os_str(),
+        OsStr::new("-vf"),
+        OsStr::new(&filter),
+        OsStr::new("-c:v"),
+        OsStr::new("libx264"),
+        OsStr::new("-preset"),
+        OsStr::new("ultrafast"),
+        OsStr::new("-x264-params"),
+        OsStr::new(&params),
+        OsStr::new("-c:a"),
+        OsStr::new("copy"),
+        piece.as_os_str(),
+    ]);
+    let list = dir.join("list.txt");
+    fs::write(&list, "file 'piece.mp4'\n".repeat(LONG_COPIES)).unwrap();
+    let long = dir.join("long.mp4");
+    common::ffmpeg(&[
+        OsStr::new("-f"),
+        OsStr::new("concat"),
+        OsStr::new("-safe"),
+        OsStr::new("0"),
+        OsStr::new("-i"),
+        list.as_os_str(),
+        OsStr::new("-c"),
+        OsStr::new("copy"),
+        long.as_os_str(),
+    ]);
+    made.push((scale, keyint, long.clone()));
+    Some(long)
+}
+
+const LONG_COPIES: usize = 13;
+const LONG_FRAMES: u64 = 241 * LONG_COPIES as u64;
+
+/// Runs `job` to the end with `--json` and returns its summary (the run must succeed).
+fn run_json(job: &Job) -> (serde_json::Value, String) {
+    let o = upframe()
+        .args(&job.args)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run upframe");
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        o.status.success(),
+        "{}: {stderr}",
+        job.describe(&["--json"])
+    );
+    let v = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    (v, stderr)
+}
+
+/// The uninterrupted run of `args` on `input`, then the same job killed (SIGKILL) once
+/// `kill_after` of its `segment_count` segments are complete and resumed: the output equals
+/// the uninterrupted run's (framemd5 of every video frame and audio packet), the resumed run
+/// seeked to a source frame at least 80% of the way through the `frames` it reads, and the
+/// pictures it decoded before its first new frame (`--json`
+/// `resume.frames_decoded_before_first_new`: the seek's, and an interpolation's first two
+/// frames) are under 10% of the pictures the uninterrupted run decoded (`frames_decoded`).
+/// Counts, not times: the same on any machine.
+fn kill_late_and_resume(
+    sub: &str,
+    input: &Path,
+    args: &[&str],
+    frames: u64,
+    kill_after: usize,
+    segment_count: usize,
+) {
+    let t = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let ref_out = dir.path().join("ref.mkv");
+    let reference = Job::new(sub, input, args, &ref_out, &logs);
+    let (ref_json, _) = run_json(&reference);
+    assert_committed(&ref_out, "the reference run");
+    let ref_print = Fingerprint::of(&ref_out, true);
+    let straight_decoded = ref_json["frames_decoded"].as_u64().expect("frames_decoded");
+    assert!(
+        straight_decoded >= frames,
+        "the uninterrupted run decoded {straight_decoded} pictures for {frames} frames"
+    );
+    assert!(ref_json["resume"].is_null(), "{ref_json}");
+
+    let out = dir.path().join("out.mkv");
+    let job = Job::new(sub, input, args, &out, &logs);
+    let counts = kill_at(
+        &job,
+        &[KillPoint::AfterNewSegments(kill_after)],
+        Duration::ZERO,
+    );
+    assert!(
+        (kill_after..segment_count).contains(&counts[0]),
+        "{} of {segment_count} segments complete after the kill",
+        counts[0]
+    );
+    let (v, stderr) = run_json(&job);
+    assert!(mentions_resume(&stderr), "{stderr}");
+    assert_committed(&out, "the resumed run");
+    assert_same(
+        &Fingerprint::of(&out, true),
+        &ref_print,
+        &format!("{sub} resumed after {} segments", counts[0]),
+    );
+    let resume = &v["resume"];
+    assert_eq!(resume["seeked"], true, "{v}");
+    let first = resume["first_frame"].as_u64().expect("first_frame");
+    let before = resume["frames_decoded_before_first_new"]
+        .as_u64()
+        .expect("frames_decoded_before_first_new");
+    assert!(
+        first as f64 >= 0.8 * frames as f64,
+        "resumed at source frame {first} of {frames}"
+    );
+    assert!(
+        before * 10 < straight_decoded,
+        "the resumed run decoded {before} pictures before its first new frame; the \
+         uninterrupted run decoded {straight_decoded}"
+    );
+    eprintln!(
+        "{sub}: resumed at source frame {first} after {} of {segment_count} segments: \
+         {before} pictures decoded before the first new frame vs {straight_decoded} in the \
+         uninterrupted run ({:.2}%); {:.1} s",
+        counts[0],
+        100.0 * before as f64 / straight_decoded as f64,
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// Lanczos ×2 of the 125 s input (128×72, a keyframe every second) in 250-frame segments
+/// (13), killed after 11.
+#[test]
+fn resume_seeks_on_a_long_upscale() {
+    let Some(input) = long_input("128:72", 25) else {
+        return;
+    };
+    kill_late_and_resume(
+        "upscale",
+        &input,
+        &[
+            "--model",
+            "lanczos",
+            "--scale",
+            "2",
+            "--preset",
+            "ultrafast",
+            "--segment-frames",
+            "250",
+        ],
+        LONG_FRAMES,
+        11,
+        13,
+    );
+}
+
+/// RIFE ×2 of 400 frames from 60 s into the 125 s input (64×36, a keyframe every 10 frames;
+/// the network's cost keeps the window short) in 80-frame segments (10), killed after 8: the
+/// resumed run needs the source frame before its first new frame as context, and seeks
+/// inside a `--start` window.
+#[test]
+fn resume_seeks_on_a_long_interpolation() {
+    let Some(model) = asset("models/rife-v4.25-or-v4.26/flownet.pkl") else {
+        return;
+    };
+    let Some(input) = long_input("64:36", 10) else {
+        return;
+    };
+    let model = model.to_string_lossy().to_string();
+    kill_late_and_resume(
+        "interpolate",
+        &input,
+        &[
+            "--factor",
+            "2",
+            "-m",
+            &model,
+            "--start",
+            "60",
+            "--frames",
+            "400",
+            "--preset",
+            "ultrafast",
+            "--segment-frames",
+            "80",
+        ],
+        400,
+        8,
+        10,
+    );
+}
+
+/// RIFE to a fixed 30 fps from the 25 fps input (output times fall at changing points of the
+/// source pairs: the resumed run must restore where the next output frame falls) for 200
+/// frames from 30 s in, 24-frame segments (10), killed after 8.
+#[test]
+fn resume_seeks_on_a_fixed_rate_interpolation() {
+    let Some(model) = asset("models/rife-v4.25-or-v4.26/flownet.pkl") else {
+        return;
+    };
+    let Some(input) = long_input("64:36", 10) else {
+        return;
+    };
+    let model = model.to_string_lossy().to_string();
+    kill_late_and_resume(
+        "interpolate",
+        &input,
+        &[
+            "--fps",
+            "30",
+            "-m",
+            &model,
+            "--start",
+            "30",
+            "--frames",
+            "200",
+            "--preset",
+            "ultrafast",
+            "--segment-frames",
+            "24",
+        ],
+        200,
+        8,
+        10,
+    );
+}

@@ -72,10 +72,11 @@ pub use segment::fuzz_parse_segment;
 pub use segment::{
     open_segmented_sink, segment_file_name, OnSegment, SegmentPlan, SegmentRecord, SegmentedSink,
 };
+pub use source::FrameTimes;
 pub use types::{
     ColourRange, ColourTags, DecodeErrorPolicy, DecodeOptions, EncodeOptions, HdrMetadata,
-    InputKind, MasteringDisplay, MediaInfo, OutputSpec, OutputSummary, Passthrough, ShortInput,
-    StreamInfo, StreamKind, VideoInfo, DEFAULT_MAX_PIXELS,
+    InputKind, MasteringDisplay, MediaInfo, OutputSpec, OutputSummary, Passthrough, SeekReport,
+    ShortInput, StreamInfo, StreamKind, VideoInfo, DEFAULT_MAX_PIXELS,
 };
 
 /// A stream of decoded frames: a video file, one image, or a sequence of images.
@@ -89,6 +90,44 @@ pub trait FrameSource: Send {
     /// at the end. Sources that cannot skip the conversion read the frame and drop its samples.
     fn skip_frame(&mut self) -> Result<Option<Frame>, MediaError> {
         Ok(self.next_frame()?.map(Frame::without_samples))
+    }
+    /// Positions the source so that the next [`FrameSource::next_frame`] returns frame `index`
+    /// (counted from the start of the window, as a straight decode numbers them), with the
+    /// same timestamp and pixels a straight decode gives it: a resumed job starts there. Videos
+    /// seek to the keyframe at or before it and decode forward from there (see the `seek`
+    /// module docs for how that stays frame-exact and when it falls back to decoding from the
+    /// start); sequences go straight to the file. This default reads past the frames before
+    /// it (from the current position). A set `cancel` stops a video's fallback decode with
+    /// [`MediaError::Interrupted`].
+    fn seek_to_frame(
+        &mut self,
+        index: u64,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<SeekReport, MediaError> {
+        let _ = cancel;
+        let mut read = 0;
+        while read < index {
+            match self.skip_frame()? {
+                Some(_) => read += 1,
+                None => break,
+            }
+        }
+        Ok(SeekReport {
+            seeked: false,
+            frames_decoded: read,
+            fallback: Some("this source cannot seek".into()),
+        })
+    }
+    /// The timestamps of the window's frames in order from frame 0, told without decoding
+    /// (from packets; a sequence's are its frame numbers), independently of this source's
+    /// position; `None` where the source cannot tell them.
+    fn frame_times(&self) -> Result<Option<FrameTimes>, MediaError> {
+        Ok(None)
+    }
+    /// Pictures decoded so far (videos: out of the decoder, frames before a window's start
+    /// and frames only read past included; sequences: images read).
+    fn frames_decoded(&self) -> u64 {
+        0
     }
     /// Frames dropped so far under [`DecodeErrorPolicy::Skip`].
     fn skipped_frames(&self) -> u64 {

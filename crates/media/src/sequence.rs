@@ -321,6 +321,8 @@ pub struct ImageSequenceSource {
     short: Option<ShortInput>,
     /// Images over this many pixels are refused before decoding.
     max_pixels: u64,
+    /// Images read (the first one when the source opened included).
+    images_read: u64,
 }
 
 impl ImageSequenceSource {
@@ -444,6 +446,7 @@ impl ImageSequenceSource {
             max_frames: opts.max_frames,
             short,
             max_pixels: opts.max_pixels,
+            images_read: 1,
         })
     }
 }
@@ -463,7 +466,10 @@ impl FrameSource for ImageSequenceSource {
         }
         let mut frame = match self.first.take() {
             Some(f) => f,
-            None => read_image_limited(&self.files[self.next], self.max_pixels)?,
+            None => {
+                self.images_read += 1;
+                read_image_limited(&self.files[self.next], self.max_pixels)?
+            }
         };
         if frame.width != self.info.width || frame.height != self.info.height {
             return Err(MediaError::FrameMismatch {
@@ -485,6 +491,38 @@ impl FrameSource for ImageSequenceSource {
         self.next += 1;
         self.produced += 1;
         Ok(Some(frame))
+    }
+
+    /// Frame `i` is the `i`-th file of the list (its timestamp is `i`): straight there.
+    fn seek_to_frame(
+        &mut self,
+        index: u64,
+        _cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<crate::SeekReport, MediaError> {
+        if index != self.produced {
+            // The image read when the source opened is frame 0's.
+            self.first = None;
+            self.next = usize::try_from(index)
+                .unwrap_or(usize::MAX)
+                .min(self.files.len());
+            self.produced = index;
+        }
+        Ok(crate::SeekReport {
+            seeked: true,
+            frames_decoded: 0,
+            fallback: None,
+        })
+    }
+
+    fn frame_times(&self) -> Result<Option<crate::FrameTimes>, MediaError> {
+        let frames = self.files.len() as u64;
+        Ok(Some(crate::FrameTimes::counted(
+            self.max_frames.map_or(frames, |m| m.min(frames)),
+        )))
+    }
+
+    fn frames_decoded(&self) -> u64 {
+        self.images_read
     }
 }
 

@@ -49,8 +49,14 @@ use crate::error::{one_line, MediaError};
 use crate::ff;
 use crate::frame::{Frame, SampleDepth};
 use crate::probe::{describe_video, stream_has_alpha_mode, video_stream_index};
-use crate::types::{DecodeErrorPolicy, DecodeOptions, InputKind, ShortInput, VideoInfo};
+use crate::types::{
+    DecodeErrorPolicy, DecodeOptions, InputKind, SeekReport, ShortInput, VideoInfo,
+};
 use crate::FrameSource;
+
+mod seek;
+pub use seek::FrameTimes;
+use seek::PacketTimes;
 
 /// Extensions read and written with the `image` crate.
 pub(crate) const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"];
@@ -203,6 +209,14 @@ pub struct VideoFileSource {
     packets_have_pts: bool,
     /// Whether the input was seeked (then packets before the first picture are not lost).
     seeked: bool,
+    /// Decode (else presentation) timestamp of the first video packet read since opening or
+    /// the last seek ([`seek`]).
+    first_packet_ts: Option<i64>,
+    /// The demuxer was seeked (to `--start`, or by a resume seek, see [`seek`]): decoder
+    /// errors on the pictures up to the first keyframe found are seek artefacts.
+    after_seek: bool,
+    /// After a seek: the pts of the first keyframe packet read since.
+    seek_key: Option<i64>,
     abort: bool,
     skipped: u64,
     input_done: bool,
@@ -360,6 +374,9 @@ impl VideoFileSource {
             pending_pts: Default::default(),
             packets_have_pts: true,
             seeked: opts.start_s.is_some_and(|s| s > 0.0),
+            first_packet_ts: None,
+            after_seek: opts.start_s.is_some_and(|s| s > 0.0),
+            seek_key: None,
             abort: opts.on_decode_error == DecodeErrorPolicy::Abort,
             skipped: 0,
             input_done: false,
@@ -475,6 +492,12 @@ impl VideoFileSource {
                         continue;
                     }
                     self.packets_sent += 1;
+                    if self.first_packet_ts.is_none() {
+                        self.first_packet_ts = packet.dts().or(packet.pts());
+                    }
+                    if self.after_seek && self.seek_key.is_none() && packet.is_key() {
+                        self.seek_key = packet.pts();
+                    }
                     match packet.pts() {
                         Some(p) => {
                             self.pending_pts.insert(p);
@@ -482,8 +505,12 @@ impl VideoFileSource {
                         None => self.packets_have_pts = false,
                     }
                     let sent = self.decoder.send_packet(&packet);
+                    let seek_artefact = self.is_seek_artefact(packet.pts());
                     if let Some(reason) = self.take_log() {
-                        return self.decode_failure(self.packets_sent.saturating_sub(1), reason);
+                        if !seek_artefact {
+                            return self
+                                .decode_failure(self.packets_sent.saturating_sub(1), reason);
+                        }
                     }
                     return match sent {
                         Ok(()) => Ok(()),
@@ -492,6 +519,7 @@ impl VideoFileSource {
                         {
                             Ok(())
                         }
+                        Err(_) if seek_artefact => Ok(()),
                         Err(e) => self.decode_error(e),
                     };
                 }
@@ -752,6 +780,27 @@ impl FrameSource for VideoFileSource {
             return Ok(Some(f.without_samples()));
         }
         self.decode_next(false)
+    }
+
+    fn seek_to_frame(
+        &mut self,
+        index: u64,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<SeekReport, MediaError> {
+        self.seek_to_frame_exact(index, cancel)
+    }
+
+    fn frame_times(&self) -> Result<Option<FrameTimes>, MediaError> {
+        Ok(Some(FrameTimes::packets(PacketTimes::open(
+            &self.path,
+            &self.opts,
+            self.info.stream_index,
+            self.info.time_base,
+        )?)))
+    }
+
+    fn frames_decoded(&self) -> u64 {
+        self.decoded_count
     }
 }
 

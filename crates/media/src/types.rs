@@ -358,6 +358,19 @@ pub struct DecodeOptions {
     pub max_pixels: u64,
 }
 
+/// How [`crate::FrameSource::seek_to_frame`] reached its frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeekReport {
+    /// It jumped (a video: a keyframe seek; a sequence: straight to the file) instead of
+    /// decoding every frame before the target.
+    pub seeked: bool,
+    /// Pictures decoded (videos: out of the decoder, converted or not) before the target
+    /// frame, failed seek attempts included; a straight decode decodes `index` of them.
+    pub frames_decoded: u64,
+    /// Why it decoded from the start instead of seeking, when it did.
+    pub fallback: Option<String>,
+}
+
 /// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32`.
 pub const DEFAULT_MAX_PIXELS: u64 = 16384 * 16384;
 

@@ -133,6 +133,14 @@ impl Upscaler {
         }
     }
 
+    /// Switches the network's heavy convolutions to `precision` (see `upframe_nn::Precision`).
+    pub fn set_precision(&mut self, precision: upframe_nn::Precision) {
+        match self {
+            Upscaler::Srvgg(m) => m.set_precision(precision),
+            Upscaler::Rrdb(m) => m.set_precision(precision),
+        }
+    }
+
     /// Height and width must be multiples of this (RRDBNet x2 / x1 unshuffle their input).
     pub fn alignment(&self) -> usize {
         match self {
@@ -180,6 +188,14 @@ pub enum Network {
 impl Model {
     pub fn kind(&self) -> ModelKind {
         self.info.kind
+    }
+
+    /// Switches the network's heavy convolutions to `precision`.
+    pub fn set_precision(&mut self, precision: upframe_nn::Precision) {
+        match &mut self.network {
+            Network::Upscaler(u) => u.set_precision(precision),
+            Network::Interpolator(i) => i.set_precision(precision),
+        }
     }
 
     /// The upscaler, or a wrong-kind error.

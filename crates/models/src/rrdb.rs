@@ -2,7 +2,7 @@
 //! residual dense blocks at low resolution, then two nearest ×2 upsamplings with convolutions.
 //! Scales 2 and 1 pixel-unshuffle the input first. Hyperparameters come from the weights.
 
-use upframe_nn::{Activation, Backend, Conv2d, Cpu, Fused, Tensor, Workspace};
+use upframe_nn::{Activation, Backend, Conv2d, Cpu, Fused, Precision, Tensor, Workspace};
 
 use crate::error::ModelError;
 use crate::layers::{check_shape, conv2d, dim};
@@ -145,6 +145,28 @@ impl RrdbNet {
             conv_last: conv2d(sd, "conv_last", f, num_out_ch, 3, 1, 1)?,
             config,
         })
+    }
+
+    /// Switches every convolution the bf16 kernels cover to `precision` (the dense blocks, the
+    /// trunk and the upsampling convolutions; the 3- or 12-channel first layer stays `f32`).
+    pub fn set_precision(&mut self, precision: Precision) {
+        for conv in [
+            &mut self.conv_first,
+            &mut self.conv_body,
+            &mut self.conv_up1,
+            &mut self.conv_up2,
+            &mut self.conv_hr,
+            &mut self.conv_last,
+        ] {
+            conv.set_precision(precision);
+        }
+        for rrdb in &mut self.blocks {
+            for dense in rrdb {
+                for conv in &mut dense.convs {
+                    conv.set_precision(precision);
+                }
+            }
+        }
     }
 
     pub fn config(&self) -> &RrdbConfig {

@@ -2,7 +2,7 @@
 //! `conv → (act, conv) × num_conv → act → conv(num_out·r²)`, pixel-shuffled and added to the
 //! nearest-upsampled input. Hyperparameters come from the weights (`body.N.*`).
 
-use upframe_nn::{Activation, Backend, Conv2d, Cpu, Fused, Tensor, Workspace};
+use upframe_nn::{Activation, Backend, Conv2d, Cpu, Fused, Precision, Tensor, Workspace};
 
 use crate::error::ModelError;
 use crate::layers::{check_shape, conv2d, dim};
@@ -161,6 +161,14 @@ impl SrvggNet {
             convs,
             slopes,
         })
+    }
+
+    /// Switches every convolution the bf16 kernels cover to `precision` (the 3-channel first
+    /// layer stays `f32`).
+    pub fn set_precision(&mut self, precision: Precision) {
+        for conv in &mut self.convs {
+            conv.set_precision(precision);
+        }
     }
 
     pub fn config(&self) -> &SrvggConfig {

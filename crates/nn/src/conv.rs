@@ -9,7 +9,8 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use crate::{direct, narrow, Epilogue, NnError, Tensor, Workspace};
+use crate::bf16conv::{Bf16ConvWeights, Bf16Kernel};
+use crate::{direct, narrow, Epilogue, NnError, Precision, Tensor, Workspace};
 
 /// Output pixels per parallel work item of the direct narrow-convolution path.
 const NARROW_BLOCK_PX: usize = 256;
@@ -170,6 +171,12 @@ pub struct Conv2d {
     packed_t: Option<Vec<f32>>,
     /// Winograd-domain weights for 3×3 stride-1 padding-1 convolutions.
     winograd: Option<crate::winograd::Winograd3x3Weights>,
+    /// The OIHW weights, kept to pack bf16 weights when the precision changes.
+    weight_oihw: Vec<f32>,
+    precision: Precision,
+    /// bf16 weights, present when the precision is bf16 and the layer qualifies
+    /// ([`Conv2d::runs_bf16`]).
+    bf16: Option<Bf16ConvWeights>,
 }
 
 fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), NnError> {
@@ -236,7 +243,47 @@ impl Conv2d {
             packed,
             packed_t,
             winograd,
+            weight_oihw: weight.to_vec(),
+            precision: Precision::Fp32,
+            bf16: None,
         })
+    }
+
+    /// Switches the layer's arithmetic (packing bf16 weights on the first switch to bf16).
+    /// Layers the bf16 kernels do not cover ([`Conv2d::qualifies_for_bf16`]) keep running `f32`.
+    pub fn set_precision(&mut self, precision: Precision) {
+        self.precision = precision;
+        self.bf16 = match precision {
+            Precision::Bf16 if self.qualifies_for_bf16() => self.bf16.take().or_else(|| {
+                Bf16ConvWeights::new(&self.weight_oihw, [self.cout, self.cin, self.kh, self.kw])
+                    .ok()
+            }),
+            _ => None,
+        };
+    }
+
+    /// Builder form of [`Conv2d::set_precision`].
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.set_precision(precision);
+        self
+    }
+
+    /// The precision last asked for.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Whether the bf16 kernels cover this layer: stride 1, at least
+    /// [`crate::bf16conv::MIN_CIN`] input channels, kernel height ≤ [`crate::bf16conv::MAX_KH`].
+    pub fn qualifies_for_bf16(&self) -> bool {
+        self.stride == 1
+            && self.cin >= crate::bf16conv::MIN_CIN
+            && self.kh <= crate::bf16conv::MAX_KH
+    }
+
+    /// Whether forward passes run in bf16 (precision bf16 and the layer qualifies).
+    pub fn runs_bf16(&self) -> bool {
+        self.bf16.is_some()
     }
 
     pub fn in_channels(&self) -> usize {
@@ -294,6 +341,23 @@ impl Conv2d {
     /// Convolves `x` into `out` (which must have [`Conv2d::output_shape`]; every element is
     /// overwritten), applying bias and `epilogue`.
     pub fn forward_into(&self, x: &Tensor, epilogue: &Epilogue, out: &mut Tensor) {
+        if let Some(weights) = &self.bf16 {
+            assert_eq!(
+                out.shape(),
+                self.output_shape(x.shape()),
+                "conv2d output tensor shape"
+            );
+            crate::bf16conv::conv_into(
+                Bf16Kernel::detect(),
+                x,
+                weights,
+                self.padding,
+                self.bias(),
+                epilogue,
+                out,
+            );
+            return;
+        }
         let [_, h, w, _] = x.shape();
         if let Some(wino) = &self.winograd {
             if crate::winograd::is_profitable(self.cin, self.cout, h, w) {
@@ -302,6 +366,75 @@ impl Conv2d {
             }
         }
         self.forward_gemm(x, epilogue, out);
+    }
+
+    /// Like [`Conv2d::forward_into`] from bf16 activations (no conversion pass); reads the
+    /// first `cin` channels of `x`, whose padding must be this layer's.
+    ///
+    /// Panics unless [`Conv2d::runs_bf16`].
+    pub fn forward_bf16_into(
+        &self,
+        x: &crate::bf16conv::Bf16Tensor,
+        epilogue: &Epilogue,
+        out: &mut Tensor,
+    ) {
+        let weights = self.bf16_weights(x);
+        crate::bf16conv::conv_from_bf16(
+            Bf16Kernel::detect(),
+            x,
+            weights,
+            self.bias(),
+            epilogue,
+            out,
+        );
+    }
+
+    /// Like [`Conv2d::forward_bf16_into`], rounding the outputs to bf16 into channels
+    /// `c_off ..` of `dst`.
+    pub fn forward_bf16_to_bf16(
+        &self,
+        x: &crate::bf16conv::Bf16Tensor,
+        epilogue: &Epilogue,
+        dst: &mut crate::bf16conv::Bf16Tensor,
+        c_off: usize,
+    ) {
+        let weights = self.bf16_weights(x);
+        crate::bf16conv::conv_bf16_to_bf16(
+            Bf16Kernel::detect(),
+            x,
+            weights,
+            self.bias(),
+            epilogue,
+            dst,
+            c_off,
+        );
+    }
+
+    /// A dense-block step on one bf16 buffer: reads its channels `0 .. cin`, writes the rounded
+    /// outputs to its channels `c_off ..` (see [`crate::bf16conv::conv_bf16_in_place`]).
+    pub fn forward_bf16_in_place(
+        &self,
+        buf: &mut crate::bf16conv::Bf16Tensor,
+        epilogue: &Epilogue,
+        c_off: usize,
+    ) {
+        let weights = self.bf16_weights(buf);
+        crate::bf16conv::conv_bf16_in_place(
+            Bf16Kernel::detect(),
+            buf,
+            weights,
+            self.bias(),
+            epilogue,
+            c_off,
+        );
+    }
+
+    fn bf16_weights(&self, x: &crate::bf16conv::Bf16Tensor) -> &Bf16ConvWeights {
+        assert_eq!(x.pad(), self.padding, "bf16 tensor padding != conv padding");
+        match &self.bf16 {
+            Some(w) => w,
+            None => panic!("conv2d bf16 input on a layer that does not run bf16"),
+        }
     }
 
     /// The general im2col + GEMM path (any kernel size, stride and padding).

@@ -12,6 +12,10 @@
 //!   Dispatch: 3×3 stride-1 padding-1 → Winograd ([`winograd`]); ≤ 8 output channels → a
 //!   direct AVX-512 kernel; everything else → im2col + `gemm` (runtime SIMD dispatch).
 //!   All run in parallel on rayon's global pool.
+//! - [`Precision`]: `Conv2d::set_precision(Precision::Bf16)` runs a layer (stride 1, ≥ 16 input
+//!   channels) through [`bf16conv`]: AMX tiles, AVX-512 BF16 or a portable emulation, picked by
+//!   [`bf16_support`] (which says why); [`bf16conv::Bf16Tensor`] carries bf16 activations
+//!   between such layers.
 //! - [`ops`]: activations, arithmetic, blend, concat/slice, pixel (un)shuffle, nearest and
 //!   bilinear resize (both `F.interpolate` forms), RIFE's warp, pad/crop — each with an
 //!   allocating form and an `_into` form.
@@ -42,12 +46,14 @@
 //! ```
 
 pub mod backend;
+pub mod bf16conv;
 mod conv;
 mod direct;
 pub mod epilogue;
 mod error;
 mod narrow;
 pub mod ops;
+mod precision;
 pub mod reference;
 mod tensor;
 pub mod winograd;
@@ -57,6 +63,9 @@ pub use backend::{Backend, Cpu, Fused};
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use epilogue::{Activation, Epilogue};
 pub use error::{shape_text, NnError};
+pub use precision::{
+    bf16_support, bf16_to_f32, f32_to_bf16, round_bf16, Bf16Capability, Bf16Support, Precision,
+};
 pub use tensor::Tensor;
 pub use workspace::Workspace;
 
@@ -66,4 +75,18 @@ pub use workspace::Workspace;
 #[doc(hidden)]
 pub fn disable_narrow_simd_kernels_for_testing(disabled: bool) {
     narrow::set_disabled(disabled);
+}
+
+/// Makes [`bf16_support`] report no bf16 arithmetic (process-wide), so tests can exercise the
+/// fp32 choice of `auto` precision and the bf16 emulation on any machine. Not for production use.
+#[doc(hidden)]
+pub fn disable_bf16_kernels_for_testing(disabled: bool) {
+    precision::set_disabled(disabled);
+}
+
+/// Hides AMX only (process-wide): bf16 layers then run the AVX-512 BF16 kernel where present.
+/// Not for production use.
+#[doc(hidden)]
+pub fn disable_amx_for_testing(disabled: bool) {
+    precision::set_amx_disabled(disabled);
 }

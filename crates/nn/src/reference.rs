@@ -48,6 +48,24 @@ pub fn conv2d_ref(
     out
 }
 
+/// The bf16 convolution by definition: input and weights rounded to bfloat16 (nearest even, as
+/// [`crate::round_bf16`]), products summed in `f64`, bias added in full precision.
+pub fn conv2d_bf16_ref(
+    x: &Tensor,
+    weight: &[f32],
+    shape: [usize; 4],
+    bias: Option<&[f32]>,
+    stride: usize,
+    padding: usize,
+) -> Tensor {
+    let xr = Tensor::from_vec(
+        x.shape(),
+        x.data().iter().map(|&v| crate::round_bf16(v)).collect(),
+    );
+    let wr: Vec<f32> = weight.iter().map(|&v| crate::round_bf16(v)).collect();
+    conv2d_ref(&xr, &wr, shape, bias, stride, padding)
+}
+
 /// `F.conv_transpose2d(x, weight, bias, stride, padding)` by definition (scatter form):
 /// input pixel `(iy, ix)` adds `x · w[i, o, ky, kx]` to output `(iy·s − p + ky, ix·s − p + kx)`.
 /// `weight` is IOHW with `shape = [cin, cout, kh, kw]`; accumulates in `f64`.

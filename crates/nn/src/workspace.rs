@@ -1,6 +1,7 @@
 //! A pool of tensor buffers that forward passes draw outputs and intermediates from and return
 //! them to, so that after the first frame a model runs without allocating.
 
+use crate::bf16conv::Bf16Tensor;
 use crate::Tensor;
 
 /// Recycled `f32` buffers. Take a tensor with [`Workspace::tensor`], give it back with
@@ -9,6 +10,8 @@ use crate::Tensor;
 #[derive(Debug, Default)]
 pub struct Workspace {
     free: Vec<Vec<f32>>,
+    /// Buffers of recycled [`Bf16Tensor`]s.
+    free_bf16: Vec<Vec<u16>>,
     allocations: usize,
 }
 
@@ -43,6 +46,35 @@ impl Workspace {
         let v = t.into_vec();
         if v.capacity() > 0 {
             self.free.push(v);
+        }
+    }
+
+    /// A bf16 activation tensor of logical `shape` for convolutions with padding `pad`: zero
+    /// border, interior unspecified (writers fill every channel they later read).
+    pub fn bf16_tensor(&mut self, shape: [usize; 4], pad: usize) -> Bf16Tensor {
+        let need = Bf16Tensor::len_for(shape, pad);
+        let best = self
+            .free_bf16
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= need)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i);
+        let buf = match best {
+            Some(i) => self.free_bf16.swap_remove(i),
+            None => {
+                self.allocations += 1;
+                Vec::with_capacity(need)
+            }
+        };
+        Bf16Tensor::reuse(buf, shape, pad)
+    }
+
+    /// Returns a bf16 tensor's memory to the pool.
+    pub fn recycle_bf16(&mut self, t: Bf16Tensor) {
+        let v = t.into_buffer();
+        if v.capacity() > 0 {
+            self.free_bf16.push(v);
         }
     }
 

@@ -13,12 +13,12 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use upframe_media::{
-    open_source, Frame, FrameSource, InputKind, OutputSpec, OutputSummary, Passthrough, ShortInput,
-    VideoInfo,
+    open_source, Frame, FrameSource, FrameTimes, InputKind, OutputSpec, OutputSummary, Passthrough,
+    SeekReport, ShortInput, VideoInfo,
 };
 
 use crate::error::PipelineError;
-use crate::job::{expected_frames, JobError, StartCallback, VideoJob};
+use crate::job::{expected_frames, JobError, ResumeReport, StartCallback, VideoJob};
 use crate::processor::{
     chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
 };
@@ -70,6 +70,10 @@ pub struct InterpolateSummary {
     pub frames_out: u64,
     /// Output frames taken from an earlier run's complete segments (resume), not made now.
     pub frames_resumed: u64,
+    /// How a resumed job reached the first source frame it needs (`None`: not resumed).
+    pub resume: Option<ResumeReport>,
+    /// Pictures the source decoded in this run ([`FrameSource::frames_decoded`]).
+    pub frames_decoded: u64,
     /// Output frames the network made.
     pub interpolated: u64,
     /// Source indices `i` where the pair `(i, i+1)` was a cut, with its SSIM.
@@ -156,27 +160,17 @@ pub fn run_interpolate_job_with(
     };
     let pts_of = |f: &Frame| f.pts.unwrap_or(f.index as i64 * tick);
     let cancelled = || vjob.cancel.load(Ordering::Relaxed);
-    // Source frames before `first_needed` (a resumed job) are only read for their timestamps.
-    let mut first_needed = 0u64;
-    let mut frames_read = 0u64;
-    let mut read =
-        |source: &mut Box<dyn FrameSource>, first_needed: u64| -> Result<Option<Frame>, JobError> {
-            if cancelled() {
-                return Err(PipelineError::Cancelled.into());
-            }
-            let frame = if frames_read < first_needed {
-                source.skip_frame()?
-            } else {
-                source.next_frame()?
-            };
-            frames_read += 1;
-            Ok(frame)
-        };
+    let read = |source: &mut Box<dyn FrameSource>| -> Result<Option<Frame>, JobError> {
+        if cancelled() {
+            return Err(PipelineError::Cancelled.into());
+        }
+        Ok(source.next_frame()?)
+    };
 
-    let Some(first) = read(&mut source, 0)? else {
+    let Some(first) = read(&mut source)? else {
         return Err(processor_error("interpolate", "the input has no video frames".into()).into());
     };
-    let Some(second) = read(&mut source, 0)? else {
+    let Some(second) = read(&mut source)? else {
         return Err(processor_error(
             "interpolate",
             "the input has a single frame; interpolation needs at least two".into(),
@@ -225,15 +219,13 @@ pub fn run_interpolate_job_with(
         fps
     };
     let mut processor_key = chain_job_key(pre, info.width, info.height);
+    for (k, v) in interpolator.job_key() {
+        processor_key.push((format!("interpolator.{k}"), v));
+    }
     for (k, v) in chain_job_key(post, mid_w, mid_h) {
         processor_key.push((format!("post.{k}"), v));
     }
     let mut output = open_job_output(vjob, &spec, out_fps, &processor_key)?;
-
-    if output.skip_frames > 0 {
-        first_needed =
-            first_needed_frame(vjob, fresh_retimer, output.skip_frames, &pts_of, &cancelled)?;
-    }
 
     let frames_resumed = output.skip_frames;
     let now = Instant::now();
@@ -253,6 +245,61 @@ pub fn run_interpolate_job_with(
     let mut prev = Staged::new(first);
     let mut last_interval = 1i64;
     let mut next = Some(second);
+    let mut resume = None;
+    if frames_resumed > 0 {
+        // The pair that makes the first new output frame, from the frames' timestamps; the
+        // source seeks to its first frame, the context the new frames are made from.
+        let mut plan = resume_plan(
+            source.frame_times()?,
+            vjob,
+            &fresh_retimer,
+            frames_resumed,
+            &pts_of,
+            &cancelled,
+        )?;
+        let mut seek = SeekReport::default();
+        let mut decoded = source.frames_decoded() + plan.frames_decoded;
+        if plan.first_frame >= 2 {
+            let frame = loop {
+                seek = source.seek_to_frame(plan.first_frame, &vjob.cancel)?;
+                decoded += seek.frames_decoded;
+                match read(&mut source)? {
+                    Some(f) if pts_of(&f) == plan.pts => break f,
+                    _ if plan.from_packets => {
+                        // The packet timestamps disagreed with the decoder before the seek
+                        // point: place the resume from decoded timestamps instead.
+                        plan = resume_plan(
+                            None,
+                            vjob,
+                            &fresh_retimer,
+                            frames_resumed,
+                            &pts_of,
+                            &cancelled,
+                        )?;
+                        decoded += plan.frames_decoded;
+                    }
+                    _ => {
+                        return Err(processor_error(
+                            "interpolate",
+                            format!("frame {} to resume from cannot be read", plan.first_frame),
+                        )
+                        .into())
+                    }
+                }
+            };
+            prev = Staged::new(frame);
+            next = read(&mut source)?;
+            frames_in = plan.first_frame + 1 + u64::from(next.is_some());
+            counters.frames_out = plan.frames_out;
+            retimer = plan.retimer;
+            last_interval = plan.last_interval;
+        }
+        resume = Some(ResumeReport {
+            first_frame: plan.first_frame,
+            seek,
+            frames_decoded_before_first_new: decoded,
+        });
+    }
     while let Some(raw) = next.take() {
         let mut cur = Staged::new(raw);
         let slots = retimer
@@ -297,7 +344,7 @@ pub fn run_interpolate_job_with(
         }
         last_interval = cur.pts(&pts_of) - prev.pts(&pts_of);
         prev = cur;
-        next = read(&mut source, first_needed)?;
+        next = read(&mut source)?;
         if next.is_some() {
             frames_in += 1;
         }
@@ -320,6 +367,7 @@ pub fn run_interpolate_job_with(
         )?;
     }
     let short_input = source.short_input().cloned();
+    let frames_decoded = source.frames_decoded();
     drop(source);
     crate::job::end_passthrough_early(&mut output.sink, short_input.as_ref());
     let output = output.finish(&vjob.notice)?;
@@ -329,6 +377,8 @@ pub fn run_interpolate_job_with(
         frames_in,
         frames_out: counters.frames_out,
         frames_resumed,
+        resume,
+        frames_decoded,
         interpolated: counters.interpolated,
         cuts,
         static_pairs,
@@ -404,41 +454,102 @@ enum PairMode {
     Blend,
 }
 
-/// The index of the first source frame a resumed job needs the pixels of: a pass over the
-/// input's timestamps (decoded, not converted) with the job's retimer, until the output
-/// frames of a pair reach past the `skip` frames already in complete segments.
-fn first_needed_frame(
+/// Where a resumed interpolation starts: the pair whose output frames reach past the `skip`
+/// frames already in complete segments, and the state the job is in before that pair.
+struct ResumePlan {
+    /// The pair's first source frame: its pixels are needed (context for the new frames).
+    first_frame: u64,
+    /// Its timestamp.
+    pts: i64,
+    /// The retimer as it is before the pair (fixed-rate output carries its next time).
+    retimer: Retimer,
+    /// Output frames of the pairs before it.
+    frames_out: u64,
+    /// The interval of the pair before it (the last frame is held that long).
+    last_interval: i64,
+    /// The timestamps came from packets, not from decoding.
+    from_packets: bool,
+    /// Pictures decoded to place it (none when the timestamps came from packets).
+    frames_decoded: u64,
+}
+
+/// Runs the job's retimer over the input's frame timestamps (from `times`, told without
+/// decoding; `None`, or times that cannot be told that way: from a pass that decodes without
+/// converting) until the output frames of a pair reach past `skip`. When every output frame
+/// is done, the plan is the last frame's (its held copies are then all skipped).
+fn resume_plan(
+    times: Option<FrameTimes>,
     vjob: &VideoJob,
-    mut retimer: Retimer,
+    fresh: &Retimer,
     skip: u64,
     pts_of: &impl Fn(&Frame) -> i64,
     cancelled: &impl Fn() -> bool,
-) -> Result<u64, JobError> {
+) -> Result<ResumePlan, JobError> {
+    if let Some(mut times) = times {
+        let mut next = || times.next_pts().map_err(JobError::from);
+        match plan_over(&mut next, fresh, skip, cancelled) {
+            Ok(plan) => return Ok(plan),
+            Err(JobError::Media(e)) => {
+                tracing::debug!("resume from decoded timestamps: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let mut source = open_source(&vjob.input, &vjob.decode_options())?;
-    let Some(mut prev) = source.skip_frame()? else {
-        return Ok(0);
+    let mut next =
+        || -> Result<Option<i64>, JobError> { Ok(source.skip_frame()?.map(|f| pts_of(&f))) };
+    let mut plan = plan_over(&mut next, fresh, skip, cancelled)?;
+    plan.from_packets = false;
+    plan.frames_decoded = source.frames_decoded();
+    Ok(plan)
+}
+
+/// [`resume_plan`] over the timestamps `next` gives, frame 0 first.
+fn plan_over(
+    next: &mut dyn FnMut() -> Result<Option<i64>, JobError>,
+    fresh: &Retimer,
+    skip: u64,
+    cancelled: &impl Fn() -> bool,
+) -> Result<ResumePlan, JobError> {
+    let mut retimer = fresh.clone();
+    let Some(mut prev) = next()? else {
+        return Err(processor_error("interpolate", "the input has no video frames".into()).into());
     };
+    let mut index = 0u64;
     let mut frames_out = 0u64;
     let mut last_interval = 1i64;
-    while let Some(cur) = source.skip_frame()? {
+    while let Some(cur) = next()? {
         if cancelled() {
             return Err(PipelineError::Cancelled.into());
         }
+        let before = retimer.clone();
         let slots = retimer
-            .interval(pts_of(&prev), pts_of(&cur))
+            .interval(prev, cur)
             .map_err(|e| processor_error("timing", e.to_string()))?;
         if frames_out + slots.len() as u64 > skip {
-            return Ok(prev.index);
+            return Ok(ResumePlan {
+                first_frame: index,
+                pts: prev,
+                retimer: before,
+                frames_out,
+                last_interval,
+                from_packets: true,
+                frames_decoded: 0,
+            });
         }
         frames_out += slots.len() as u64;
-        last_interval = pts_of(&cur) - pts_of(&prev);
+        last_interval = cur - prev;
         prev = cur;
+        index += 1;
     }
-    let last = retimer.last(pts_of(&prev), last_interval);
-    Ok(if frames_out + last.len() as u64 > skip {
-        prev.index
-    } else {
-        prev.index + 1
+    Ok(ResumePlan {
+        first_frame: index,
+        pts: prev,
+        retimer,
+        frames_out,
+        last_interval,
+        from_packets: true,
+        frames_decoded: 0,
     })
 }
 

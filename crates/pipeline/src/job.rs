@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use upframe_media::{
     open_source, DecodeOptions, EncodeOptions, FrameSource, InputKind, MediaError, OutputSpec,
-    OutputSummary, Passthrough, ShortInput, VideoInfo,
+    OutputSummary, Passthrough, SeekReport, ShortInput, VideoInfo,
 };
 
 use crate::error::PipelineError;
@@ -159,6 +159,11 @@ pub struct JobSummary {
     pub wall: Duration,
     /// Output frames taken from an earlier run's complete segments (resume), not made now.
     pub frames_resumed: u64,
+    /// How a resumed job reached its first new frame (`None`: not resumed).
+    pub resume: Option<ResumeReport>,
+    /// Pictures the source decoded in this run ([`FrameSource::frames_decoded`]), frames
+    /// only read past included.
+    pub frames_decoded: u64,
     /// Frames dropped because they could not be decoded (`--on-decode-error skip`).
     pub skipped_frames: u64,
     /// The input ended early or had a gap, accepted under `--on-decode-error skip` (the
@@ -166,6 +171,21 @@ pub struct JobSummary {
     pub short_input: Option<ShortInput>,
     pub output_width: usize,
     pub output_height: usize,
+}
+
+/// How a resumed job got to the first source frame it needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResumeReport {
+    /// The index of that frame (in the window, as a straight decode numbers it).
+    pub first_frame: u64,
+    /// Whether the source seeked there and what it decoded on the way.
+    pub seek: SeekReport,
+    /// Pictures decoded in this run before that frame: the seek's (failed attempts
+    /// included), and whatever the job decoded before it (an interpolation reads the first
+    /// two frames to check the input; where frame timestamps cannot be read from packets it
+    /// decodes up to the frame to place the resume). A job that is not resumed decodes
+    /// `first_frame` of them to get there.
+    pub frames_decoded_before_first_new: u64,
 }
 
 /// The number of frames a window of `info` should hold, when it can be told in advance.
@@ -251,29 +271,29 @@ pub fn run_video_job_with(
     let processor_key = chain_job_key(processors, info.width, info.height);
     let mut output = open_job_output(job, &spec, info.fps(), &processor_key)?;
     let frames_resumed = output.skip_frames;
-    let mut skip = output.skip_frames;
+    // Output frame i is source frame i: a resumed job starts at the first frame no complete
+    // segment holds, seeking there instead of decoding the frames before it.
+    let resume = if frames_resumed > 0 {
+        let decoded = source.frames_decoded();
+        let seek = source.seek_to_frame(frames_resumed, &job.cancel)?;
+        Some(ResumeReport {
+            first_frame: frames_resumed,
+            frames_decoded_before_first_new: decoded + seek.frames_decoded,
+            seek,
+        })
+    } else {
+        None
+    };
 
     let options = RunOptions {
         queue_depth: job.queue_depth,
         cancel: job.cancel.clone(),
-        total_frames: total.map(|t| t.saturating_sub(skip)),
+        total_frames: total.map(|t| t.saturating_sub(frames_resumed)),
         progress_interval: job.progress_interval,
     };
     let report = {
         let source_ref: &mut Box<dyn FrameSource> = &mut source;
-        let cancel = &job.cancel;
         let mut read = || {
-            // Frames of complete segments (a resumed job) are decoded but not processed.
-            while skip > 0 {
-                if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                    return Err(PipelineError::Cancelled);
-                }
-                match source_ref.skip_frame() {
-                    Ok(Some(_)) => skip -= 1,
-                    Ok(None) => break,
-                    Err(e) => return Err(PipelineError::Source(Box::new(e))),
-                }
-            }
             source_ref
                 .next_frame()
                 .map_err(|e| PipelineError::Source(Box::new(e)))
@@ -290,6 +310,7 @@ pub fn run_video_job_with(
     let report = report.map_err(unwrap_media)?;
     let skipped_frames = source.skipped_frames();
     let short_input = source.short_input().cloned();
+    let frames_decoded = source.frames_decoded();
     drop(source);
     end_passthrough_early(&mut output.sink, short_input.as_ref());
     let output = output.finish(&job.notice)?;
@@ -299,6 +320,8 @@ pub fn run_video_job_with(
         report,
         wall: started.elapsed(),
         frames_resumed,
+        resume,
+        frames_decoded,
         skipped_frames,
         short_input,
         output_width: out_w,

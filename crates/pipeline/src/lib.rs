@@ -14,6 +14,7 @@ pub mod gpu;
 pub mod interpolate;
 pub mod job;
 pub mod journal;
+pub mod precision;
 pub mod processor;
 pub mod realesrgan;
 pub mod resize;
@@ -25,8 +26,11 @@ pub mod timing;
 
 pub use error::PipelineError;
 pub use job::{
-    expected_frames, run_video_job, run_video_job_with, JobError, JobSummary, VideoJob,
-    DEFAULT_MAX_PIXELS,
+    expected_frames, run_video_job, run_video_job_with, JobError, JobSummary, ResumeReport,
+    VideoJob, DEFAULT_MAX_PIXELS,
+};
+pub use precision::{
+    resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision, UnknownPrecision,
 };
 pub use processor::{
     chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,

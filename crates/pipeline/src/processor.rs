@@ -65,6 +65,12 @@ pub trait FrameInterpolator: Send {
         second: &Frame,
         t: f32,
     ) -> Result<Frame, PipelineError>;
+
+    /// Settings that change the synthesised frames beyond the job's options (e.g. the
+    /// precision), recorded in a resumable job's key like [`FrameProcessor::job_key`].
+    fn job_key(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// The size a chain of processors produces from `width`×`height`.

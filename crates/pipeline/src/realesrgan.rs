@@ -34,6 +34,7 @@ use upframe_nn::{Tensor, Workspace};
 use crate::error::PipelineError;
 pub use crate::gpu::{Device, GpuError};
 use crate::gpu::{DeviceChoice, GpuRunError, GpuUpscaleRunner, MIN_GPU_TILE};
+use crate::precision::{resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision};
 use crate::processor::FrameProcessor;
 use crate::resize::{opencv_lanczos4_coefficients, resize_lanczos4_opencv};
 
@@ -88,6 +89,9 @@ pub struct RealEsrganOptions {
     /// Bytes the network's activations may use when `tile` is 0; `None` = half of the
     /// available memory (`MemAvailable`), 2 GiB when that cannot be read.
     pub memory_budget: Option<usize>,
+    /// The arithmetic of the network's heavy convolutions (resolved per model family and CPU
+    /// by [`crate::precision::resolve_precision`]).
+    pub precision: PrecisionChoice,
 }
 
 impl Default for RealEsrganOptions {
@@ -101,6 +105,7 @@ impl Default for RealEsrganOptions {
             pre_pad: 0,
             alpha: AlphaUpsampler::RealEsrgan,
             memory_budget: None,
+            precision: PrecisionChoice::Fp32,
         }
     }
 }
@@ -115,6 +120,7 @@ pub struct RealEsrganUpscaler {
     bytes_per_pixel: usize,
     options: RealEsrganOptions,
     ws: Workspace,
+    precision: ResolvedPrecision,
     /// The tile chosen automatically for the last (padded) input size, `(h, w, tile)`.
     auto_tile: Option<(usize, usize, usize)>,
     /// Set by [`RealEsrganUpscaler::use_device`] when the network runs on a GPU.
@@ -129,7 +135,7 @@ impl RealEsrganUpscaler {
     /// Wraps a loaded network. `architecture` (from `ModelInfo`) sizes the memory estimate.
     pub fn new(
         name: impl Into<String>,
-        net: Upscaler,
+        mut net: Upscaler,
         architecture: &Architecture,
         options: RealEsrganOptions,
     ) -> Result<Self, RealEsrganError> {
@@ -141,7 +147,10 @@ impl RealEsrganUpscaler {
             }
         }
         let scale = net.scale();
+        let precision = resolve_precision(options.precision, ModelFamily::of_upscaler(&net));
+        net.set_precision(precision.precision);
         Ok(RealEsrganUpscaler {
+            precision,
             name: name.into(),
             scale,
             bytes_per_pixel: activation_bytes_per_pixel(architecture, scale),
@@ -229,6 +238,11 @@ impl RealEsrganUpscaler {
     /// The network's own scale.
     pub fn network_scale(&self) -> usize {
         self.scale
+    }
+
+    /// The precision the network runs in and why.
+    pub fn precision(&self) -> &ResolvedPrecision {
+        &self.precision
     }
 
     pub fn options(&self) -> &RealEsrganOptions {
@@ -503,7 +517,14 @@ impl FrameProcessor for RealEsrganUpscaler {
             (width + pre).div_ceil(m) * m,
         );
         let tile = self.tile_for(ph, pw);
-        let mut key = vec![("tile".into(), tile.to_string())];
+        let mut key = vec![
+            ("tile".into(), tile.to_string()),
+            // bf16 and fp32 frames differ slightly: a resume never mixes them.
+            (
+                "precision".into(),
+                self.precision.precision.name().to_string(),
+            ),
+        ];
         if let Some(c) = self.device_choice() {
             key.push(("device".into(), format!("{} {}", c.device, c.precision)));
         }

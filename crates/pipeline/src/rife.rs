@@ -17,6 +17,7 @@ use upframe_models::{load_model, IfNet, IfNetOptions};
 use upframe_nn::{Tensor, Workspace};
 
 use crate::error::PipelineError;
+use crate::precision::{resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision};
 use crate::processor::FrameInterpolator;
 
 /// `x` rounded up to a multiple of `m` (`((x − 1) // m + 1) · m`).
@@ -31,6 +32,7 @@ pub struct RifeInterpolator {
     options: IfNetOptions,
     name: String,
     ws: Workspace,
+    precision: ResolvedPrecision,
     padded0: Option<Tensor>,
     padded1: Option<Tensor>,
 }
@@ -59,6 +61,7 @@ impl RifeInterpolator {
             options: IfNetOptions::default(),
             name: name.into(),
             ws: Workspace::new(),
+            precision: resolve_precision(PrecisionChoice::Fp32, ModelFamily::Rife),
             padded0: None,
             padded1: None,
         })
@@ -92,6 +95,18 @@ impl RifeInterpolator {
             })?;
         self.options = options;
         Ok(self)
+    }
+
+    /// Runs the network in the precision `choice` resolves to for RIFE on this CPU.
+    pub fn with_precision(mut self, choice: PrecisionChoice) -> Self {
+        self.precision = resolve_precision(choice, ModelFamily::Rife);
+        self.net.set_precision(self.precision.precision);
+        self
+    }
+
+    /// The precision the network runs in and why.
+    pub fn precision(&self) -> &ResolvedPrecision {
+        &self.precision
     }
 
     /// RIFE's scale.
@@ -136,6 +151,13 @@ fn fill_padded(frame: &Frame, out: &mut Tensor) {
 impl FrameInterpolator for RifeInterpolator {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn job_key(&self) -> Vec<(String, String)> {
+        vec![(
+            "precision".into(),
+            self.precision.precision.name().to_string(),
+        )]
     }
 
     fn interpolate(

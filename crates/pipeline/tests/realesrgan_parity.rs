@@ -8,7 +8,7 @@ use std::path::Path;
 
 use upframe_media::{read_image, Frame, SampleDepth};
 use upframe_pipeline::realesrgan::{AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler};
-use upframe_pipeline::FrameProcessor;
+use upframe_pipeline::{FrameProcessor, PrecisionChoice};
 
 struct Case {
     golden: &'static str,
@@ -72,6 +72,7 @@ fn check(cases: &[Case]) {
             pre_pad: c.pre_pad,
             alpha: AlphaUpsampler::RealEsrgan,
             memory_budget: None,
+            precision: PrecisionChoice::Fp32,
         };
         let mut up = RealEsrganUpscaler::from_file(&model, options).unwrap();
         let input = read_image(&input_path).unwrap();

@@ -65,6 +65,10 @@ pub(super) struct Encoder {
 }
 
 impl Encoder {
+    pub fn for_each_conv(&mut self, f: &mut dyn FnMut(&mut Conv2d)) {
+        self.convs.iter_mut().for_each(f);
+    }
+
     pub fn load(sd: &StateDict, style: EncoderStyle) -> Result<Option<Self>, ModelError> {
         let (convs, last, activation): (&[&str], &str, bool) = match style {
             EncoderStyle::None => return Ok(None),
@@ -219,6 +223,16 @@ impl IfBlock {
     }
 
     /// Convolutions in the body (8 in every official layout).
+    pub fn for_each_conv(&mut self, f: &mut dyn FnMut(&mut Conv2d)) {
+        for c in &mut self.conv0 {
+            f(&mut c.conv);
+        }
+        match &mut self.body {
+            Body::Plain { convs, .. } => convs.iter_mut().for_each(|c| f(&mut c.conv)),
+            Body::Res(convs) => convs.iter_mut().for_each(|(c, _)| f(c)),
+        }
+    }
+
     pub fn body_len(&self) -> usize {
         match &self.body {
             Body::Plain { convs, .. } => convs.len(),

@@ -178,6 +178,21 @@ impl IfNet {
         })
     }
 
+    /// Switches the stride-1 convolutions with enough channels (the blocks' bodies, the
+    /// refinement U-Net's) to `precision`; stride-2 and transposed convolutions stay `f32`.
+    pub fn set_precision(&mut self, precision: upframe_nn::Precision) {
+        let mut set = |c: &mut upframe_nn::Conv2d| c.set_precision(precision);
+        if let Some(e) = &mut self.encoder {
+            e.for_each_conv(&mut set);
+        }
+        for b in &mut self.blocks {
+            b.for_each_conv(&mut set);
+        }
+        if let Some(r) = &mut self.refinement {
+            r.for_each_conv(&mut set);
+        }
+    }
+
     pub fn config(&self) -> &IfNetConfig {
         &self.config
     }

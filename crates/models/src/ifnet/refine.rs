@@ -72,6 +72,14 @@ fn cat(parts: &[&Tensor], ws: &mut Workspace) -> Tensor {
 }
 
 impl Refinement {
+    pub fn for_each_conv(&mut self, f: &mut dyn FnMut(&mut Conv2d)) {
+        for c in self.context.iter_mut().chain(self.down.iter_mut()) {
+            f(&mut c.conv1.conv);
+            f(&mut c.conv2.conv);
+        }
+        f(&mut self.conv);
+    }
+
     /// The refinement weights (`contextnet.*`, `unet.*`), when the file has them.
     pub fn load(sd: &StateDict) -> Result<Option<Self>, ModelError> {
         if !sd.contains("contextnet.conv1.conv1.0.weight") {

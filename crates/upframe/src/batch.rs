@@ -16,8 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use clap::Args;
-
 /// An image format a batch can write (`--ext`): its name, the extensions that mean it, and
 /// whether it stores alpha. Adding a format the media layer writes is one line here.
 #[derive(Debug, PartialEq, Eq)]
@@ -87,29 +85,14 @@ pub fn parse_ext(s: &str) -> Result<ExtChoice, String> {
         })
 }
 
-/// Batch options of `upscale`, `interpolate` and `enhance`.
-#[derive(Debug, Args)]
+/// Batch options of `upscale`, `interpolate` and `enhance` (`--suffix`, `--skip-existing`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchOptions {
-    /// Folder output: add this to each output name before the extension. A suffix that starts
-    /// with a letter or digit gets an underscore first, as in Real-ESRGAN (`--suffix out` →
-    /// photo_out.png); one that starts with `_`, `-` or `.` is used as given (`--suffix _x4`
-    /// → photo_x4.png). Default: none (the output folder is another folder).
-    #[arg(long, value_name = "S")]
+    /// Folder output: added to each output name before the extension (Real-ESRGAN's
+    /// `--suffix`: one that starts with a letter or digit gets an underscore first).
     pub suffix: Option<String>,
-    /// Batch: leave inputs whose output already exists alone (count them as skipped), e.g. to
-    /// continue an interrupted batch.
-    #[arg(long, conflicts_with = "overwrite")]
+    /// Leave inputs whose output already exists alone (counted as skipped).
     pub skip_existing: bool,
-}
-
-/// `--ext` (`upscale` only: the other commands write videos).
-#[derive(Debug, Args)]
-pub struct ExtOption {
-    /// Folder output: image format of the outputs: `auto` keeps each input's format (as
-    /// Real-ESRGAN's `--ext auto`), or png, jpg, webp, tif, bmp. Images with alpha asked to be
-    /// JPEG are written as PNG. Videos keep their container.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_ext)]
-    pub ext: Option<ExtChoice>,
 }
 
 /// How outputs are named.

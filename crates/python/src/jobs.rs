@@ -1,0 +1,465 @@
+//! File jobs from Python: `upframe.upscale/interpolate/enhance(input, output, **options,
+//! progress=...)` on the facade's jobs, with the GIL released, Ctrl-C and exceptions raised by
+//! the progress callback stopping the job cleanly (segments kept for a resume), and the
+//! facade's errors raised as `upframe.errors` exceptions.
+//!
+//! The job runs on a worker thread; the calling thread waits for its progress reports and, at
+//! least every [`SIGNAL_POLL`], takes the GIL to run Python's signal handlers
+//! (`PyErr_CheckSignals`, which only acts on the main thread) and the progress callback. An
+//! exception from either cancels the job through its [`CancelToken`]; the job then stops after
+//! the frame in flight and keeps its complete segments, and the exception is raised once it
+//! has returned — a `KeyboardInterrupt` as `upframe.Interrupted` (also a `KeyboardInterrupt`)
+//! with the job's "interrupted; N segments kept ..." message.
+//!
+//! Keyword options are the CLI's long option names in snake_case; each is converted to the
+//! facade's option structs and validated there, once.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use upframe::{
+    AlphaMode, CancelToken, EnhanceOptions, Hooks, InterpolateOptions, JobOptions, OnCut,
+    OnDecodeError, Order, Summary, UpscaleOptions,
+};
+
+use upframe_media::MediaError;
+
+use crate::errors::{error, option_error, Kind};
+
+/// How often the waiting thread checks for Ctrl-C when no progress arrives.
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
+
+/// The facade's error kinds as `upframe.errors` classes.
+pub fn kind_of(e: &upframe::Error) -> Kind {
+    if let upframe::Error::Media { source, .. } = e {
+        if matches!(
+            source,
+            MediaError::OutputExists { .. }
+                | MediaError::OutputIsInput { .. }
+                | MediaError::OutputNotRegular { .. }
+                | MediaError::OutputDirNotWritable { .. }
+                | MediaError::InvalidOutput { .. }
+                | MediaError::Write { .. }
+                | MediaError::Encode { .. }
+                | MediaError::EncoderNotFound { .. }
+        ) {
+            return Kind::Output;
+        }
+    }
+    match e.kind() {
+        upframe::ErrorKind::InvalidOption => Kind::Option,
+        upframe::ErrorKind::Model => Kind::Model,
+        upframe::ErrorKind::Input => Kind::Input,
+        upframe::ErrorKind::Resume => Kind::Resume,
+        upframe::ErrorKind::Interrupted => Kind::Interrupted,
+    }
+}
+
+pub fn raise(py: Python<'_>, e: &upframe::Error) -> PyErr {
+    error(py, kind_of(e), e.to_string())
+}
+
+/// Takes options out of the keyword dict by name, converting each to the facade's type; what
+/// is left at the end is an unknown option.
+struct Kwargs<'py> {
+    dict: Bound<'py, PyDict>,
+    command: &'static str,
+}
+
+impl<'py> Kwargs<'py> {
+    fn py(&self) -> Python<'py> {
+        self.dict.py()
+    }
+
+    fn take(&self, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let value = self.dict.get_item(name)?;
+        if value.is_some() {
+            self.dict.del_item(name)?;
+        }
+        Ok(value.filter(|v| !v.is_none()))
+    }
+
+    fn convert<T>(
+        &self,
+        name: &str,
+        what: &str,
+        f: impl FnOnce(&Bound<'py, PyAny>) -> PyResult<T>,
+    ) -> PyResult<Option<T>> {
+        match self.take(name)? {
+            None => Ok(None),
+            Some(v) => f(&v).map(Some).map_err(|_| {
+                let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
+                option_error(
+                    self.py(),
+                    format!("--{}: expected {what}, got {shown}", name.replace('_', "-")),
+                )
+            }),
+        }
+    }
+
+    fn bool(&self, name: &str) -> PyResult<Option<bool>> {
+        self.convert(name, "True or False", |v| v.extract::<bool>())
+    }
+
+    fn count(&self, name: &str) -> PyResult<Option<u64>> {
+        self.convert(name, "a whole number of 0 or more", |v| v.extract::<u64>())
+    }
+
+    fn size(&self, name: &str) -> PyResult<Option<usize>> {
+        self.convert(name, "a whole number of 0 or more", |v| {
+            v.extract::<usize>()
+        })
+    }
+
+    fn float(&self, name: &str) -> PyResult<Option<f64>> {
+        self.convert(name, "a number", |v| v.extract::<f64>())
+    }
+
+    fn string(&self, name: &str) -> PyResult<Option<String>> {
+        self.convert(name, "a string", |v| Ok(v.str()?.to_string()))
+    }
+
+    fn path(&self, name: &str) -> PyResult<Option<PathBuf>> {
+        self.convert(name, "a path", |v| v.extract::<PathBuf>())
+    }
+
+    /// A string or a number, as text (`fps=60`, `fps="30000/1001"`).
+    fn text(&self, name: &str) -> PyResult<Option<String>> {
+        self.convert(name, "a number or a string", |v| {
+            if v.is_instance_of::<PyString>() {
+                Ok(v.str()?.to_string())
+            } else {
+                Ok(v.extract::<f64>()?.to_string())
+            }
+        })
+    }
+
+    /// One of `choices` (the CLI's value names), case-insensitive.
+    fn choice<T: Copy>(&self, name: &str, choices: &[(&str, T)]) -> PyResult<Option<T>> {
+        let Some(text) = self.string(name)? else {
+            return Ok(None);
+        };
+        let wanted = text.to_ascii_lowercase().replace('_', "-");
+        match choices.iter().find(|(n, _)| *n == wanted) {
+            Some((_, v)) => Ok(Some(*v)),
+            None => {
+                let names: Vec<&str> = choices.iter().map(|c| c.0).collect();
+                Err(option_error(
+                    self.py(),
+                    format!(
+                        "--{} {text}: expected one of {}",
+                        name.replace('_', "-"),
+                        names.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Refuses what no conversion took.
+    fn finish(self) -> PyResult<()> {
+        if let Some((key, _)) = self.dict.iter().next() {
+            return Err(option_error(
+                self.dict.py(),
+                format!(
+                    "{}() got an unknown option {} (options are the CLI's long option names in snake_case)",
+                    self.command,
+                    key.repr()?
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn upscale_options(k: &Kwargs<'_>, model_key: &str) -> PyResult<UpscaleOptions> {
+    let mut o = UpscaleOptions::default();
+    if let Some(v) = k.string(model_key)? {
+        o.model = v;
+    }
+    o.scale = k.float("scale")?;
+    if let Some(v) = k.size("tile")? {
+        o.tile = v;
+    }
+    if let Some(v) = k.size("tile_pad")? {
+        o.tile_pad = v;
+    }
+    if let Some(v) = k.size("pre_pad")? {
+        o.pre_pad = v;
+    }
+    if let Some(v) = k.choice(
+        "alpha",
+        &[
+            ("realesrgan", AlphaMode::Realesrgan),
+            ("linear", AlphaMode::Linear),
+            ("lanczos", AlphaMode::Lanczos),
+        ],
+    )? {
+        o.alpha = v;
+    }
+    o.denoise_strength = k.float("denoise_strength")?;
+    // Accepted as the CLI accepts it: the engine computes in fp32.
+    k.bool("fp32")?;
+    Ok(o)
+}
+
+fn interpolate_options(k: &Kwargs<'_>, model_key: &str) -> PyResult<InterpolateOptions> {
+    let mut o = InterpolateOptions::default();
+    if let Some(v) = k.string(model_key)? {
+        o.model = v;
+    }
+    o.factor = k
+        .count("factor")?
+        .map(|v| u32::try_from(v).unwrap_or(u32::MAX));
+    o.fps = k.text("fps")?;
+    o.slowmo = k
+        .count("slowmo")?
+        .map(|v| u32::try_from(v).unwrap_or(u32::MAX));
+    if let Some(v) = k.float("rife_scale")? {
+        o.rife_scale = v;
+    }
+    if let Some(v) = k.bool("rife_ensemble")? {
+        o.ensemble = v;
+    }
+    if let Some(v) = k.bool("rife_refine")? {
+        o.refine = v;
+    }
+    if let Some(v) = k.float("scene_threshold")? {
+        o.scene_threshold = v;
+    }
+    if let Some(v) = k.choice(
+        "on_cut",
+        &[
+            ("repeat", OnCut::Repeat),
+            ("blend", OnCut::Blend),
+            ("interpolate", OnCut::Interpolate),
+        ],
+    )? {
+        o.on_cut = v;
+    }
+    Ok(o)
+}
+
+fn job_options(k: &Kwargs<'_>) -> PyResult<JobOptions> {
+    let mut o = JobOptions {
+        codec: k.string("codec")?,
+        crf: k.float("crf")?.map(|v| v as f32),
+        bitrate: k.count("bitrate")?,
+        preset: k.string("preset")?,
+        pix_fmt: k.string("pix_fmt")?,
+        start: k.float("start")?,
+        duration: k.float("duration")?,
+        frames: k.count("frames")?,
+        segment_frames: k.count("segment_frames")?,
+        framerate: k.text("framerate")?,
+        ..JobOptions::default()
+    };
+    if let Some(v) = k.bool("no_audio")? {
+        o.audio = !v;
+    }
+    if let Some(v) = k.bool("no_subtitles")? {
+        o.subtitles = !v;
+    }
+    if let Some(v) = k.bool("overwrite")? {
+        o.overwrite = v;
+    }
+    if let Some(v) = k.bool("restart")? {
+        o.restart = v;
+    }
+    if let Some(v) = k.choice(
+        "on_decode_error",
+        &[
+            ("abort", OnDecodeError::Abort),
+            ("skip", OnDecodeError::Skip),
+        ],
+    )? {
+        o.on_decode_error = v;
+    }
+    if let Some(v) = k.count("max_pixels")? {
+        o.max_pixels = v;
+    }
+    Ok(o)
+}
+
+/// The command and its options, converted.
+enum Command {
+    Upscale(UpscaleOptions),
+    Interpolate(InterpolateOptions),
+    Enhance(EnhanceOptions),
+}
+
+/// What the worker thread reports.
+enum Event {
+    Progress(u64, Option<u64>),
+    Done(Box<Result<Summary, upframe::Error>>),
+}
+
+/// Runs `command` on `input` → `output` with the keyword `options` and the `progress`
+/// callback; returns the summary as a dict.
+#[pyfunction]
+#[pyo3(signature = (command, input, output, options, progress=None))]
+pub fn run_job<'py>(
+    py: Python<'py>,
+    command: &str,
+    input: PathBuf,
+    output: PathBuf,
+    options: &Bound<'py, PyDict>,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (name, command_name): (&'static str, _) = match command {
+        "upscale" => ("upscale", 0),
+        "interpolate" => ("interpolate", 1),
+        "enhance" => ("enhance", 2),
+        other => {
+            return Err(option_error(py, format!("unknown command {other:?}")));
+        }
+    };
+    let k = Kwargs {
+        dict: options.copy()?,
+        command: name,
+    };
+    let command = match command_name {
+        0 => {
+            let mut up = upscale_options(&k, "model")?;
+            up.model_dir = k.path("model_dir")?;
+            Command::Upscale(up)
+        }
+        1 => {
+            let mut interp = interpolate_options(&k, "model")?;
+            interp.model_dir = k.path("model_dir")?;
+            Command::Interpolate(interp)
+        }
+        _ => {
+            let upscale = upscale_options(&k, "model")?;
+            let mut interpolate = interpolate_options(&k, "interp_model")?;
+            interpolate.model_dir = k.path("model_dir")?;
+            let order = k.choice(
+                "order",
+                &[
+                    ("interpolate-first", Order::InterpolateFirst),
+                    ("upscale-first", Order::UpscaleFirst),
+                ],
+            )?;
+            Command::Enhance(EnhanceOptions {
+                upscale,
+                interpolate,
+                order,
+            })
+        }
+    };
+    let job = job_options(&k)?;
+    k.finish()?;
+    if let Some(p) = &progress {
+        if !p.is_callable() {
+            return Err(option_error(
+                py,
+                "progress must be a callable taking (done, total)",
+            ));
+        }
+    }
+    let progress = progress.map(Bound::unbind);
+
+    let cancel = CancelToken::new();
+    // The first Python exception (from the callback or a signal handler) stops the job.
+    let mut pending: Option<PyErr> = None;
+    let result = py.detach(|| {
+        let (tx, rx) = mpsc::channel::<Event>();
+        std::thread::scope(|scope| {
+            let worker_cancel = cancel.clone();
+            let worker = scope.spawn(move || {
+                let progress_tx = tx.clone();
+                let mut hooks = Hooks {
+                    cancel: worker_cancel,
+                    on_progress: Some(Box::new(move |p: &upframe::Progress| {
+                        let _ = progress_tx.send(Event::Progress(p.frames_done, p.frames_total));
+                    })),
+                    ..Hooks::default()
+                };
+                let result = match &command {
+                    Command::Upscale(o) => upframe::upscale(&input, &output, o, &job, &mut hooks),
+                    Command::Interpolate(o) => {
+                        upframe::interpolate(&input, &output, o, &job, &mut hooks)
+                    }
+                    Command::Enhance(o) => upframe::enhance(&input, &output, o, &job, &mut hooks),
+                };
+                let _ = tx.send(Event::Done(Box::new(result)));
+            });
+            let stop = |e: PyErr, pending: &mut Option<PyErr>| {
+                if pending.is_none() {
+                    *pending = Some(e);
+                }
+                cancel.cancel();
+            };
+            let outcome = loop {
+                match rx.recv_timeout(SIGNAL_POLL) {
+                    Ok(Event::Done(result)) => break Some(*result),
+                    Ok(Event::Progress(done, total)) => Python::attach(|py| {
+                        if let Err(e) = py.check_signals() {
+                            stop(e, &mut pending);
+                        }
+                        if pending.is_none() {
+                            if let Some(cb) = &progress {
+                                if let Err(e) = cb.bind(py).call1((done, total)) {
+                                    stop(e, &mut pending);
+                                }
+                            }
+                        }
+                    }),
+                    Err(mpsc::RecvTimeoutError::Timeout) => Python::attach(|py| {
+                        if let Err(e) = py.check_signals() {
+                            stop(e, &mut pending);
+                        }
+                    }),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break None,
+                }
+            };
+            // A panic in the job is re-raised here (PyO3 turns it into PanicException).
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
+            outcome
+        })
+    });
+    let result = result.ok_or_else(|| {
+        error(
+            py,
+            Kind::Other,
+            "internal error: the job ended without a result",
+        )
+    })?;
+    match (pending, result) {
+        (Some(e), Err(job_error)) if e.is_instance_of::<PyKeyboardInterrupt>(py) => {
+            let interrupted = error(py, Kind::Interrupted, job_error.to_string());
+            interrupted.set_cause(py, Some(e));
+            Err(interrupted)
+        }
+        (Some(e), _) => Err(e),
+        (None, Err(job_error)) => Err(raise(py, &job_error)),
+        (None, Ok(summary)) => summary_dict(py, &summary),
+    }
+}
+
+fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("input", &s.input)?;
+    d.set_item("output", &s.output.path)?;
+    d.set_item("processing", &s.processing)?;
+    d.set_item("input_size", (s.input_info.width, s.input_info.height))?;
+    d.set_item("output_size", s.output_size)?;
+    d.set_item("frames_in", s.frames_in)?;
+    d.set_item("frames_made", s.frames_made)?;
+    d.set_item("frames_resumed", s.frames_resumed)?;
+    d.set_item("frames_skipped", s.frames_skipped)?;
+    d.set_item("frames_out", s.output.frames)?;
+    d.set_item("seconds", s.wall.as_secs_f64())?;
+    d.set_item("fps", s.fps())?;
+    if let Some(i) = &s.interpolation {
+        d.set_item("interpolated", i.interpolated)?;
+        d.set_item("scene_cuts", i.cuts.len())?;
+    }
+    Ok(d)
+}
