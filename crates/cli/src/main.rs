@@ -3,6 +3,7 @@
 
 mod batch_cmd;
 mod bench_cmd;
+mod devices_cmd;
 mod enhance_cmd;
 mod interpolate_cmd;
 mod job_options;
@@ -45,6 +46,8 @@ enum Command {
     Models(models_cmd::ModelsArgs),
     /// Time upframe's engine against the PyTorch reference.
     Bench(bench_cmd::BenchArgs),
+    /// List the GPU adapters (name, vendor, backend, type, f16, limits) for --device gpu:N.
+    Devices(devices_cmd::DevicesArgs),
 }
 
 /// Marks an error as "the user interrupted the run" so `main` exits with 130; `hint` says what
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Model(args) => model_cmd::run(args),
         Command::Models(args) => models_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Devices(args) => devices_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -87,13 +87,13 @@ fn benches(c: &mut Criterion) {
         c,
         "realesr-animevideov3",
         "realesr-animevideov3.pth",
-        [32, 32],
+        [24, 24],
     );
     bench_upscaler(
         c,
         "RealESRGAN_x4plus_anime_6B",
         "derived-from-ncnn-fp16/RealESRGAN_x4plus_anime_6B.ncnn-fp16-derived.pth",
-        [16, 16],
+        [8, 8],
     );
 }
 

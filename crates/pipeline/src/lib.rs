@@ -10,6 +10,7 @@
 //! journal ([`journal`]); a re-run of the same job skips the frames of complete segments.
 
 pub mod error;
+pub mod gpu;
 pub mod interpolate;
 pub mod job;
 pub mod journal;

@@ -32,6 +32,8 @@ use upframe_nn::ops::{pad, PadMode};
 use upframe_nn::{Tensor, Workspace};
 
 use crate::error::PipelineError;
+pub use crate::gpu::{Device, GpuError};
+use crate::gpu::{DeviceChoice, GpuRunError, GpuUpscaleRunner, MIN_GPU_TILE};
 use crate::precision::{resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision};
 use crate::processor::FrameProcessor;
 use crate::resize::{opencv_lanczos4_coefficients, resize_lanczos4_opencv};
@@ -54,6 +56,9 @@ pub enum RealEsrganError {
     DenoiseWeightsMissing { strength: f64, wdn: PathBuf },
     #[error("cannot interpolate the two weight files: {0}")]
     WeightMismatch(String),
+    /// `--device gpu` could not be honoured (no adapter, bad `gpu:N`, driver refusal).
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
 }
 
 /// How the alpha channel of an RGBA (or gray + alpha) frame is upscaled.
@@ -118,6 +123,12 @@ pub struct RealEsrganUpscaler {
     precision: ResolvedPrecision,
     /// The tile chosen automatically for the last (padded) input size, `(h, w, tile)`.
     auto_tile: Option<(usize, usize, usize)>,
+    /// Set by [`RealEsrganUpscaler::use_device`] when the network runs on a GPU.
+    gpu: Option<GpuUpscaleRunner>,
+    /// The memory failure of the last GPU run, which makes `enhance_rgb` retry smaller.
+    gpu_failure: Option<GpuError>,
+    /// One-line notes for the user (GPU tile retries), drained by [`RealEsrganUpscaler::take_notes`].
+    notes: Vec<String>,
 }
 
 impl RealEsrganUpscaler {
@@ -147,7 +158,45 @@ impl RealEsrganUpscaler {
             options,
             ws: Workspace::new(),
             auto_tile: None,
+            gpu: None,
+            gpu_failure: None,
+            notes: Vec::new(),
         })
+    }
+
+    /// Runs the network on `device` from now on (`Device::Cpu` is the default). `f16`: f16
+    /// storage on GPUs that support it. `Device::Auto` without a hardware GPU stays on the CPU
+    /// (the returned choice says why); `Device::Gpu` without an adapter is an error.
+    pub fn use_device(
+        &mut self,
+        device: Device,
+        f16: bool,
+    ) -> Result<DeviceChoice, RealEsrganError> {
+        let architecture = match &self.net {
+            Upscaler::Srvgg(m) => Architecture::SrvggNetCompact(m.config().clone()),
+            Upscaler::Rrdb(m) => Architecture::RrdbNet(m.config().clone()),
+        };
+        let (runner, choice) = GpuUpscaleRunner::open(device, f16, &architecture, self.scale)?;
+        self.gpu = runner;
+        Ok(choice)
+    }
+
+    /// Where the network runs now (`None`: the CPU, never asked for another device).
+    pub fn device_choice(&self) -> Option<&DeviceChoice> {
+        self.gpu.as_ref().map(|g| &g.choice)
+    }
+
+    /// Notes for the user since the last call (e.g. "GPU out of memory; retrying with tile 128").
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Test hook: the next GPU allocation of at least `bytes` fails as out of memory.
+    #[doc(hidden)]
+    pub fn fail_next_gpu_allocation_at_least(&self, bytes: u64) {
+        if let Some(g) = &self.gpu {
+            g.fail_next_allocation_at_least(bytes);
+        }
     }
 
     /// Loads a weight file (`.pth` / safetensors) and wraps it.
@@ -252,11 +301,18 @@ impl RealEsrganUpscaler {
             padded
         };
         let [_, ph, pw, _] = padded.shape();
-        let tile = self.tile_for(ph, pw);
-        let out = if tile == 0 || (tile >= ph && tile >= pw) {
-            self.run_network(&padded)?
-        } else {
-            self.tile_process(&padded, tile)?
+        let out = loop {
+            let tile = self.tile_for(ph, pw);
+            let run = if tile == 0 || (tile >= ph && tile >= pw) {
+                self.run_network(&padded)
+            } else {
+                self.tile_process(&padded, tile)
+            };
+            match run {
+                Ok(out) => break out,
+                Err(e) if self.retry_smaller(ph, pw) => drop(e),
+                Err(e) => return Err(e),
+            }
         };
         self.ws.recycle(padded);
         // post_process: crop the mod pad, then the pre pad (both right/bottom), i.e. keep the
@@ -276,12 +332,54 @@ impl RealEsrganUpscaler {
     }
 
     fn run_network(&mut self, x: &Tensor) -> Result<Tensor, PipelineError> {
-        self.net
-            .forward(x, &mut self.ws)
-            .map_err(|e| PipelineError::Processor {
-                processor: self.name.clone(),
-                message: e.to_string(),
-            })
+        let processor_error = |name: &str, message: String| PipelineError::Processor {
+            processor: name.to_string(),
+            message,
+        };
+        let Some(gpu) = &mut self.gpu else {
+            return self
+                .net
+                .forward(x, &mut self.ws)
+                .map_err(|e| processor_error(&self.name, e.to_string()));
+        };
+        match gpu.run(&self.net, x, &mut self.ws) {
+            Ok(out) => Ok(out),
+            Err(GpuRunError::Model(e)) => Err(processor_error(&self.name, e.to_string())),
+            Err(GpuRunError::Gpu(e)) => {
+                let message = e.to_string();
+                if e.is_memory() {
+                    self.gpu_failure = Some(e);
+                }
+                Err(processor_error(&self.name, message))
+            }
+        }
+    }
+
+    /// After a GPU memory failure on a `h`×`w` input: halves the GPU tile cap and says so;
+    /// false (give up) when there was no such failure or the tile is already minimal.
+    fn retry_smaller(&mut self, h: usize, w: usize) -> bool {
+        let Some(failure) = self.gpu_failure.take() else {
+            return false;
+        };
+        // The tile that failed (0: the whole frame).
+        let current = match self.tile_for(h, w) {
+            0 => h.max(w),
+            t => t.min(h.max(w)),
+        };
+        let Some(gpu) = &mut self.gpu else {
+            return false;
+        };
+        if current <= MIN_GPU_TILE {
+            return false;
+        }
+        gpu.tile_cap = (current / 2).max(MIN_GPU_TILE);
+        let note = format!(
+            "{}: {failure}; retrying the frame with GPU tile {}",
+            self.name, gpu.tile_cap
+        );
+        tracing::warn!("{note}");
+        self.notes.push(note);
+        true
     }
 
     /// `RealESRGANer.tile_process`.
@@ -327,6 +425,15 @@ impl RealEsrganUpscaler {
     /// The tile size for a padded input of `h`×`w`: the configured one, or (0) none when the
     /// whole frame fits the memory budget, else the largest tile that does.
     fn tile_for(&mut self, h: usize, w: usize) -> usize {
+        let t = self.cpu_tile_for(h, w);
+        match &self.gpu {
+            // The GPU's cap (adapter limits, halved by failures) bounds any tile.
+            Some(g) if (t == 0 && g.tile_cap < h.max(w)) || t > g.tile_cap => g.tile_cap,
+            _ => t,
+        }
+    }
+
+    fn cpu_tile_for(&mut self, h: usize, w: usize) -> usize {
         if self.options.tile > 0 {
             return self.options.tile;
         }
@@ -410,14 +517,18 @@ impl FrameProcessor for RealEsrganUpscaler {
             (width + pre).div_ceil(m) * m,
         );
         let tile = self.tile_for(ph, pw);
-        vec![
+        let mut key = vec![
             ("tile".into(), tile.to_string()),
             // bf16 and fp32 frames differ slightly: a resume never mixes them.
             (
                 "precision".into(),
                 self.precision.precision.name().to_string(),
             ),
-        ]
+        ];
+        if let Some(c) = self.device_choice() {
+            key.push(("device".into(), format!("{} {}", c.device, c.precision)));
+        }
+        key
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame, PipelineError> {

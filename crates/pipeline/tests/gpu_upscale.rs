@@ -1,0 +1,163 @@
+//! The Real-ESRGAN processor on the GPU backend (lavapipe in CI) against the same processor on
+//! the CPU, on a crop of a real photo: f32 and f16, the smaller-tile retry after a failed
+//! allocation, and the device choice. Skips with a printed reason without an adapter, fails
+//! under `CI`.
+
+mod common;
+
+use upframe_media::{read_image, Frame};
+use upframe_pipeline::gpu::{list_adapters, Device};
+use upframe_pipeline::realesrgan::{RealEsrganOptions, RealEsrganUpscaler};
+use upframe_pipeline::FrameProcessor;
+
+fn gpu_present() -> bool {
+    if list_adapters().is_empty() {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set but no GPU adapter was found (scripts/setup.sh installs lavapipe)");
+        }
+        eprintln!("SKIP: no GPU adapter (install mesa-vulkan-drivers for Mesa's lavapipe)");
+        return false;
+    }
+    true
+}
+
+/// The top-left `w`×`h` of a frame.
+fn crop(f: &Frame, w: usize, h: usize) -> Frame {
+    let mut out = Frame::new(w, h, f.channels, f.depth);
+    let c = f.channels;
+    for y in 0..h {
+        out.data[y * w * c..(y + 1) * w * c].copy_from_slice(&f.data[y * f.width * c..][..w * c]);
+    }
+    out
+}
+
+fn max_level_diff(a: &Frame, b: &Frame) -> i64 {
+    assert_eq!(
+        (a.width, a.height, a.channels),
+        (b.width, b.height, b.channels)
+    );
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| ((x * 255.0).round() as i64 - (y * 255.0).round() as i64).abs())
+        .max()
+        .unwrap_or(0)
+}
+
+fn options(tile: usize) -> RealEsrganOptions {
+    RealEsrganOptions {
+        tile,
+        memory_budget: Some(usize::MAX),
+        ..RealEsrganOptions::default()
+    }
+}
+
+#[test]
+fn the_processor_on_the_gpu_matches_the_cpu_within_one_level() {
+    if !gpu_present() {
+        return;
+    }
+    let (Some(model), Some(photo)) = (
+        common::asset("models/realesr-animevideov3.pth"),
+        common::asset("media/sr/Set14/comic.png"),
+    ) else {
+        return;
+    };
+    let img = crop(&read_image(&photo).unwrap(), 40, 32);
+    let cpu = RealEsrganUpscaler::from_file(&model, options(0))
+        .unwrap()
+        .process(img.clone())
+        .unwrap();
+    for f16 in [false, true] {
+        let mut up = RealEsrganUpscaler::from_file(&model, options(0)).unwrap();
+        let choice = up.use_device(Device::Gpu(None), f16).unwrap();
+        println!("{choice:?}");
+        assert!(choice.device.starts_with("gpu:"), "{choice:?}");
+        let t = std::time::Instant::now();
+        let gpu = up.process(img.clone()).unwrap();
+        println!(
+            "{} {}x{}: {:.0} ms",
+            choice.precision,
+            img.width,
+            img.height,
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        let max = max_level_diff(&cpu, &gpu);
+        println!("{}: max diff {max} level(s)", choice.precision);
+        assert!(
+            max <= 1,
+            "{}: GPU differs by {max} levels",
+            choice.precision
+        );
+    }
+}
+
+/// The first large allocation fails (test hook): the processor retries the frame with half
+/// the tile, says so, and produces what the CPU produces with that tile.
+#[test]
+fn an_allocation_failure_retries_with_a_smaller_tile_and_says_so() {
+    if !gpu_present() {
+        return;
+    }
+    let (Some(model), Some(photo)) = (
+        common::asset("models/realesr-animevideov3.pth"),
+        common::asset("media/sr/Set14/zebra.png"),
+    ) else {
+        return;
+    };
+    let img = crop(&read_image(&photo).unwrap(), 64, 40);
+    let mut up = RealEsrganUpscaler::from_file(&model, options(0)).unwrap();
+    up.use_device(Device::Gpu(None), false).unwrap();
+    // A whole 64×40 frame's 64-channel features take 640 KiB; a 32-px tile's far less.
+    up.fail_next_gpu_allocation_at_least(64 * 40 * 64 * 4);
+    let gpu = up.process(img.clone()).unwrap();
+    let notes = up.take_notes();
+    println!("{notes:?}");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("out of memory") && notes[0].contains("GPU tile 32"),
+        "{}",
+        notes[0]
+    );
+    let cpu = RealEsrganUpscaler::from_file(&model, options(32))
+        .unwrap()
+        .process(img)
+        .unwrap();
+    let max = max_level_diff(&cpu, &gpu);
+    assert!(
+        max <= 1,
+        "retried GPU output differs from CPU tile 32 by {max} levels"
+    );
+}
+
+#[test]
+fn device_choices_parse_and_cpu_needs_no_adapter() {
+    assert_eq!("auto".parse::<Device>(), Ok(Device::Auto));
+    assert_eq!("cpu".parse::<Device>(), Ok(Device::Cpu));
+    assert_eq!("gpu".parse::<Device>(), Ok(Device::Gpu(None)));
+    assert_eq!("gpu:2".parse::<Device>(), Ok(Device::Gpu(Some(2))));
+    assert!("gpu:x".parse::<Device>().is_err());
+    assert!("cuda".parse::<Device>().is_err());
+    assert_eq!(Device::Gpu(Some(1)).to_string(), "gpu:1");
+    let Some(model) = common::asset("models/realesr-animevideov3.pth") else {
+        return;
+    };
+    let mut up = RealEsrganUpscaler::from_file(&model, options(0)).unwrap();
+    let choice = up.use_device(Device::Cpu, true).unwrap();
+    assert_eq!(choice.device, "cpu");
+    // `auto` never picks a software adapter: on a machine with only lavapipe it stays on the
+    // CPU and says why.
+    let only_software = list_adapters().iter().all(|a| a.is_software());
+    let choice = up.use_device(Device::Auto, true).unwrap();
+    if only_software {
+        assert_eq!(choice.device, "cpu", "{choice:?}");
+        assert!(choice.fallback.is_some(), "{choice:?}");
+    } else {
+        assert!(choice.device.starts_with("gpu:"), "{choice:?}");
+    }
+    let past_end = list_adapters().len() + 5;
+    let err = up
+        .use_device(Device::Gpu(Some(past_end)), false)
+        .unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}
