@@ -86,6 +86,7 @@ impl EnhanceArgs {
             scale: self.scale,
             model_dir: self.interp.model_dir.clone(),
             precision: self.job.precision,
+            device: self.job.device,
             ..Default::default()
         };
         self.realesrgan.apply(&mut upscale);

@@ -271,6 +271,7 @@ fn report(summary: &Summary, opts: &JobOptions) -> Result<()> {
             "copied_packets": summary.output.copied_packets,
             "stages": crate::job_options::stages_json(summary),
             "precision": precision,
+            "device": crate::job_options::device_json(summary),
         });
         println!(
             "{}",
@@ -315,8 +316,7 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
         precision: args.job.precision,
         ..args.interp.to_options(&args.model)
     };
-    let mut job = InterpolateJob::new(&options, &args.job.to_options())
-        .map_err(job_error)?;
+    let mut job = InterpolateJob::new(&options, &args.job.to_options()).map_err(job_error)?;
     match shape {
         Shape::Single => {
             let input = &args.input[0];

@@ -89,6 +89,12 @@ pub struct JobOptions {
     /// `precision` for the choice and the reason).
     #[arg(long, value_name = "auto|fp32|bf16", default_value = "fp32")]
     pub precision: upframe::PrecisionChoice,
+    /// Where the upscaling network runs: cpu, gpu (the best adapter, a software one
+    /// included), gpu:N (see `upframe devices`), or auto (a discrete or integrated GPU when
+    /// there is one, else the CPU). On a GPU, f16 storage unless --precision fp32 (the
+    /// default). RIFE runs on the CPU.
+    #[arg(long, value_name = "auto|cpu|gpu|gpu:N", default_value = "cpu")]
+    pub device: upframe::Device,
 }
 
 impl JobOptions {
@@ -280,6 +286,19 @@ pub fn precision_json(summary: &upframe::Summary, quiet: bool) -> serde_json::Va
         })
         .collect();
     serde_json::Value::Array(entries)
+}
+
+/// The `device` object of a `--json` summary (`null` on the CPU by default).
+pub fn device_json(summary: &upframe::Summary) -> serde_json::Value {
+    match &summary.device {
+        Some(d) => serde_json::json!({
+            "device": d.device,
+            "adapter": d.adapter,
+            "precision": d.precision,
+            "fallback": d.fallback,
+        }),
+        None => serde_json::Value::Null,
+    }
 }
 
 /// Peak resident memory of this process in bytes (`VmHWM` of /proc/self/status).

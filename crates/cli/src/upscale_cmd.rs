@@ -12,7 +12,8 @@ use upframe::{Summary, UpscaleJob};
 
 use crate::batch_cmd::{self, BatchArgs, BatchCommand, ExtOption, FileJob};
 use crate::job_options::{
-    job_error, peak_rss_bytes, precision_json, resume_json, resumed_note, short_input_note, JobOptions,
+    job_error, peak_rss_bytes, precision_json, resume_json, resumed_note, short_input_note,
+    JobOptions,
 };
 use crate::progress::with_display;
 
@@ -150,6 +151,7 @@ impl UpscaleArgs {
             scale: self.scale,
             model_dir: self.model_dir.clone(),
             precision: self.job.precision,
+            device: self.job.device,
             ..Default::default()
         };
         self.realesrgan.apply(&mut o);
@@ -260,6 +262,7 @@ fn report(args: &UpscaleArgs, summary: &Summary) -> Result<()> {
             "copied_packets": summary.output.copied_packets,
             "stages": crate::job_options::stages_json(summary),
             "precision": precision,
+            "device": crate::job_options::device_json(summary),
         });
         println!(
             "{}",

@@ -22,9 +22,8 @@ use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use upframe::{
-    PrecisionChoice,
     AlphaMode, CancelToken, EnhanceOptions, Hooks, InterpolateOptions, JobOptions, OnCut,
-    OnDecodeError, Order, Summary, UpscaleOptions,
+    OnDecodeError, Order, PrecisionChoice, Summary, UpscaleOptions,
 };
 
 use upframe_media::MediaError;

@@ -16,12 +16,13 @@ use std::time::Duration;
 
 use upframe_media::{OutputSummary, ShortInput, VideoInfo};
 use upframe_models::registry;
+use upframe_pipeline::gpu::DeviceChoice;
 use upframe_pipeline::interpolate::{run_interpolate_job_with, InterpolateSummary};
 use upframe_pipeline::journal::JobKey;
 use upframe_pipeline::timing::Rate;
 use upframe_pipeline::{
-    run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, ResolvedPrecision, ResumeReport, SegmentOptions,
-    VideoJob,
+    run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, ResolvedPrecision,
+    ResumeReport, SegmentOptions, VideoJob,
 };
 
 use crate::options::{
@@ -144,6 +145,8 @@ pub struct Summary {
     pub interpolation: Option<Interpolation>,
     /// Each network's precision and why (`upscaler`, `rife`).
     pub precision: Vec<(&'static str, ResolvedPrecision)>,
+    /// Where the upscaler ran, when a device other than the CPU was asked for.
+    pub device: Option<DeviceChoice>,
 }
 
 impl Summary {
@@ -181,6 +184,7 @@ impl Summary {
             frames_decoded: s.frames_decoded,
             interpolation: None,
             precision: Vec::new(),
+            device: None,
         }
     }
 
@@ -206,6 +210,7 @@ impl Summary {
             resume: s.resume,
             frames_decoded: s.frames_decoded,
             precision: Vec::new(),
+            device: None,
             interpolation: Some(Interpolation {
                 rate,
                 frames_out: s.frames_out,
@@ -389,6 +394,7 @@ impl UpscaleJob {
             .map(|p| ("upscaler", p.clone()))
             .into_iter()
             .collect();
+        summary.device = upscaler.device().cloned();
         Ok(summary)
     }
 }
@@ -734,6 +740,7 @@ impl EnhanceJob {
         let key = self.key.clone().unwrap_or_default();
         let (up, rife) = self.models.as_mut().expect("loaded above");
         let up_precision = up.precision().cloned();
+        let up_device = up.device().cloned();
         let up = std::slice::from_mut(up.processor_mut());
         let none: &mut [Box<dyn FrameProcessor>] = &mut [];
         let (pre, post) = match order {
@@ -755,6 +762,7 @@ impl EnhanceJob {
         if let Some(p) = up_precision {
             summary.precision.insert(0, ("upscaler", p));
         }
+        summary.device = up_device;
         Ok(summary)
     }
 }

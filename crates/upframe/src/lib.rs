@@ -48,6 +48,7 @@ pub use options::{
 };
 pub use processors::{Interpolator, Upscaler};
 pub use upframe_media::{Frame, OutputSummary, SampleDepth, ShortInput, VideoInfo};
+pub use upframe_pipeline::gpu::{Device, DeviceChoice};
 pub use upframe_pipeline::interpolate::OnCut;
 pub use upframe_pipeline::timing::Rate;
 pub use upframe_pipeline::{

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
 use upframe_models::IfNetOptions;
+use upframe_pipeline::gpu::Device;
 use upframe_pipeline::interpolate::OnCut;
 use upframe_pipeline::journal::JobKey;
 use upframe_pipeline::realesrgan::{AlphaUpsampler, RealEsrganOptions};
@@ -92,6 +93,11 @@ pub struct UpscaleOptions {
     /// where this CPU multiplies bf16 natively and the model family's measurements say it is
     /// faster within the quality bar).
     pub precision: PrecisionChoice,
+    /// Where the network runs: `Cpu` (default), `Gpu(None)` (the best adapter, software ones
+    /// included), `Gpu(Some(n))` (entry n of `upframe devices`), or `Auto` (a discrete or
+    /// integrated GPU when there is one, else the CPU). On a GPU, f16 storage is used where the
+    /// adapter supports it unless the precision is fp32.
+    pub device: Device,
 }
 
 impl Default for UpscaleOptions {
@@ -106,6 +112,7 @@ impl Default for UpscaleOptions {
             denoise_strength: None,
             model_dir: None,
             precision: PrecisionChoice::Fp32,
+            device: Device::Cpu,
         }
     }
 }
@@ -323,6 +330,7 @@ impl ValidUpscale {
         // The resolved precision is in the processor's own key entries too: a resume never
         // mixes precisions.
         key.push("option.precision", o.precision.name());
+        key.push("option.device", o.device.to_string());
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use upframe_media::Frame;
 use upframe_models::registry;
+use upframe_pipeline::gpu::{Device, DeviceChoice};
 use upframe_pipeline::realesrgan::{load_upscaler_with_denoise, RealEsrganUpscaler};
 use upframe_pipeline::rife::RifeInterpolator;
 use upframe_pipeline::{FrameInterpolator, FrameProcessor, LanczosResizer, ResolvedPrecision};
@@ -36,6 +37,8 @@ pub struct Upscaler {
     processor: Box<dyn FrameProcessor>,
     /// The network's precision and why (`None` for a resizer).
     precision: Option<ResolvedPrecision>,
+    /// Where the network runs when a device other than the CPU was asked for.
+    device: Option<DeviceChoice>,
     /// Whether this is a network (it costs more than RIFE per pixel) or a resizer.
     network: bool,
 }
@@ -63,6 +66,7 @@ impl Upscaler {
             return Ok(Upscaler {
                 processor: Box::new(resizer),
                 precision: None,
+                device: None,
                 network: false,
             });
         }
@@ -99,7 +103,20 @@ impl Upscaler {
             (None, _) => RealEsrganUpscaler::from_resolved(&resolved, options)
                 .map_err(|e| Error::model("--model", one_line(&e)))?,
         };
+        let mut upscaler = upscaler;
+        let device = if o.device == Device::Cpu {
+            None
+        } else {
+            let f16 = o.precision != upframe_pipeline::PrecisionChoice::Fp32;
+            Some(upscaler.use_device(o.device, f16).map_err(|e| {
+                Error::option(
+                    "--device",
+                    format!("--device {}: {}", o.device, one_line(&e)),
+                )
+            })?)
+        };
         Ok(Upscaler {
+            device,
             precision: Some(upscaler.precision().clone()),
             processor: Box::new(upscaler),
             network: true,
@@ -132,6 +149,11 @@ impl Upscaler {
     /// The network's precision and the reason for it (`None` for a resizer).
     pub fn precision(&self) -> Option<&ResolvedPrecision> {
         self.precision.as_ref()
+    }
+
+    /// Where the network runs and why, when a device other than the CPU was asked for.
+    pub fn device(&self) -> Option<&DeviceChoice> {
+        self.device.as_ref()
     }
 
     /// Whether this runs a network rather than a resizer.
