@@ -116,7 +116,8 @@ def upscale(
         scale: output scale (default: the model's own; Lanczos: 2).
         tile, tile_pad, pre_pad, alpha, denoise_strength, model_dir: as the CLI's options.
         progress: ``progress(done, total)``.
-        **job_options: ``codec``, ``crf``, ``bitrate``, ``preset``, ``pix_fmt``, ``start``,
+        **job_options: ``precision`` (``"fp32"``, ``"bf16"``, ``"auto"``), ``device``
+            (``"cpu"``, ``"gpu"``, ``"gpu:N"``, ``"auto"``), ``codec``, ``crf``, ``bitrate``, ``preset``, ``pix_fmt``, ``start``,
             ``duration``, ``frames``, ``no_audio``, ``no_subtitles``, ``overwrite``,
             ``on_decode_error``, ``segment_frames``, ``restart``, ``framerate``,
             ``max_pixels``.

@@ -87,6 +87,8 @@ class Upscaler:
             user cache).
         channel_order: ``"rgb"`` (default) or ``"bgr"`` (OpenCV's order) for 3/4-channel
             images.
+        precision: ``"fp32"`` (default), ``"bf16"`` or ``"auto"`` (the CLI's ``--precision``).
+        device: ``"cpu"`` (default), ``"gpu"``, ``"gpu:N"`` or ``"auto"`` (``--device``).
 
     Raises:
         ModelError: unknown model, missing or unusable weights.
@@ -105,6 +107,8 @@ class Upscaler:
         denoise_strength: Optional[float] = None,
         model_dir: Union[str, "os.PathLike[str]", None] = None,
         channel_order: str = "rgb",
+        precision: Optional[str] = None,
+        device: Optional[str] = None,
     ) -> None:
         self._bgr = _channel_order(channel_order)
         self._core = _upframe.Upscaler(
@@ -116,6 +120,9 @@ class Upscaler:
             alpha,
             None if denoise_strength is None else float(denoise_strength),
             _optional_path(model_dir),
+            None,
+            precision,
+            device,
         )
 
     @property
@@ -165,6 +172,7 @@ class Interpolator:
         rife_refine: run the refinement network (weights that have one, e.g. v4.0).
         model_dir: where named models are looked up.
         channel_order: ``"rgb"`` (default) or ``"bgr"``.
+        precision: ``"fp32"`` (default), ``"bf16"`` or ``"auto"``.
 
     Raises:
         ModelError: unknown model, missing or unusable weights.
@@ -181,6 +189,7 @@ class Interpolator:
         rife_refine: bool = False,
         model_dir: Union[str, "os.PathLike[str]", None] = None,
         channel_order: str = "rgb",
+        precision: Optional[str] = None,
     ) -> None:
         self._bgr = _channel_order(channel_order)
         self._core = _upframe.Interpolator(
@@ -189,6 +198,7 @@ class Interpolator:
             bool(rife_ensemble),
             bool(rife_refine),
             _optional_path(model_dir),
+            precision,
         )
 
     @property

@@ -29,6 +29,8 @@ class Upscaler:
         denoise_strength: Optional[float],
         model_dir: Optional[str],
         dni: Optional[Tuple[str, float]] = None,
+        precision: Optional[str] = None,
+        device: Optional[str] = None,
     ) -> None: ...
     @property
     def name(self) -> str: ...
@@ -50,6 +52,7 @@ class Interpolator:
         ensemble: bool,
         refine: bool,
         model_dir: Optional[str],
+        precision: Optional[str] = None,
     ) -> None: ...
     @property
     def name(self) -> str: ...

@@ -125,7 +125,7 @@ class RealESRGANer:
             weights = _weights_arg(model_path)  # type: ignore[arg-type]
             dni = None
         self._core = _upframe.Upscaler(
-            weights, None, tile, tile_pad, pre_pad, "realesrgan", None, None, dni
+            weights, None, tile, tile_pad, pre_pad, "realesrgan", None, None, dni, "fp32"
         )
         network_scale = self._core.output_size(1, 1)[0]
         if network_scale != scale:
@@ -247,7 +247,7 @@ class Model:
             raise ModelError("Model.inference before load_model: no weights loaded")
         core = self._by_scale.get(scale)
         if core is None:
-            core = _upframe.Interpolator(self._path, scale, False, False, None)
+            core = _upframe.Interpolator(self._path, scale, False, False, None, "fp32")
             self._by_scale[scale] = core
         return core
 

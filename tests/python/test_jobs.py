@@ -148,6 +148,10 @@ def test_taken_output_and_bad_options(clip, tmp_path):
         upframe.upscale(clip, tmp_path / "o.mkv", scale=0)
     with pytest.raises(upframe.OptionError, match="--start"):
         upframe.upscale(clip, tmp_path / "o.mkv", start="1:xx")
+    with pytest.raises(upframe.OptionError, match="--device tpu"):
+        upframe.upscale(clip, tmp_path / "o.mkv", device="tpu")
+    with pytest.raises(upframe.OptionError, match="--precision"):
+        upframe.upscale(clip, tmp_path / "o.mkv", precision="fp16")
     with pytest.raises(upframe.ModelError, match="no-such-model"):
         upframe.upscale(clip, tmp_path / "o.mkv", model="no-such-model")
     assert listing(tmp_path) == ["taken.mkv"]

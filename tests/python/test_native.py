@@ -148,6 +148,12 @@ def test_bad_arrays_and_options_raise_the_right_errors(animevideov3, up, rife):
         upframe.Upscaler(str(animevideov3), alpha="cubic")
     with pytest.raises(upframe.OptionError, match="--rife-scale 0.3"):
         upframe.Interpolator(asset("models/rife-v4.25-or-v4.26"), rife_scale=0.3)
+    with pytest.raises(upframe.OptionError, match="--precision fp16"):
+        upframe.Upscaler(str(animevideov3), precision="fp16")
+    with pytest.raises(upframe.OptionError, match="--device tpu"):
+        upframe.Upscaler(str(animevideov3), device="tpu")
+    with pytest.raises(upframe.OptionError, match="--precision"):
+        upframe.Interpolator(asset("models/rife-v4.25-or-v4.26"), precision="int8")
     with pytest.raises(upframe.OptionError, match="channel_order"):
         upframe.Upscaler(str(animevideov3), channel_order="rbg")
     # Every one is an UpframeError; option and input errors are ValueErrors too.

@@ -53,9 +53,29 @@ pub struct UpscaleArgs {
     pub alpha: String,
     pub denoise_strength: Option<f64>,
     pub model_dir: Option<PathBuf>,
+    /// `auto`, `fp32` or `bf16` (`None`: the facade's default).
+    pub precision: Option<String>,
+    /// `cpu`, `gpu`, `gpu:N` or `auto` (`None`: the facade's default).
+    pub device: Option<String>,
     /// Real-ESRGAN's `dni`: a second weight file and the first file's weight `w` (the
     /// network is `w·a + (1 − w)·b`).
     pub dni: Option<(String, f64)>,
+}
+
+/// `--precision` by the CLI's value names.
+pub fn precision_choice(value: &str) -> Result<upframe::PrecisionChoice> {
+    value
+        .to_ascii_lowercase()
+        .parse()
+        .map_err(|e| EngineError::new(Kind::Option, format!("--precision {value}: {e}")))
+}
+
+/// `--device` by the CLI's value names.
+pub fn device(value: &str) -> Result<upframe::Device> {
+    value
+        .to_ascii_lowercase()
+        .parse()
+        .map_err(|e| EngineError::new(Kind::Option, format!("--device {value}: {e}")))
 }
 
 /// `--alpha` by the CLI's value names.
@@ -94,6 +114,13 @@ impl Upscaler {
             model_dir: args.model_dir.clone(),
             ..Default::default()
         };
+        let mut options = options;
+        if let Some(p) = &args.precision {
+            options.precision = precision_choice(p)?;
+        }
+        if let Some(d) = &args.device {
+            options.device = device(d)?;
+        }
         let inner = match &args.dni {
             None => UpscalerImpl::Facade(upframe::Upscaler::new(&options)?),
             Some((second, weight)) => {

@@ -336,10 +336,18 @@ pub fn run_job<'py>(
         Some(true) => PrecisionChoice::Fp32,
         _ => precision,
     };
+    // Where the upscaling network runs (RIFE runs on the CPU), as on the command line.
+    let device = match k.string("device")? {
+        Some(text) => Some(crate::engine::device(&text).map_err(|e| error(py, e.kind, e.message))?),
+        None => None,
+    };
     let command = match command_name {
         0 => {
             let mut up = upscale_options(&k, "model")?;
             up.precision = precision;
+            if let Some(d) = device {
+                up.device = d;
+            }
             up.model_dir = k.path("model_dir")?;
             Command::Upscale(up)
         }
@@ -352,6 +360,9 @@ pub fn run_job<'py>(
         _ => {
             let mut upscale = upscale_options(&k, "model")?;
             upscale.precision = precision;
+            if let Some(d) = device {
+                upscale.device = d;
+            }
             let mut interpolate = interpolate_options(&k, "interp_model")?;
             interpolate.precision = precision;
             interpolate.model_dir = k.path("model_dir")?;

@@ -41,7 +41,7 @@ struct Upscaler {
 #[pymethods]
 impl Upscaler {
     #[new]
-    #[pyo3(signature = (model, scale, tile, tile_pad, pre_pad, alpha, denoise_strength, model_dir, dni=None))]
+    #[pyo3(signature = (model, scale, tile, tile_pad, pre_pad, alpha, denoise_strength, model_dir, dni=None, precision=None, device=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -54,6 +54,8 @@ impl Upscaler {
         denoise_strength: Option<f64>,
         model_dir: Option<PathBuf>,
         dni: Option<(String, f64)>,
+        precision: Option<String>,
+        device: Option<String>,
     ) -> PyResult<Self> {
         let args = UpscaleArgs {
             model,
@@ -65,6 +67,8 @@ impl Upscaler {
             denoise_strength,
             model_dir,
             dni,
+            precision,
+            device,
         };
         let up = py
             .detach(|| engine::Upscaler::new(&args))
@@ -171,7 +175,7 @@ struct Interpolator {
 #[pymethods]
 impl Interpolator {
     #[new]
-    #[pyo3(signature = (model, rife_scale, ensemble, refine, model_dir))]
+    #[pyo3(signature = (model, rife_scale, ensemble, refine, model_dir, precision=None))]
     fn new(
         py: Python<'_>,
         model: String,
@@ -179,8 +183,9 @@ impl Interpolator {
         ensemble: bool,
         refine: bool,
         model_dir: Option<PathBuf>,
+        precision: Option<String>,
     ) -> PyResult<Self> {
-        let options = upframe::InterpolateOptions {
+        let mut options = upframe::InterpolateOptions {
             model,
             rife_scale,
             ensemble,
@@ -188,6 +193,9 @@ impl Interpolator {
             model_dir,
             ..Default::default()
         };
+        if let Some(p) = &precision {
+            options.precision = engine::precision_choice(p).map_err(|e| raise(py, e))?;
+        }
         let rife = py
             .detach(|| engine::Interpolator::new(&options))
             .map_err(|e| raise(py, e))?;
