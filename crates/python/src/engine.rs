@@ -8,11 +8,9 @@
 
 use std::path::PathBuf;
 
-use upframe::{AlphaMode, Frame, InterpolateOptions, UpscaleOptions};
+use upframe::{AlphaMode, Frame, InterpolateOptions, UpscaleOptions, ValidUpscale};
 use upframe_models::registry;
-use upframe_pipeline::realesrgan::{
-    interpolate_weights, AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler,
-};
+use upframe_pipeline::realesrgan::{interpolate_weights, RealEsrganUpscaler};
 use upframe_pipeline::FrameProcessor;
 
 use crate::errors::Kind;
@@ -125,8 +123,8 @@ impl Upscaler {
             None => UpscalerImpl::Facade(upframe::Upscaler::new(&options)?),
             Some((second, weight)) => {
                 // The facade checks the options; the network is the mix.
-                options.validate()?;
-                UpscalerImpl::Dni(Box::new(dni_upscaler(&options, second, *weight)?))
+                let valid = options.validate()?;
+                UpscalerImpl::Dni(Box::new(dni_upscaler(&valid, second, *weight)?))
             }
         };
         Ok(Upscaler { inner })
@@ -157,7 +155,8 @@ impl Upscaler {
 }
 
 /// `w·a + (1 − w)·b` of the weight files `options.model` (a) and `second` (b).
-fn dni_upscaler(options: &UpscaleOptions, second: &str, weight: f64) -> Result<RealEsrganUpscaler> {
+fn dni_upscaler(valid: &ValidUpscale, second: &str, weight: f64) -> Result<RealEsrganUpscaler> {
+    let options = valid.options();
     let load = |name: &str| {
         let model_error = |e: &dyn std::error::Error| {
             EngineError::new(
@@ -174,19 +173,8 @@ fn dni_upscaler(options: &UpscaleOptions, second: &str, weight: f64) -> Result<R
     let (name_b, b) = load(second)?;
     let mixed = interpolate_weights(&a, &b, weight)
         .map_err(|e| EngineError::new(Kind::Model, upframe::one_line(&e)))?;
-    let settings = RealEsrganOptions {
-        outscale: options.scale,
-        tile: options.tile,
-        tile_pad: options.tile_pad,
-        pre_pad: options.pre_pad,
-        alpha: match options.alpha {
-            AlphaMode::Realesrgan => AlphaUpsampler::RealEsrgan,
-            AlphaMode::Linear => AlphaUpsampler::Linear,
-            AlphaMode::Lanczos => AlphaUpsampler::Lanczos,
-        },
-        memory_budget: None,
-        precision: options.precision,
-    };
+    // The same settings the facade gives a single model.
+    let settings = valid.realesrgan_options();
     let name = format!("{name_a} × {weight} + {name_b} × {}", 1.0 - weight);
     RealEsrganUpscaler::from_state_dict(name, &mixed, settings)
         .map_err(|e| EngineError::new(Kind::Model, upframe::one_line(&e)))

@@ -291,8 +291,9 @@ impl ValidUpscale {
         self.lanczos.is_some()
     }
 
-    /// The Real-ESRGAN processor settings.
-    pub(crate) fn realesrgan_options(&self) -> RealEsrganOptions {
+    /// The Real-ESRGAN processor settings (also what a caller mixing two weight files gives
+    /// the processor it builds).
+    pub fn realesrgan_options(&self) -> RealEsrganOptions {
         let o = &self.options;
         RealEsrganOptions {
             outscale: o.scale,
