@@ -6,7 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+# No incremental state: a one-off build gains nothing from it, and it doubles target/'s size.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# target/ size and free disk, for when a machine runs short of space.
+du -sh target 2>/dev/null || true; df -h . | tail -1
 bash scripts/test_python.sh
