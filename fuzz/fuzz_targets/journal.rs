@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use upframe_pipeline::journal::Journal;
+use upframe_pipeline::resume::journal::Journal;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

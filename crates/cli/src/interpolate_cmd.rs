@@ -10,7 +10,7 @@ use serde_json::json;
 use upframe::batch::{self, ExtChoice, FolderRule, Naming, Shape};
 use upframe::{InterpolateJob, Rate, Summary};
 use upframe_models::ifnet::{Tested, VARIANTS};
-use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
+use upframe_pipeline::jobs::scene::DEFAULT_CUT_THRESHOLD;
 
 use crate::batch_cmd::{self, BatchArgs, BatchCommand, FileJob};
 pub use crate::job_options::JobOptions;

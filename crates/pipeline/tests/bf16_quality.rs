@@ -13,8 +13,8 @@ mod common;
 use upframe_media::{read_image, Frame};
 use upframe_nn::bf16conv::Bf16Kernel;
 use upframe_nn::Precision;
-use upframe_pipeline::realesrgan::{RealEsrganOptions, RealEsrganUpscaler};
-use upframe_pipeline::rife::RifeInterpolator;
+use upframe_pipeline::processors::realesrgan::{RealEsrganOptions, RealEsrganUpscaler};
+use upframe_pipeline::processors::rife::RifeInterpolator;
 use upframe_pipeline::{FrameInterpolator, FrameProcessor, PrecisionChoice};
 
 fn to_u8(v: f32) -> i32 {

@@ -6,8 +6,8 @@
 mod common;
 
 use upframe_media::{read_image, Frame};
-use upframe_pipeline::gpu::{list_adapters, Device};
-use upframe_pipeline::realesrgan::{RealEsrganOptions, RealEsrganUpscaler};
+use upframe_pipeline::processors::gpu::{list_adapters, Device};
+use upframe_pipeline::processors::realesrgan::{RealEsrganOptions, RealEsrganUpscaler};
 use upframe_pipeline::FrameProcessor;
 
 fn gpu_present() -> bool {

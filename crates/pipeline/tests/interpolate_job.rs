@@ -6,9 +6,9 @@
 mod common;
 
 use upframe_media::{open_source, DecodeOptions, Frame};
-use upframe_pipeline::interpolate::{run_interpolate_job, InterpolateJob};
-use upframe_pipeline::rife::RifeInterpolator;
-use upframe_pipeline::timing::Rate;
+use upframe_pipeline::jobs::interpolate::{run_interpolate_job, InterpolateJob};
+use upframe_pipeline::jobs::timing::Rate;
+use upframe_pipeline::processors::rife::RifeInterpolator;
 use upframe_pipeline::VideoJob;
 
 fn mse(a: &Frame, b: &[f32]) -> f64 {

@@ -7,7 +7,9 @@ mod common;
 use std::path::Path;
 
 use upframe_media::{read_image, Frame, SampleDepth};
-use upframe_pipeline::realesrgan::{AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler};
+use upframe_pipeline::processors::realesrgan::{
+    AlphaUpsampler, RealEsrganOptions, RealEsrganUpscaler,
+};
 use upframe_pipeline::{FrameProcessor, PrecisionChoice};
 
 struct Case {

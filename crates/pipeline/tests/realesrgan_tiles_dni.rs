@@ -5,7 +5,7 @@ mod common;
 
 use upframe_media::{read_image, Frame};
 use upframe_models::{load_weights, WeightTensor};
-use upframe_pipeline::realesrgan::{
+use upframe_pipeline::processors::realesrgan::{
     interpolate_weights, load_upscaler_with_denoise, AlphaUpsampler, RealEsrganError,
     RealEsrganOptions, RealEsrganUpscaler,
 };

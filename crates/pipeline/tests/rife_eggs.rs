@@ -10,7 +10,7 @@ mod vsrife;
 
 use upframe_media::{read_image, Frame};
 use upframe_models::IfNetOptions;
-use upframe_pipeline::rife::RifeInterpolator;
+use upframe_pipeline::processors::rife::RifeInterpolator;
 use upframe_pipeline::FrameInterpolator;
 
 fn to_u8(v: f32) -> i32 {

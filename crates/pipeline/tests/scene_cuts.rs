@@ -4,7 +4,7 @@
 mod common;
 
 use upframe_media::{open_source, DecodeOptions};
-use upframe_pipeline::scene::{ssim, thumbnail, DEFAULT_CUT_THRESHOLD};
+use upframe_pipeline::jobs::scene::{ssim, thumbnail, DEFAULT_CUT_THRESHOLD};
 
 fn pair_ssims(relative: &str, frames: u64) -> Option<Vec<f64>> {
     let path = common::asset(relative)?;

@@ -11,7 +11,7 @@
 //! pipeline's OpenCV-exact resamplers.
 
 use upframe::Frame;
-use upframe_pipeline::realesrgan::{
+use upframe_pipeline::processors::realesrgan::{
     outscale_size, resize_lanczos4_u16_opencv, resize_lanczos4_u8_opencv, resize_linear_opencv,
 };
 

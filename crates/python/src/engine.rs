@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use upframe::{AlphaMode, Frame, InterpolateOptions, UpscaleOptions, ValidUpscale};
 use upframe_models::registry;
-use upframe_pipeline::realesrgan::{interpolate_weights, RealEsrganUpscaler};
+use upframe_pipeline::processors::realesrgan::{interpolate_weights, RealEsrganUpscaler};
 use upframe_pipeline::FrameProcessor;
 
 use crate::errors::Kind;

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use upframe_media::MediaError;
-use upframe_pipeline::journal::JournalError;
+use upframe_pipeline::resume::journal::JournalError;
 use upframe_pipeline::{kept_segments, resume_hint, JobError};
 
 use crate::batch::BatchError;

@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use upframe_media::{OutputSummary, ShortInput, VideoInfo};
 use upframe_models::registry;
-use upframe_pipeline::gpu::DeviceChoice;
-use upframe_pipeline::interpolate::{run_interpolate_job_with, InterpolateSummary};
-use upframe_pipeline::journal::JobKey;
-use upframe_pipeline::timing::Rate;
+use upframe_pipeline::jobs::interpolate::{run_interpolate_job_with, InterpolateSummary};
+use upframe_pipeline::jobs::timing::Rate;
+use upframe_pipeline::processors::gpu::DeviceChoice;
+use upframe_pipeline::resume::journal::JobKey;
 use upframe_pipeline::{
     run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, ResolvedPrecision,
     ResumeReport, SegmentOptions, VideoJob,
@@ -435,8 +435,8 @@ pub fn upscale(
 fn pipeline_interpolate_job(
     video: VideoJob,
     interp: &ValidInterpolate,
-) -> upframe_pipeline::interpolate::InterpolateJob {
-    let mut job = upframe_pipeline::interpolate::InterpolateJob::new(video, interp.rate);
+) -> upframe_pipeline::jobs::interpolate::InterpolateJob {
+    let mut job = upframe_pipeline::jobs::interpolate::InterpolateJob::new(video, interp.rate);
     job.cut_threshold = interp.options.scene_threshold;
     job.on_cut = interp.options.on_cut;
     job

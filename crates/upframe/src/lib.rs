@@ -48,9 +48,9 @@ pub use options::{
 };
 pub use processors::{Interpolator, Upscaler};
 pub use upframe_media::{Frame, OutputSummary, SampleDepth, ShortInput, VideoInfo};
-pub use upframe_pipeline::gpu::{Device, DeviceChoice};
-pub use upframe_pipeline::interpolate::OnCut;
-pub use upframe_pipeline::timing::Rate;
+pub use upframe_pipeline::jobs::interpolate::OnCut;
+pub use upframe_pipeline::jobs::timing::Rate;
+pub use upframe_pipeline::processors::gpu::{Device, DeviceChoice};
 pub use upframe_pipeline::{
     Notice, PrecisionChoice, Progress, ResolvedPrecision, ResumeReport, DEFAULT_MAX_PIXELS,
 };

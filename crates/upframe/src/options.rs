@@ -12,13 +12,13 @@ use std::path::PathBuf;
 
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
 use upframe_models::IfNetOptions;
-use upframe_pipeline::gpu::Device;
-use upframe_pipeline::interpolate::OnCut;
-use upframe_pipeline::journal::JobKey;
-use upframe_pipeline::realesrgan::{AlphaUpsampler, RealEsrganOptions};
-use upframe_pipeline::rife::RIFE_SCALES;
-use upframe_pipeline::scene::DEFAULT_CUT_THRESHOLD;
-use upframe_pipeline::timing::{parse_fps, Rate, Retimer};
+use upframe_pipeline::jobs::interpolate::OnCut;
+use upframe_pipeline::jobs::scene::DEFAULT_CUT_THRESHOLD;
+use upframe_pipeline::jobs::timing::{parse_fps, Rate, Retimer};
+use upframe_pipeline::processors::gpu::Device;
+use upframe_pipeline::processors::realesrgan::{AlphaUpsampler, RealEsrganOptions};
+use upframe_pipeline::processors::rife::RIFE_SCALES;
+use upframe_pipeline::resume::journal::JobKey;
 use upframe_pipeline::{LanczosKernel, PrecisionChoice, DEFAULT_MAX_PIXELS};
 
 use crate::Error;

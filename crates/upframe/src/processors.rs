@@ -6,9 +6,9 @@ use std::path::Path;
 
 use upframe_media::Frame;
 use upframe_models::registry;
-use upframe_pipeline::gpu::{Device, DeviceChoice};
-use upframe_pipeline::realesrgan::{load_upscaler_with_denoise, RealEsrganUpscaler};
-use upframe_pipeline::rife::RifeInterpolator;
+use upframe_pipeline::processors::gpu::{Device, DeviceChoice};
+use upframe_pipeline::processors::realesrgan::{load_upscaler_with_denoise, RealEsrganUpscaler};
+use upframe_pipeline::processors::rife::RifeInterpolator;
 use upframe_pipeline::{FrameInterpolator, FrameProcessor, LanczosResizer, ResolvedPrecision};
 
 use crate::error::one_line;

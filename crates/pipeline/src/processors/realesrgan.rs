@@ -32,11 +32,13 @@ use upframe_nn::ops::{pad, PadMode};
 use upframe_nn::{Tensor, Workspace};
 
 use crate::error::PipelineError;
-pub use crate::gpu::{Device, GpuError};
-use crate::gpu::{DeviceChoice, GpuRunError, GpuUpscaleRunner, MIN_GPU_TILE};
-use crate::precision::{resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision};
-use crate::processor::FrameProcessor;
-use crate::resize::{opencv_lanczos4_coefficients, resize_lanczos4_opencv};
+pub use crate::processors::gpu::{Device, GpuError};
+use crate::processors::gpu::{DeviceChoice, GpuRunError, GpuUpscaleRunner, MIN_GPU_TILE};
+use crate::processors::precision::{
+    resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision,
+};
+use crate::processors::resize::{opencv_lanczos4_coefficients, resize_lanczos4_opencv};
+use crate::processors::FrameProcessor;
 
 /// Errors building or configuring a [`RealEsrganUpscaler`].
 #[derive(Debug, Error)]
@@ -90,7 +92,7 @@ pub struct RealEsrganOptions {
     /// available memory (`MemAvailable`), 2 GiB when that cannot be read.
     pub memory_budget: Option<usize>,
     /// The arithmetic of the network's heavy convolutions (resolved per model family and CPU
-    /// by [`crate::precision::resolve_precision`]).
+    /// by [`crate::processors::precision::resolve_precision`]).
     pub precision: PrecisionChoice,
 }
 

@@ -1,9 +1,19 @@
-//! The processor traits every stage between decode and encode implements.
+//! Processors: what runs between decode and encode, on frames in memory. This module holds the
+//! traits every processor implements and the chain helpers; its children are the processors
+//! themselves — [`realesrgan`] (Real-ESRGAN upscaling with tiling and outscale), [`rife`] (RIFE
+//! interpolation), [`resize`] (the Lanczos resizers, one OpenCV Lanczos-4) — and the run-time
+//! choices they share: [`precision`] (fp32/bf16) and [`gpu`] (CPU or GPU device).
 //!
 //! [`FrameProcessor`]: one frame in, one frame out (upscalers, resizers, enhancers).
 //! [`FrameInterpolator`]: two frames and a time `t` in (0, 1) in, one in-between frame out
 //! (RIFE). Both are object-safe and `Send` so a job can own a `Vec<Box<dyn ...>>` and run it on
 //! its processing thread.
+
+pub mod gpu;
+pub mod precision;
+pub mod realesrgan;
+pub mod resize;
+pub mod rife;
 
 use upframe_media::Frame;
 

@@ -1,11 +1,13 @@
 //! Resumable output for whole-file jobs: decides whether a job writes segments, builds the
 //! job's key (input identity, every option that changes the output, the caller's own options
-//! and model hashes), prepares the work directory through [`crate::journal`], opens the
+//! and model hashes), prepares the work directory through [`crate::resume::journal`], opens the
 //! segmented sink with the segments already done, and tells the job how many output frames
 //! to skip. After the final file is committed the work directory is removed.
 //!
 //! Video file outputs are segmented by default ([`SegmentOptions`]); one image or an image
 //! sequence is written directly (there is nothing to join).
+
+pub mod journal;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -17,8 +19,8 @@ use upframe_media::{
     OutputSpec, SegmentPlan, SegmentRecord,
 };
 
-use crate::job::{JobError, VideoJob};
-use crate::journal::{self, InputIdentity, JobKey, SegmentEntry};
+use crate::jobs::job::{JobError, VideoJob};
+use crate::resume::journal::{self, InputIdentity, JobKey, SegmentEntry};
 
 /// Seconds of output per segment when [`SegmentOptions::frames`] is not set: a crash loses at
 /// most this much work, and joining costs one encoder start per segment.

@@ -14,7 +14,7 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use upframe_media::Frame;
 
 use crate::error::PipelineError;
-use crate::processor::FrameProcessor;
+use crate::processors::FrameProcessor;
 
 /// How a job runs.
 #[derive(Clone, Debug)]

@@ -16,7 +16,7 @@ const GPU_BUDGET_BYTES: u64 = 2 << 30;
 /// Tiles are never made smaller than this by the retry (a failure there is an error).
 pub const MIN_GPU_TILE: usize = 32;
 
-/// What [`crate::realesrgan::RealEsrganUpscaler::use_device`] settled on, for `--json` and
+/// What [`crate::processors::realesrgan::RealEsrganUpscaler::use_device`] settled on, for `--json` and
 /// the resume key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeviceChoice {

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use upframe_media::Frame;
 
 use crate::error::PipelineError;
-use crate::processor::FrameProcessor;
+use crate::processors::FrameProcessor;
 
 /// Which Lanczos variant a [`LanczosResizer`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

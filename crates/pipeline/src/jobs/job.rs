@@ -14,9 +14,9 @@ use upframe_media::{
 };
 
 use crate::error::PipelineError;
-use crate::processor::{chain_job_key, chain_output_channels, chain_output_size, FrameProcessor};
+use crate::jobs::runner::{run_job, JobReport, Progress, RunOptions};
+use crate::processors::{chain_job_key, chain_output_channels, chain_output_size, FrameProcessor};
 use crate::resume::{open_job_output, Notice, SegmentOptions};
-use crate::runner::{run_job, JobReport, Progress, RunOptions};
 
 /// Errors of a whole-file job: media (open, decode, encode, mux) or pipeline (processors,
 /// cancellation). Both render as one line that names the file when there is one.
@@ -28,7 +28,7 @@ pub enum JobError {
     Pipeline(#[from] PipelineError),
     /// The work directory of a resumable job (changed job, damaged journal, busy, I/O).
     #[error(transparent)]
-    Journal(#[from] crate::journal::JournalError),
+    Journal(#[from] crate::resume::journal::JournalError),
 }
 
 impl JobError {

@@ -17,8 +17,10 @@ use upframe_models::{load_model, IfNet, IfNetOptions};
 use upframe_nn::{Tensor, Workspace};
 
 use crate::error::PipelineError;
-use crate::precision::{resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision};
-use crate::processor::FrameInterpolator;
+use crate::processors::precision::{
+    resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision,
+};
+use crate::processors::FrameInterpolator;
 
 /// `x` rounded up to a multiple of `m` (`((x − 1) // m + 1) · m`).
 fn round_up(x: usize, m: usize) -> usize {

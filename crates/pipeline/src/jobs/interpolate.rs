@@ -1,9 +1,9 @@
 //! The interpolation job: source frames in pairs → output frames on a new time grid
-//! ([`crate::timing`]) → sink, streaming (two source frames held at a time).
+//! ([`crate::jobs::timing`]) → sink, streaming (two source frames held at a time).
 //!
 //! Optional one-in-one-out processors run before interpolation (`pre`, e.g. upscale-first
 //! `enhance`) and after it (`post`, interpolate-first `enhance`). Pairs across a scene cut
-//! ([`crate::scene`]) are not interpolated by default (the earlier frame is repeated); pairs
+//! ([`crate::jobs::scene`]) are not interpolated by default (the earlier frame is repeated); pairs
 //! of identical frames skip the network. The sink's passthrough copies audio untouched: the
 //! output keeps the source's timeline, so audio stays in sync (slow motion drops audio).
 //! The first two frames are read before the sink is opened, so a one-frame input fails
@@ -18,14 +18,14 @@ use upframe_media::{
 };
 
 use crate::error::PipelineError;
-use crate::job::{expected_frames, JobError, ResumeReport, StartCallback, VideoJob};
-use crate::processor::{
+use crate::jobs::job::{expected_frames, JobError, ResumeReport, StartCallback, VideoJob};
+use crate::jobs::runner::Progress;
+use crate::jobs::scene::{is_static, ssim, thumbnail, DEFAULT_CUT_THRESHOLD};
+use crate::jobs::timing::{Rate, Retimer, Slot};
+use crate::processors::{
     chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
 };
 use crate::resume::open_job_output;
-use crate::runner::Progress;
-use crate::scene::{is_static, ssim, thumbnail, DEFAULT_CUT_THRESHOLD};
-use crate::timing::{Rate, Retimer, Slot};
 
 /// What to put between two frames across a scene cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -145,8 +145,12 @@ pub fn run_interpolate_job_with(
     let fresh_retimer = retimer.clone();
     let (mid_w, mid_h) = chain_output_size(pre, info.width, info.height);
     let (out_w, out_h) = chain_output_size(post, mid_w, mid_h);
-    crate::job::check_frame_limit((info.width, info.height), (mid_w, mid_h), vjob.max_pixels)?;
-    crate::job::check_frame_limit((mid_w, mid_h), (out_w, out_h), vjob.max_pixels)?;
+    crate::jobs::job::check_frame_limit(
+        (info.width, info.height),
+        (mid_w, mid_h),
+        vjob.max_pixels,
+    )?;
+    crate::jobs::job::check_frame_limit((mid_w, mid_h), (out_w, out_h), vjob.max_pixels)?;
     let frames_in_expected = expected_frames(&info, &vjob.decode);
     let total = frames_in_expected.and_then(|n| expected_output_frames(job.rate, n, info.fps()));
     // Source ticks per frame, for frames without timestamps.
@@ -369,7 +373,7 @@ pub fn run_interpolate_job_with(
     let short_input = source.short_input().cloned();
     let frames_decoded = source.frames_decoded();
     drop(source);
-    crate::job::end_passthrough_early(&mut output.sink, short_input.as_ref());
+    crate::jobs::job::end_passthrough_early(&mut output.sink, short_input.as_ref());
     let output = output.finish(&vjob.notice)?;
     Ok(InterpolateSummary {
         input: info,
