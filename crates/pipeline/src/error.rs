@@ -1,6 +1,10 @@
-//! The pipeline's error type: invalid processor settings, stage failures, cancellation.
+//! The pipeline's error types: [`PipelineError`] (invalid processor settings, stage failures,
+//! cancellation) and [`JobError`], a whole-file job's (media, pipeline or work directory).
 
 use thiserror::Error;
+use upframe_media::MediaError;
+
+use crate::journal::JournalError;
 
 /// Errors from processors and the job runner.
 #[derive(Debug, Error)]
@@ -30,4 +34,28 @@ pub enum PipelineError {
     /// A stage thread panicked; this is a bug.
     #[error("internal error: the {0} stage panicked")]
     StagePanicked(&'static str),
+}
+
+/// Errors of a whole-file job: media (open, decode, encode, mux) or pipeline (processors,
+/// cancellation). Both render as one line that names the file when there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// The work directory of a resumable job (changed job, damaged journal, busy, I/O).
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+impl JobError {
+    /// Whether the job stopped because it was cancelled (Ctrl-C, SIGTERM).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(
+            self,
+            JobError::Pipeline(PipelineError::Cancelled)
+                | JobError::Media(MediaError::Interrupted { .. })
+        )
+    }
 }

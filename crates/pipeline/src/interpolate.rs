@@ -17,8 +17,9 @@ use upframe_media::{
     SeekReport, ShortInput, VideoInfo,
 };
 
-use crate::error::PipelineError;
-use crate::job::{expected_frames, JobError, ResumeReport, StartCallback, VideoJob};
+use crate::error::{JobError, PipelineError};
+use crate::job::{expected_frames, ResumeReport, StartCallback};
+use crate::job_spec::VideoJob;
 use crate::processor::{
     chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
 };

@@ -13,6 +13,7 @@ pub mod error;
 pub mod gpu;
 pub mod interpolate;
 pub mod job;
+pub mod job_spec;
 pub mod journal;
 pub mod precision;
 pub mod processor;
@@ -24,11 +25,9 @@ pub mod runner;
 pub mod scene;
 pub mod timing;
 
-pub use error::PipelineError;
-pub use job::{
-    expected_frames, run_video_job, run_video_job_with, JobError, JobSummary, ResumeReport,
-    VideoJob, DEFAULT_MAX_PIXELS,
-};
+pub use error::{JobError, PipelineError};
+pub use job::{expected_frames, run_video_job, run_video_job_with, JobSummary, ResumeReport};
+pub use job_spec::{Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS};
 pub use precision::{
     resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision, UnknownPrecision,
 };
@@ -39,5 +38,5 @@ pub use resize::{
     opencv_lanczos4_coefficients, resize_lanczos3, resize_lanczos4_opencv, scaled_size,
     LanczosKernel, LanczosResizer,
 };
-pub use resume::{kept_segments, resume_hint, KeptSegments, Notice, SegmentOptions};
+pub use resume::{kept_segments, resume_hint, KeptSegments};
 pub use runner::{run_job, JobReport, Progress, RunOptions};
