@@ -20,9 +20,8 @@ from collections import defaultdict
 
 PATH_RE = re.compile(r"\b(crate|super|self)((?:\s*::\s*[A-Za-z_][A-Za-z0-9_]*)+)")
 USE_GROUP_RE = re.compile(r"\buse\s+(crate|super|self)\s*::\s*([^;]*?)\{([^;]*)\}\s*;", re.S)
-LINE_COMMENT_RE = re.compile(r"//[^\n]*")
-BLOCK_COMMENT_RE = re.compile(r"/\*.*?\*/", re.S)
-STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"')
+RAW_STRING_START_RE = re.compile(r'b?r(#*)"')
+CHAR_RE = re.compile(r"'(?:\\.[^']*|[^'\\])'", re.S)
 
 
 def module_of(src_dir, path):
@@ -35,9 +34,48 @@ def module_of(src_dir, path):
 
 
 def strip(text):
-    text = BLOCK_COMMENT_RE.sub(" ", text)
-    text = LINE_COMMENT_RE.sub(" ", text)
-    return STRING_RE.sub('""', text)
+    """The code of a Rust file with comments replaced by a space and string and character
+    literals emptied, in one pass from the start, so that `//` or `"` inside a literal, a
+    string continued across lines with `\\`, raw strings and nested block comments cannot
+    hide code or make text look like code."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            out.append(" ")
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+            out.append(" ")
+        elif (c in "rb") and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) and (
+            m := RAW_STRING_START_RE.match(text, i)
+        ):
+            end = text.find('"' + m.group(1), m.end())
+            i = n if end < 0 else end + 1 + len(m.group(1))
+            out.append('""')
+        elif c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+            out.append('""')
+        elif c == "'" and (m := CHAR_RE.match(text, i)):
+            # A character literal ('a', '\\n', '"'); otherwise a lifetime or label ('a).
+            i = m.end()
+            out.append("' '")
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
 
 
 def references(text):

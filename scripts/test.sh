@@ -9,6 +9,7 @@ bash scripts/setup.sh
 # No incremental state: a one-off build gains nothing from it, and it doubles target/'s size.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 cargo fmt --all -- --check
+python3 scripts/check_module_cycles.py
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 # target/ size and free disk, for when a machine runs short of space.

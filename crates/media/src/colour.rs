@@ -6,64 +6,6 @@ use ffmpeg_next::format::Pixel;
 
 use crate::types::{ColourRange, ColourTags};
 
-pub(crate) fn primaries_name(code: u8) -> &'static str {
-    match code {
-        1 => "bt709",
-        4 => "bt470m",
-        5 => "bt470bg",
-        6 => "smpte170m",
-        7 => "smpte240m",
-        8 => "film",
-        9 => "bt2020",
-        10 => "smpte428",
-        11 => "smpte431",
-        12 => "smpte432",
-        22 => "ebu3213",
-        _ => "unknown",
-    }
-}
-
-pub(crate) fn transfer_name(code: u8) -> &'static str {
-    match code {
-        1 => "bt709",
-        4 => "gamma22",
-        5 => "gamma28",
-        6 => "smpte170m",
-        7 => "smpte240m",
-        8 => "linear",
-        9 => "log100",
-        10 => "log316",
-        11 => "iec61966-2-4",
-        12 => "bt1361e",
-        13 => "iec61966-2-1",
-        14 => "bt2020-10",
-        15 => "bt2020-12",
-        16 => "smpte2084",
-        17 => "smpte428",
-        18 => "arib-std-b67",
-        _ => "unknown",
-    }
-}
-
-pub(crate) fn matrix_name(code: u8) -> &'static str {
-    match code {
-        0 => "gbr",
-        1 => "bt709",
-        4 => "fcc",
-        5 => "bt470bg",
-        6 => "smpte170m",
-        7 => "smpte240m",
-        8 => "ycgco",
-        9 => "bt2020nc",
-        10 => "bt2020c",
-        11 => "smpte2085",
-        12 => "chroma-derived-nc",
-        13 => "chroma-derived-c",
-        14 => "ictcp",
-        _ => "unknown",
-    }
-}
-
 /// Reads the tags of a decoder/encoder context or frame (raw FFmpeg enums).
 pub(crate) fn tags_from_ff(
     primaries: ffi::AVColorPrimaries,
@@ -236,8 +178,8 @@ impl Converter {
         if ctx.is_null() {
             return Err(format!(
                 "no conversion from {} to {}",
-                crate::encode::pixel_name(src),
-                crate::encode::pixel_name(dst)
+                crate::pixfmt::pixel_name(src),
+                crate::pixfmt::pixel_name(dst)
             ));
         }
         let conv = Converter {

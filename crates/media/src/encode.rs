@@ -1,6 +1,6 @@
 //! The video encoder half of a video sink: codec/pixel-format choice, encoder setup (CRF,
-//! bitrate, preset, colour tags), and Frame → YUV conversion with the output's matrix and range.
-//! Kept separate from the muxer so a segmented sink can drive one encoder per segment.
+//! bitrate, preset, colour tags), Frame → YUV conversion with the output's matrix and range,
+//! and the encoder's timestamps ([`FrameClock`]). Kept separate from the muxer so a segmented sink can drive one encoder per segment.
 
 use std::path::Path;
 
@@ -9,9 +9,9 @@ use ffmpeg_next::{ffi, Dictionary, Packet};
 
 use crate::colour::{is_full_range, sws_matrix, Converter};
 use crate::error::{one_line, MediaError};
+use crate::ff;
 use crate::frame::{Frame, SampleDepth};
-use crate::probe::pix_info;
-use crate::source::packed_format;
+use crate::pixfmt::{packed_format, pix_info, pixel_name, pixel_named};
 use crate::types::{ColourRange, ColourTags, EncodeOptions, OutputSpec};
 
 /// The codec and pixel format a sink will use, decided before anything is opened.
@@ -27,28 +27,6 @@ fn extension(path: &Path) -> String {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase()
-}
-
-fn pixel_named(path: &Path, name: &str) -> Result<Pixel, MediaError> {
-    let c = std::ffi::CString::new(name).map_err(|_| MediaError::InvalidOutput {
-        path: path.to_path_buf(),
-        reason: format!("bad pixel format name '{name}'"),
-    })?;
-    // SAFETY: av_get_pix_fmt takes a NUL-terminated name and returns NONE when unknown.
-    let fmt = unsafe { ffi::av_get_pix_fmt(c.as_ptr()) };
-    if fmt == ffi::AVPixelFormat::AV_PIX_FMT_NONE {
-        return Err(MediaError::InvalidOutput {
-            path: path.to_path_buf(),
-            reason: format!("unknown pixel format '{name}'"),
-        });
-    }
-    Ok(Pixel::from(fmt))
-}
-
-pub(crate) fn pixel_name(p: Pixel) -> String {
-    p.descriptor()
-        .map(|d| d.name().to_string())
-        .unwrap_or_else(|| format!("pixel format #{}", ffi::AVPixelFormat::from(p) as i32))
 }
 
 /// Picks codec and pixel format from the spec and the output extension (see
@@ -73,7 +51,7 @@ fn codec_for(ext: &str, encode: &EncodeOptions, want_alpha: bool, high: bool) ->
 /// format the encoder takes. Checked for 8-bit frames without alpha (and, when it differs, for
 /// the high-depth default); the size rules come when the sink opens, before the first frame.
 pub(crate) fn check_video_output(path: &Path, encode: &EncodeOptions) -> Result<(), MediaError> {
-    crate::ff::init();
+    ff::init();
     let ext = extension(path);
     let mut codecs = vec![codec_for(&ext, encode, false, false)];
     let high = codec_for(&ext, encode, false, true);
@@ -285,9 +263,9 @@ impl VideoEncoder {
         ctx.set_width(spec.width as u32);
         ctx.set_height(spec.height as u32);
         ctx.set_format(choice.pix_fmt);
-        ctx.set_time_base(crate::ff::to_rat(tb));
+        ctx.set_time_base(ff::to_rat(tb));
         if spec.frame_rate.0 > 0 && spec.frame_rate.1 > 0 {
-            ctx.set_frame_rate(Some(crate::ff::to_rat(spec.frame_rate)));
+            ctx.set_frame_rate(Some(ff::to_rat(spec.frame_rate)));
         }
         let pinfo = pix_info(choice.pix_fmt);
         // SAFETY: descriptor lookup for a valid format.
@@ -557,4 +535,61 @@ fn fill_packed(packed: &mut ffmpeg_next::frame::Video, frame: &Frame, high: bool
             }
         }
     }
+}
+
+/// Timestamps for the encoder: the frame's pts shifted by the window start, or one made from
+/// the frame count, nudged to stay strictly increasing.
+pub(crate) struct FrameClock {
+    pub time_base: (i32, i32),
+    /// Window start in the encoder time base, subtracted from every frame pts.
+    pub offset_ts: i64,
+    pub last_pts: Option<i64>,
+    /// Frames seen so far (output frame index of the next frame).
+    pub frames: u64,
+}
+
+impl FrameClock {
+    pub fn new(spec: &OutputSpec, time_base: (i32, i32), frames: u64) -> Self {
+        FrameClock {
+            time_base,
+            offset_ts: ff::s_to_ts(window_offset_s(spec), time_base),
+            last_pts: None,
+            frames,
+        }
+    }
+
+    /// The encoder pts of `frame` (in `time_base`); counts the frame.
+    pub fn stamp(&mut self, spec: &OutputSpec, path: &Path, frame: &Frame) -> i64 {
+        let tb = self.time_base;
+        let pts = match frame.pts {
+            Some(p) => p - self.offset_ts,
+            None => {
+                let r = spec.frame_rate;
+                ff::rescale(self.frames as i64, (r.1.max(1), r.0.max(1)), tb)
+            }
+        };
+        // Encoders need strictly increasing timestamps.
+        let pts = match self.last_pts {
+            Some(last) if pts <= last => {
+                tracing::warn!(
+                    "{}: frame {} has a non-increasing timestamp; nudged",
+                    path.display(),
+                    frame.index
+                );
+                last + 1
+            }
+            _ => pts,
+        };
+        self.last_pts = Some(pts);
+        self.frames += 1;
+        pts
+    }
+}
+
+/// Seconds subtracted from every timestamp: the window start (`--start`).
+pub(crate) fn window_offset_s(spec: &OutputSpec) -> f64 {
+    spec.start_s
+        .or(spec.passthrough.as_ref().and_then(|p| p.start_s))
+        .unwrap_or(0.0)
+        .max(0.0)
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::sequence::{Pattern, MAX_PATTERN_WIDTH};
+use crate::naming::{Pattern, MAX_PATTERN_WIDTH};
 
 /// Frame numbers formatted through a parsed pattern: the first ones, the 32-bit edge, the
 /// largest.

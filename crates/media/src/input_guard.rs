@@ -10,8 +10,9 @@ use std::fs::Metadata;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::MediaError;
-use crate::sequence::{is_pattern, Pattern};
-use crate::source::has_image_extension;
+use crate::naming::{
+    has_image_extension, is_pattern, is_sequence_output, output_pattern_path, partial_path, Pattern,
+};
 
 /// How an input selects the files it reads.
 enum Selection {
@@ -204,10 +205,10 @@ pub fn check_not_input(input: &Path, output: &Path) -> Result<(), MediaError> {
             reason,
         })
     };
-    if !crate::sink::is_sequence_output(output) {
+    if !is_sequence_output(output) {
         check_regular_or_absent(output)?;
         // The temporary file upframe writes beside the output is written over too.
-        let partial = crate::output::partial_path(output);
+        let partial = partial_path(output);
         if let Some(same) = inputs.same_file_as(&partial) {
             return refuse(format!(
                 "the input {} has the name of the temporary file this output is written to",
@@ -236,7 +237,7 @@ pub fn check_not_input(input: &Path, output: &Path) -> Result<(), MediaError> {
         return Ok(());
     }
     // Numbered images in a folder: `out/%06d.png` for a folder output.
-    let Some(pattern) = Pattern::parse(&crate::sequence::output_pattern_path(output)) else {
+    let Some(pattern) = Pattern::parse(&output_pattern_path(output)) else {
         return Ok(());
     };
     let out_dir = canonical(pattern.dir());

@@ -39,6 +39,12 @@
 //!   files of a fixed number of frames, one fresh encoder each, in a work directory; `finish`
 //!   joins their packets by stream copy, with the passthrough streams, into the final file. A
 //!   resumed job hands over the segments already done and the sink starts at the next one.
+//!
+//! Modules form layers, each using only those below it (`scripts/check_module_cycles.py`
+//! checks there are no circles): `frame`, `fflog` → `types` → `error`, `hdr` → `ff`, `naming`
+//! (what a path names), `pixfmt` → `colour`, `input_guard` → `output` → `images` → `sequence`
+//! → `probe` → `source`, `mux` → `encode` → `sink`, `segment`, `preflight` (the checks before
+//! a job starts).
 
 mod colour;
 mod encode;
@@ -52,7 +58,10 @@ mod hdr;
 mod images;
 mod input_guard;
 mod mux;
+mod naming;
 mod output;
+mod pixfmt;
+mod preflight;
 mod probe;
 mod segment;
 mod sequence;
@@ -168,7 +177,7 @@ pub fn open_source(path: &Path, opts: &DecodeOptions) -> Result<Box<dyn FrameSou
 /// Whether `path` has an extension [`open_source`] reads as an image (png, jpg, jpeg, webp,
 /// tif, tiff, bmp), case-insensitively.
 pub fn has_image_extension(path: &Path) -> bool {
-    source::has_image_extension(path)
+    naming::has_image_extension(path)
 }
 
 /// Opens a sink that writes `final_path`. The container/kind comes from the extension: image
@@ -187,7 +196,7 @@ pub fn open_sink(final_path: &Path, spec: &OutputSpec) -> Result<Box<dyn FrameSi
 /// Whether [`open_sink`] would write `final_path` as a video file (rather than one image or a
 /// sequence of images): only video files can be written in resumable segments.
 pub fn is_video_file_output(final_path: &Path) -> bool {
-    sink::is_video_file_output(final_path)
+    naming::is_video_file_output(final_path)
 }
 
 /// The checks [`open_sink`] makes before writing `final_path`: it does not exist (unless
@@ -215,7 +224,7 @@ pub fn check_job_output(
     encode: &EncodeOptions,
     windowed: bool,
 ) -> Result<(), MediaError> {
-    output::check_job_output(input, output, overwrite, encode, windowed)
+    preflight::check_job_output(input, output, overwrite, encode, windowed)
 }
 
 /// The FFmpeg library versions in use ("avcodec 59.37.100, avformat ..., swscale ..."): a

@@ -11,7 +11,7 @@ use ffmpeg_next::{ffi, Packet};
 use crate::error::{one_line, MediaError};
 use crate::ff::{self, rat};
 use crate::output::PartialFile;
-use crate::types::Passthrough;
+use crate::types::{OutputSpec, Passthrough};
 
 /// The FFmpeg muxer for an output file name (from its extension): a static description.
 fn guess_format(final_path: &Path) -> Result<*const ffi::AVOutputFormat, MediaError> {
@@ -487,4 +487,26 @@ impl Muxer {
         drop(octx);
         partial.commit()
     }
+}
+
+/// Adds the passthrough streams of `spec` (if any) to `muxer`, before its header is written.
+pub(crate) fn open_copier(
+    muxer: &mut Muxer,
+    spec: &OutputSpec,
+    offset_s: f64,
+) -> Result<Option<PassthroughCopier>, MediaError> {
+    let Some(pt) = &spec.passthrough else {
+        return Ok(None);
+    };
+    let mut pt = pt.clone();
+    if pt.start_s.is_none() {
+        pt.start_s = spec.start_s;
+    }
+    Ok(Some(PassthroughCopier::new(
+        &mut muxer.octx,
+        &pt,
+        offset_s,
+        muxer.video_index,
+        muxer.partial.final_path(),
+    )?))
 }

@@ -6,6 +6,7 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 use crate::error::MediaError;
+use crate::naming::partial_path;
 
 /// A temporary file `.NAME.upframe-partial.EXT` beside `final_path`. Renamed to the final path by
 /// [`PartialFile::commit`]; deleted when dropped uncommitted (errors, panics, Ctrl-C unwinding).
@@ -15,19 +16,6 @@ pub(crate) struct PartialFile {
     final_path: PathBuf,
     overwrite: bool,
     committed: bool,
-}
-
-/// The temporary name for `final_path` (keeps the extension so tools recognise the type).
-pub(crate) fn partial_path(final_path: &Path) -> PathBuf {
-    let name = final_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (stem, ext) = match name.rfind('.') {
-        Some(i) if i > 0 => (&name[..i], &name[i..]),
-        _ => (name.as_str(), ""),
-    };
-    final_path.with_file_name(format!(".{stem}.upframe-partial{ext}"))
 }
 
 /// Checks that `final_path` may be written: it does not exist (unless `overwrite`), it is not
@@ -71,121 +59,6 @@ pub(crate) fn check_output(
         }),
         Err(e) => Err(MediaError::OutputDirNotWritable {
             path: final_path.to_path_buf(),
-            reason: crate::error::one_line(&e.to_string()),
-        }),
-    }
-}
-
-/// Everything about writing `output` from `input` that can be told before a frame is read or a
-/// model is loaded: the input exists, the output does not overlap it
-/// ([`crate::input_guard::check_not_input`]), the output path is free (or `overwrite`), its
-/// format can hold what will be written (an image extension, or a container that accepts the
-/// encoder) and its folder is writable. Creates nothing that outlives the call.
-pub(crate) fn check_job_output(
-    input: &Path,
-    output: &Path,
-    overwrite: bool,
-    encode: &crate::types::EncodeOptions,
-    windowed: bool,
-) -> Result<(), MediaError> {
-    check_input_exists(input)?;
-    crate::input_guard::check_not_input(input, output)?;
-    let ends_with_slash = output.as_os_str().to_string_lossy().ends_with('/');
-    if ends_with_slash {
-        let bare = output.as_os_str().to_string_lossy();
-        let bare = Path::new(bare.trim_end_matches('/'));
-        if std::fs::metadata(bare).is_ok_and(|m| !m.is_dir()) {
-            return Err(MediaError::OutputDirNotWritable {
-                path: output.to_path_buf(),
-                reason: format!("{} is a file, not a directory", bare.display()),
-            });
-        }
-    }
-    if crate::sink::is_sequence_output(output) {
-        // Numbered images: the folder is created when the job starts; its parent must exist.
-        let dir = if crate::sequence::is_pattern(output) {
-            output.parent().map(Path::to_path_buf).unwrap_or_default()
-        } else {
-            output.to_path_buf()
-        };
-        let existing = dir
-            .ancestors()
-            .find(|a| !a.as_os_str().is_empty() && a.exists());
-        return match existing {
-            Some(a) if !a.is_dir() => Err(MediaError::OutputDirNotWritable {
-                path: output.to_path_buf(),
-                reason: format!("{} is not a directory", a.display()),
-            }),
-            Some(a) => check_writable_dir(output, a),
-            None => check_writable_dir(output, Path::new(".")),
-        };
-    }
-    // The overlap with the input was checked above.
-    check_output(output, overwrite, None)?;
-    if crate::source::has_image_extension(output) {
-        crate::images::check_image_format(output)?;
-        check_one_frame(input, output, windowed)?;
-    } else {
-        crate::encode::check_video_output(output, encode)?;
-    }
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    check_writable_dir(output, dir)
-}
-
-/// One image holds one frame: a video or sequence input of several frames is refused up front
-/// (instead of failing at its second frame, after the model ran) unless the job reads a window
-/// of it (`--start/--duration/--frames`: the window's frame count is the source's business).
-fn check_one_frame(input: &Path, output: &Path, windowed: bool) -> Result<(), MediaError> {
-    if windowed || (crate::source::has_image_extension(input) && input.is_file()) {
-        return Ok(());
-    }
-    let frames = crate::probe::probe(input)
-        .ok()
-        .and_then(|m| m.video)
-        .and_then(|v| v.frame_count);
-    match frames {
-        Some(n) if n > 1 => Err(MediaError::InvalidOutput {
-            path: output.to_path_buf(),
-            reason: format!(
-                "an image holds one frame and {} has {n}; write a video file, a frame pattern \
-                 such as frames/%06d.png or a folder, or add --frames 1",
-                input.display()
-            ),
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// The input exists: a file, a folder, or a pattern whose folder exists.
-fn check_input_exists(input: &Path) -> Result<(), MediaError> {
-    if input.exists() {
-        return Ok(());
-    }
-    if let Some(p) = crate::sequence::Pattern::parse(input) {
-        if p.dir().is_dir() {
-            return Ok(());
-        }
-    }
-    Err(MediaError::NotFound {
-        path: input.to_path_buf(),
-    })
-}
-
-/// Proves `dir` writable by creating and removing a uniquely named empty file in it (not the
-/// output's temporary name, which a concurrent job may be using).
-fn check_writable_dir(output: &Path, dir: &Path) -> Result<(), MediaError> {
-    let probe = dir.join(format!(".upframe-write-check.{}", std::process::id()));
-    match OpenOptions::new().write(true).create_new(true).open(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(MediaError::OutputDirNotWritable {
-            path: output.to_path_buf(),
             reason: crate::error::one_line(&e.to_string()),
         }),
     }
@@ -252,26 +125,5 @@ impl Drop for PartialFile {
         if !self.committed {
             let _ = std::fs::remove_file(&self.temp);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partial_name_keeps_extension_beside_output() {
-        assert_eq!(
-            partial_path(Path::new("/a/b/out.mp4")),
-            PathBuf::from("/a/b/.out.upframe-partial.mp4")
-        );
-        assert_eq!(
-            partial_path(Path::new("clip.tar.mkv")),
-            PathBuf::from(".clip.tar.upframe-partial.mkv")
-        );
-        assert_eq!(
-            partial_path(Path::new("noext")),
-            PathBuf::from(".noext.upframe-partial")
-        );
     }
 }

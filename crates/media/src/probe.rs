@@ -12,15 +12,23 @@ use crate::colour::tags_from_ff;
 use crate::error::MediaError;
 use crate::ff::{self, rat};
 use crate::frame::SampleDepth;
+use crate::pixfmt::{pix_info, PixInfo};
+use crate::sequence::ImageSequenceSource;
 use crate::types::{InputKind, MediaInfo, StreamInfo, StreamKind, VideoInfo};
+use crate::FrameSource;
 
 /// Describes `path`: a media file, an image, a directory of frames or a printf pattern.
 pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
-    match crate::source::classify(path)? {
+    match crate::naming::classify(path)? {
         InputKind::Video => probe_media_file(path),
-        InputKind::Image | InputKind::ImageSequence => {
-            let source = crate::source::open_source(path, &Default::default())?;
-            let kind = crate::source::classify(path)?;
+        kind @ (InputKind::Image | InputKind::ImageSequence) => {
+            // The source `open_source` opens for these kinds.
+            let opts = Default::default();
+            let source = if kind == InputKind::Image {
+                ImageSequenceSource::single(path, &opts)?
+            } else {
+                ImageSequenceSource::open(path, &opts)?
+            };
             let video = source.info().clone();
             Ok(MediaInfo {
                 path: path.to_path_buf(),
@@ -119,41 +127,6 @@ pub(crate) fn video_stream_index(input: &Input) -> Option<usize> {
 /// Whether a stream is VP8/VP9 with an alpha channel stored as Matroska block additions.
 pub(crate) fn stream_has_alpha_mode(s: &ffmpeg_next::format::stream::Stream) -> bool {
     s.metadata().get("alpha_mode").map(str::trim) == Some("1")
-}
-
-pub(crate) struct PixInfo {
-    pub bit_depth: u8,
-    pub has_alpha: bool,
-    pub gray: bool,
-}
-
-pub(crate) fn pix_info(fmt: Pixel) -> PixInfo {
-    let raw: ffi::AVPixelFormat = fmt.into();
-    // SAFETY: av_pix_fmt_desc_get returns null or a static descriptor.
-    unsafe {
-        let d = ffi::av_pix_fmt_desc_get(raw);
-        if d.is_null() {
-            return PixInfo {
-                bit_depth: 8,
-                has_alpha: false,
-                gray: false,
-            };
-        }
-        let d = &*d;
-        let has_alpha = d.flags & ffi::AV_PIX_FMT_FLAG_ALPHA as u64 != 0;
-        let is_rgb = d.flags & ffi::AV_PIX_FMT_FLAG_RGB as u64 != 0;
-        let is_pal = d.flags & ffi::AV_PIX_FMT_FLAG_PAL as u64 != 0;
-        let colour_comps = d.nb_components as i32 - has_alpha as i32;
-        PixInfo {
-            bit_depth: if is_pal {
-                8
-            } else {
-                d.comp[0].depth.clamp(1, 32) as u8
-            },
-            has_alpha,
-            gray: colour_comps == 1 && !is_rgb && !is_pal,
-        }
-    }
 }
 
 /// Frame channels/depth a source yields for a coded picture format.

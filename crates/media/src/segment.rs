@@ -30,11 +30,14 @@ use std::sync::Arc;
 use ffmpeg_next::packet::Mut as _;
 use ffmpeg_next::{ffi, Packet};
 
-use crate::encode::{choose_codec, encoder_time_base, pixel_name, CodecChoice, VideoEncoder};
+use crate::encode::{
+    choose_codec, encoder_time_base, window_offset_s, CodecChoice, FrameClock, VideoEncoder,
+};
 use crate::error::MediaError;
 use crate::ff;
 use crate::frame::Frame;
 use crate::mux::Muxer;
+use crate::pixfmt::pixel_name;
 use crate::types::{OutputSpec, OutputSummary};
 use crate::FrameSink;
 
@@ -447,63 +450,6 @@ fn damaged(path: &Path, e: FormatError) -> MediaError {
 // ---------------------------------------------------------------------------------------------
 // The sink.
 
-/// Timestamps for the encoder: the frame's pts shifted by the window start, or one made from
-/// the frame count, nudged to stay strictly increasing.
-pub(crate) struct FrameClock {
-    pub time_base: (i32, i32),
-    /// Window start in the encoder time base, subtracted from every frame pts.
-    pub offset_ts: i64,
-    pub last_pts: Option<i64>,
-    /// Frames seen so far (output frame index of the next frame).
-    pub frames: u64,
-}
-
-impl FrameClock {
-    pub fn new(spec: &OutputSpec, time_base: (i32, i32), frames: u64) -> Self {
-        FrameClock {
-            time_base,
-            offset_ts: ff::s_to_ts(window_offset_s(spec), time_base),
-            last_pts: None,
-            frames,
-        }
-    }
-
-    /// The encoder pts of `frame` (in `time_base`); counts the frame.
-    pub fn stamp(&mut self, spec: &OutputSpec, path: &Path, frame: &Frame) -> i64 {
-        let tb = self.time_base;
-        let pts = match frame.pts {
-            Some(p) => p - self.offset_ts,
-            None => {
-                let r = spec.frame_rate;
-                ff::rescale(self.frames as i64, (r.1.max(1), r.0.max(1)), tb)
-            }
-        };
-        // Encoders need strictly increasing timestamps.
-        let pts = match self.last_pts {
-            Some(last) if pts <= last => {
-                tracing::warn!(
-                    "{}: frame {} has a non-increasing timestamp; nudged",
-                    path.display(),
-                    frame.index
-                );
-                last + 1
-            }
-            _ => pts,
-        };
-        self.last_pts = Some(pts);
-        self.frames += 1;
-        pts
-    }
-}
-
-/// Seconds subtracted from every timestamp: the window start (`--start`).
-pub(crate) fn window_offset_s(spec: &OutputSpec) -> f64 {
-    spec.start_s
-        .or(spec.passthrough.as_ref().and_then(|p| p.start_s))
-        .unwrap_or(0.0)
-        .max(0.0)
-}
-
 /// The segment being written.
 struct OpenSegment {
     index: u64,
@@ -686,7 +632,7 @@ impl SegmentedSink {
             extradata = Some(reader.extradata);
         }
         let offset_s = window_offset_s(spec);
-        let mut copier = crate::sink::open_copier(&mut muxer, spec, offset_s)?;
+        let mut copier = crate::mux::open_copier(&mut muxer, spec, offset_s)?;
         muxer.write_header()?;
         if let Some(c) = copier.as_mut() {
             c.after_header(&muxer.octx);

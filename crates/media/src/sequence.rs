@@ -13,100 +13,11 @@ use std::path::{Path, PathBuf};
 use crate::error::MediaError;
 use crate::frame::Frame;
 use crate::images::{read_image_limited, write_image};
-use crate::source::has_image_extension;
+use crate::naming::{has_image_extension, output_pattern_path, Pattern, MAX_PATTERN_WIDTH};
 use crate::types::{
     ColourTags, DecodeErrorPolicy, DecodeOptions, OutputSpec, OutputSummary, ShortInput, VideoInfo,
 };
 use crate::{FrameSink, FrameSource};
-
-/// The widest zero-padding accepted in an output frame pattern (`%032d`).
-pub(crate) const MAX_PATTERN_WIDTH: usize = 32;
-
-/// A parsed printf pattern in a file name: prefix, zero-pad width, suffix.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Pattern {
-    dir: PathBuf,
-    prefix: String,
-    width: usize,
-    suffix: String,
-}
-
-impl Pattern {
-    pub fn parse(path: &Path) -> Option<Pattern> {
-        let name = path.file_name()?.to_str()?;
-        let pos = name.find('%')?;
-        let rest = &name[pos + 1..];
-        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-        let after = &rest[digits.len()..];
-        if !after.starts_with('d') {
-            return None;
-        }
-        let width = if digits.is_empty() {
-            0
-        } else {
-            digits.parse().ok()?
-        };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        Some(Pattern {
-            dir,
-            prefix: name[..pos].to_string(),
-            width,
-            suffix: after[1..].to_string(),
-        })
-    }
-
-    /// The folder the numbered files are in.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The zero-pad width (`%06d` -> 6; `%d` -> 0).
-    pub(crate) fn width(&self) -> usize {
-        self.width
-    }
-
-    pub fn format(&self, n: u64) -> PathBuf {
-        self.dir.join(format!(
-            "{}{:0w$}{}",
-            self.prefix,
-            n,
-            self.suffix,
-            w = self.width
-        ))
-    }
-
-    /// The number in `name` if it matches the pattern.
-    pub(crate) fn number_of(&self, name: &str) -> Option<u64> {
-        let mid = name
-            .strip_prefix(&self.prefix)?
-            .strip_suffix(&self.suffix)?;
-        if mid.is_empty() || !mid.chars().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        if self.width > 0 && mid.len() < self.width {
-            return None;
-        }
-        mid.parse().ok()
-    }
-}
-
-/// Whether `path` is a frame pattern: a printf `%d`/`%0Nd` in an image file name that is not
-/// itself an existing file (so `50%done.mp4` or an existing `a%d.png` are plain files).
-pub(crate) fn is_pattern(path: &Path) -> bool {
-    has_image_extension(path) && !path.is_file() && Pattern::parse(path).is_some()
-}
-
-/// The frame pattern a sequence output writes: `path` itself, or `path/%06d.png` for a folder.
-pub(crate) fn output_pattern_path(path: &Path) -> PathBuf {
-    if is_pattern(path) {
-        path.to_path_buf()
-    } else {
-        path.join("%06d.png")
-    }
-}
 
 /// Natural order: runs of digits compare by value, everything else bytewise.
 pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
@@ -721,28 +632,5 @@ mod tests {
             v,
             vec!["a.png", "f1.png", "f2.png", "f02.png", "f10.png", "f100.png"]
         );
-    }
-
-    #[test]
-    fn patterns_parse_and_format() {
-        let p = Pattern::parse(Path::new("out/frame_%06d.png")).unwrap();
-        assert_eq!(p.format(7), PathBuf::from("out/frame_000007.png"));
-        assert_eq!(p.number_of("frame_000123.png"), Some(123));
-        assert_eq!(
-            p.number_of("frame_12.png"),
-            None,
-            "shorter than the pad width"
-        );
-        assert_eq!(p.number_of("other_000001.png"), None);
-        let q = Pattern::parse(Path::new("%d.jpg")).unwrap();
-        assert_eq!(q.format(12), PathBuf::from("./12.jpg"));
-        assert_eq!(q.number_of("12.jpg"), Some(12));
-        assert!(Pattern::parse(Path::new("100%.png")).is_none());
-        assert!(Pattern::parse(Path::new("video.mp4")).is_none());
-        assert!(
-            !is_pattern(Path::new("50%done.mp4")),
-            "videos are never patterns"
-        );
-        assert!(is_pattern(Path::new("/nonexistent/f_%04d.png")));
     }
 }

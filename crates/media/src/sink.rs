@@ -5,28 +5,15 @@ use std::path::{Path, PathBuf};
 
 use ffmpeg_next::Packet;
 
-use crate::encode::{choose_codec, pixel_name, VideoEncoder};
+use crate::encode::{choose_codec, window_offset_s, FrameClock, VideoEncoder};
 use crate::error::MediaError;
 use crate::ff;
 use crate::frame::Frame;
-use crate::mux::{Muxer, PassthroughCopier};
-use crate::segment::FrameClock;
-use crate::source::has_image_extension;
+use crate::mux::{open_copier, Muxer, PassthroughCopier};
+use crate::naming::{has_image_extension, is_sequence_output};
+use crate::pixfmt::pixel_name;
 use crate::types::{OutputSpec, OutputSummary};
 use crate::FrameSink;
-
-/// Whether `open_sink` writes `final_path` as numbered images: a frame pattern, a path ending
-/// with `/`, or an existing folder.
-pub(crate) fn is_sequence_output(final_path: &Path) -> bool {
-    crate::sequence::is_pattern(final_path)
-        || final_path.as_os_str().to_string_lossy().ends_with('/')
-        || final_path.is_dir()
-}
-
-/// Whether `open_sink` writes `final_path` as a video file (not as images).
-pub(crate) fn is_video_file_output(final_path: &Path) -> bool {
-    !(is_sequence_output(final_path) || has_image_extension(final_path))
-}
 
 pub(crate) fn open_sink(
     final_path: &Path,
@@ -78,7 +65,7 @@ impl VideoFileSink {
             spec.rotation_deg,
             spec.hdr.as_ref(),
         )?;
-        let offset_s = crate::segment::window_offset_s(spec);
+        let offset_s = window_offset_s(spec);
         let mut copier = open_copier(&mut muxer, spec, offset_s)?;
         muxer.write_header()?;
         if let Some(c) = copier.as_mut() {
@@ -156,26 +143,4 @@ impl FrameSink for VideoFileSink {
             alpha_dropped,
         })
     }
-}
-
-/// Adds the passthrough streams of `spec` (if any) to `muxer`, before its header is written.
-pub(crate) fn open_copier(
-    muxer: &mut Muxer,
-    spec: &OutputSpec,
-    offset_s: f64,
-) -> Result<Option<PassthroughCopier>, MediaError> {
-    let Some(pt) = &spec.passthrough else {
-        return Ok(None);
-    };
-    let mut pt = pt.clone();
-    if pt.start_s.is_none() {
-        pt.start_s = spec.start_s;
-    }
-    Ok(Some(PassthroughCopier::new(
-        &mut muxer.octx,
-        &pt,
-        offset_s,
-        muxer.video_index,
-        muxer.partial.final_path(),
-    )?))
 }

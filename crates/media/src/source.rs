@@ -42,12 +42,13 @@
 use std::path::Path;
 
 use ffmpeg_next::format::context::Input;
-use ffmpeg_next::format::Pixel;
 
 use crate::colour::{is_full_range, sws_matrix, Converter};
 use crate::error::{one_line, MediaError};
 use crate::ff;
 use crate::frame::{Frame, SampleDepth};
+use crate::naming::classify;
+use crate::pixfmt::packed_format;
 use crate::probe::{describe_video, stream_has_alpha_mode, video_stream_index};
 use crate::types::{
     DecodeErrorPolicy, DecodeOptions, InputKind, SeekReport, ShortInput, VideoInfo,
@@ -57,31 +58,6 @@ use crate::FrameSource;
 mod seek;
 pub use seek::FrameTimes;
 use seek::PacketTimes;
-
-/// Extensions read and written with the `image` crate.
-pub(crate) const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"];
-
-pub(crate) fn has_image_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        .unwrap_or(false)
-}
-
-/// Decides how `path` is read.
-pub(crate) fn classify(path: &Path) -> Result<InputKind, MediaError> {
-    if crate::sequence::is_pattern(path) {
-        return Ok(InputKind::ImageSequence);
-    }
-    let meta = std::fs::metadata(path).map_err(|e| MediaError::io(path, e))?;
-    if meta.is_dir() {
-        return Ok(InputKind::ImageSequence);
-    }
-    if has_image_extension(path) {
-        return Ok(InputKind::Image);
-    }
-    Ok(InputKind::Video)
-}
 
 pub(crate) fn open_source(
     path: &Path,
@@ -125,21 +101,6 @@ fn pick_decoder(
         path: path.to_path_buf(),
         codec: ff::codec_name(id),
     })
-}
-
-/// Target swscale format for a frame layout.
-pub(crate) fn packed_format(channels: usize, depth: SampleDepth) -> Pixel {
-    let high = matches!(depth, SampleDepth::High { .. });
-    match (channels, high) {
-        (1, false) => Pixel::GRAY8,
-        (2, false) => Pixel::YA8,
-        (3, false) => Pixel::RGB24,
-        (4, false) => Pixel::RGBA,
-        (1, true) => Pixel::GRAY16LE,
-        (2, true) => Pixel::YA16LE,
-        (3, true) => Pixel::RGB48LE,
-        _ => Pixel::RGBA64LE,
-    }
 }
 
 /// `i / 255` for every byte value (same values as dividing, without a division per sample).

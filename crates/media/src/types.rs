@@ -57,15 +57,15 @@ impl ColourTags {
 
     /// FFmpeg's name of the primaries ("bt709", "bt2020", "unknown", ...).
     pub fn primaries_name(&self) -> &'static str {
-        crate::colour::primaries_name(self.primaries)
+        primaries_name(self.primaries)
     }
     /// FFmpeg's name of the transfer characteristics ("bt709", "smpte2084", ...).
     pub fn transfer_name(&self) -> &'static str {
-        crate::colour::transfer_name(self.transfer)
+        transfer_name(self.transfer)
     }
     /// FFmpeg's name of the matrix coefficients ("bt709", "bt2020nc", ...).
     pub fn matrix_name(&self) -> &'static str {
-        crate::colour::matrix_name(self.matrix)
+        matrix_name(self.matrix)
     }
     /// "tv", "pc" or "unknown".
     pub fn range_name(&self) -> &'static str {
@@ -78,6 +78,67 @@ impl ColourTags {
     /// Whether the transfer is an HDR one (PQ or HLG).
     pub fn is_hdr(&self) -> bool {
         self.transfer == 16 || self.transfer == 18
+    }
+}
+
+// FFmpeg's names of the colour codes (AVColorPrimaries, AVColorTransferCharacteristic,
+// AVColorSpace values), as `ffprobe` prints them.
+
+fn primaries_name(code: u8) -> &'static str {
+    match code {
+        1 => "bt709",
+        4 => "bt470m",
+        5 => "bt470bg",
+        6 => "smpte170m",
+        7 => "smpte240m",
+        8 => "film",
+        9 => "bt2020",
+        10 => "smpte428",
+        11 => "smpte431",
+        12 => "smpte432",
+        22 => "ebu3213",
+        _ => "unknown",
+    }
+}
+
+fn transfer_name(code: u8) -> &'static str {
+    match code {
+        1 => "bt709",
+        4 => "gamma22",
+        5 => "gamma28",
+        6 => "smpte170m",
+        7 => "smpte240m",
+        8 => "linear",
+        9 => "log100",
+        10 => "log316",
+        11 => "iec61966-2-4",
+        12 => "bt1361e",
+        13 => "iec61966-2-1",
+        14 => "bt2020-10",
+        15 => "bt2020-12",
+        16 => "smpte2084",
+        17 => "smpte428",
+        18 => "arib-std-b67",
+        _ => "unknown",
+    }
+}
+
+fn matrix_name(code: u8) -> &'static str {
+    match code {
+        0 => "gbr",
+        1 => "bt709",
+        4 => "fcc",
+        5 => "bt470bg",
+        6 => "smpte170m",
+        7 => "smpte240m",
+        8 => "ycgco",
+        9 => "bt2020nc",
+        10 => "bt2020c",
+        11 => "smpte2085",
+        12 => "chroma-derived-nc",
+        13 => "chroma-derived-c",
+        14 => "ictcp",
+        _ => "unknown",
     }
 }
 

@@ -10,18 +10,20 @@
 //! - [`resume`]: resumable output — the job key, the work directory and its journal
 //!   ([`resume::journal`]); a re-run of the same job skips the frames of complete segments.
 //!
-//! Dependencies point one way: `jobs` → `resume` → `processors`; [`error`] is below all three.
+//! Dependencies point one way: `jobs` → `resume` → `processors`; below all three are [`error`],
+//! [`job_spec`] (what a job reads and writes, shared by the runner and resume) and [`job_key`]
+//! (what the journal records a job as).
 
 pub mod error;
+pub mod job_key;
+pub mod job_spec;
 pub mod jobs;
 pub mod processors;
 pub mod resume;
 
-pub use error::PipelineError;
-pub use jobs::job::{
-    expected_frames, run_video_job, run_video_job_with, JobError, JobSummary, ResumeReport,
-    VideoJob, DEFAULT_MAX_PIXELS,
-};
+pub use error::{JobError, PipelineError};
+pub use job_spec::{Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS};
+pub use jobs::job::{expected_frames, run_video_job, run_video_job_with, JobSummary, ResumeReport};
 pub use jobs::runner::{run_job, JobReport, Progress, RunOptions};
 pub use processors::precision::{
     resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision, UnknownPrecision,
@@ -33,4 +35,4 @@ pub use processors::resize::{
 pub use processors::{
     chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
 };
-pub use resume::{kept_segments, resume_hint, KeptSegments, Notice, SegmentOptions};
+pub use resume::{kept_segments, resume_hint, KeptSegments};

@@ -11,8 +11,9 @@
 //! pipeline's OpenCV-exact resamplers.
 
 use upframe::Frame;
-use upframe_pipeline::processors::realesrgan::{
-    outscale_size, resize_lanczos4_u16_opencv, resize_lanczos4_u8_opencv, resize_linear_opencv,
+use upframe_pipeline::processors::realesrgan::outscale_size;
+use upframe_pipeline::processors::resize::{
+    resize_lanczos4_u16_opencv, resize_lanczos4_u8_opencv, resize_linear_opencv,
 };
 
 use crate::engine::{EngineError, Result, Upscaler};

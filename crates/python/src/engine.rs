@@ -13,8 +13,7 @@ use upframe_models::registry;
 use upframe_pipeline::processors::realesrgan::{interpolate_weights, RealEsrganUpscaler};
 use upframe_pipeline::FrameProcessor;
 
-use crate::errors::Kind;
-use crate::jobs::kind_of;
+use crate::errors::{kind_of, Kind};
 
 /// An error with its Python class.
 #[derive(Debug)]

@@ -9,6 +9,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
+use upframe_media::MediaError;
 
 /// Which `upframe.errors` class an error becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +41,32 @@ impl Kind {
             Kind::Interrupted => "Interrupted",
             Kind::Other => "UpframeError",
         }
+    }
+}
+
+/// The facade's error kinds as `upframe.errors` classes.
+pub fn kind_of(e: &upframe::Error) -> Kind {
+    if let upframe::Error::Media { source, .. } = e {
+        if matches!(
+            source,
+            MediaError::OutputExists { .. }
+                | MediaError::OutputIsInput { .. }
+                | MediaError::OutputNotRegular { .. }
+                | MediaError::OutputDirNotWritable { .. }
+                | MediaError::InvalidOutput { .. }
+                | MediaError::Write { .. }
+                | MediaError::Encode { .. }
+                | MediaError::EncoderNotFound { .. }
+        ) {
+            return Kind::Output;
+        }
+    }
+    match e.kind() {
+        upframe::ErrorKind::InvalidOption => Kind::Option,
+        upframe::ErrorKind::Model => Kind::Model,
+        upframe::ErrorKind::Input => Kind::Input,
+        upframe::ErrorKind::Resume => Kind::Resume,
+        upframe::ErrorKind::Interrupted => Kind::Interrupted,
     }
 }
 

@@ -26,38 +26,10 @@ use upframe::{
     OnDecodeError, Order, PrecisionChoice, Summary, UpscaleOptions,
 };
 
-use upframe_media::MediaError;
-
-use crate::errors::{error, option_error, Kind};
+use crate::errors::{error, kind_of, option_error, Kind};
 
 /// How often the waiting thread checks for Ctrl-C when no progress arrives.
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
-
-/// The facade's error kinds as `upframe.errors` classes.
-pub fn kind_of(e: &upframe::Error) -> Kind {
-    if let upframe::Error::Media { source, .. } = e {
-        if matches!(
-            source,
-            MediaError::OutputExists { .. }
-                | MediaError::OutputIsInput { .. }
-                | MediaError::OutputNotRegular { .. }
-                | MediaError::OutputDirNotWritable { .. }
-                | MediaError::InvalidOutput { .. }
-                | MediaError::Write { .. }
-                | MediaError::Encode { .. }
-                | MediaError::EncoderNotFound { .. }
-        ) {
-            return Kind::Output;
-        }
-    }
-    match e.kind() {
-        upframe::ErrorKind::InvalidOption => Kind::Option,
-        upframe::ErrorKind::Model => Kind::Model,
-        upframe::ErrorKind::Input => Kind::Input,
-        upframe::ErrorKind::Resume => Kind::Resume,
-        upframe::ErrorKind::Interrupted => Kind::Interrupted,
-    }
-}
 
 pub fn raise(py: Python<'_>, e: &upframe::Error) -> PyErr {
     error(py, kind_of(e), e.to_string())

@@ -17,8 +17,9 @@ use upframe_media::{
     SeekReport, ShortInput, VideoInfo,
 };
 
-use crate::error::PipelineError;
-use crate::jobs::job::{expected_frames, JobError, ResumeReport, StartCallback, VideoJob};
+use crate::error::{JobError, PipelineError};
+use crate::job_spec::VideoJob;
+use crate::jobs::job::{expected_frames, ResumeReport, StartCallback};
 use crate::jobs::runner::Progress;
 use crate::jobs::scene::{is_static, ssim, thumbnail, DEFAULT_CUT_THRESHOLD};
 use crate::jobs::timing::{Rate, Retimer, Slot};

@@ -3,76 +3,21 @@
 //! runner, and finish the sink only on success (on error or cancellation the sink is dropped,
 //! which deletes its temporary file, so nothing appears under the output name).
 
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use upframe_media::{
-    open_source, DecodeOptions, EncodeOptions, FrameSource, InputKind, MediaError, OutputSpec,
-    OutputSummary, Passthrough, SeekReport, ShortInput, VideoInfo,
+    open_source, DecodeOptions, FrameSource, InputKind, MediaError, OutputSpec, OutputSummary,
+    Passthrough, SeekReport, ShortInput, VideoInfo,
 };
 
-use crate::error::PipelineError;
+use crate::error::{JobError, PipelineError};
+use crate::job_spec::VideoJob;
 use crate::jobs::runner::{run_job, JobReport, Progress, RunOptions};
 use crate::processors::{chain_job_key, chain_output_channels, chain_output_size, FrameProcessor};
-use crate::resume::{open_job_output, Notice, SegmentOptions};
-
-/// Errors of a whole-file job: media (open, decode, encode, mux) or pipeline (processors,
-/// cancellation). Both render as one line that names the file when there is one.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error(transparent)]
-    Media(#[from] MediaError),
-    #[error(transparent)]
-    Pipeline(#[from] PipelineError),
-    /// The work directory of a resumable job (changed job, damaged journal, busy, I/O).
-    #[error(transparent)]
-    Journal(#[from] crate::resume::journal::JournalError),
-}
-
-impl JobError {
-    /// Whether the job stopped because it was cancelled (Ctrl-C, SIGTERM).
-    pub fn is_cancelled(&self) -> bool {
-        matches!(
-            self,
-            JobError::Pipeline(PipelineError::Cancelled)
-                | JobError::Media(MediaError::Interrupted { .. })
-        )
-    }
-}
+use crate::resume::open_job_output;
 
 /// Called once the source is open: its stream, the output size and the expected frame count.
 pub type StartCallback<'a> = dyn FnMut(&VideoInfo, (usize, usize), Option<u64>) + 'a;
-
-/// What to read, what to write and how.
-#[derive(Clone, Debug)]
-pub struct VideoJob {
-    pub input: PathBuf,
-    pub output: PathBuf,
-    pub decode: DecodeOptions,
-    pub encode: EncodeOptions,
-    pub overwrite: bool,
-    /// Copy the input's audio streams (video inputs only).
-    pub audio: bool,
-    /// Copy the input's subtitle streams (video inputs only).
-    pub subtitles: bool,
-    /// Frames per queue between stages.
-    pub queue_depth: usize,
-    pub cancel: Arc<AtomicBool>,
-    pub progress_interval: Duration,
-    /// Resumable segmented output for video files (`None`: write the file directly).
-    pub segments: Option<SegmentOptions>,
-    /// Where one-line notices for the user go (resuming, ...).
-    pub notice: Notice,
-    /// The largest frame, in pixels, accepted in or out ([`DEFAULT_MAX_PIXELS`]): a larger
-    /// one is refused before any output is written.
-    pub max_pixels: u64,
-}
-
-/// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32` (the media layer's limit for
-/// images, which it decodes whole when they open).
-pub const DEFAULT_MAX_PIXELS: u64 = upframe_media::DEFAULT_MAX_PIXELS;
 
 /// Refuses input or output frames above `max` pixels.
 pub(crate) fn check_frame_limit(
@@ -93,35 +38,6 @@ pub(crate) fn check_frame_limit(
         }
     }
     Ok(())
-}
-
-impl VideoJob {
-    /// `decode` with the job's frame limit: images, decoded whole when the source opens, are
-    /// refused from their header.
-    pub(crate) fn decode_options(&self) -> DecodeOptions {
-        DecodeOptions {
-            max_pixels: self.max_pixels,
-            ..self.decode.clone()
-        }
-    }
-
-    pub fn new(input: impl Into<PathBuf>, output: impl Into<PathBuf>) -> Self {
-        VideoJob {
-            input: input.into(),
-            output: output.into(),
-            decode: DecodeOptions::default(),
-            encode: EncodeOptions::default(),
-            overwrite: false,
-            audio: true,
-            subtitles: true,
-            queue_depth: 4,
-            cancel: Arc::new(AtomicBool::new(false)),
-            progress_interval: Duration::from_millis(200),
-            segments: Some(SegmentOptions::default()),
-            notice: Notice::default(),
-            max_pixels: DEFAULT_MAX_PIXELS,
-        }
-    }
 }
 
 impl VideoJob {

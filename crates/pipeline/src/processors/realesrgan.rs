@@ -20,7 +20,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use thiserror::Error;
 use upframe_media::{Frame, SampleDepth};
 use upframe_models::registry::ResolvedModel;
@@ -37,7 +36,10 @@ use crate::processors::gpu::{DeviceChoice, GpuRunError, GpuUpscaleRunner, MIN_GP
 use crate::processors::precision::{
     resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision,
 };
-use crate::processors::resize::{opencv_lanczos4_coefficients, resize_lanczos4_opencv};
+use crate::processors::resize::{
+    resize_lanczos4_opencv, resize_lanczos4_u16_opencv, resize_lanczos4_u8_opencv,
+    resize_linear_opencv,
+};
 use crate::processors::FrameProcessor;
 
 /// Errors building or configuring a [`RealEsrganUpscaler`].
@@ -711,167 +713,6 @@ pub fn auto_tile_size(
     tile.max(16)
 }
 
-/// OpenCV `cv2.resize(src, (out_w, out_h), INTER_LINEAR)` on one float channel.
-pub fn resize_linear_opencv(
-    src: &[f32],
-    in_w: usize,
-    in_h: usize,
-    out_w: usize,
-    out_h: usize,
-) -> Vec<f32> {
-    let axis = |in_len: usize, out_len: usize| -> Vec<(usize, usize, f32)> {
-        let scale = 1.0 / (out_len as f64 / in_len as f64);
-        (0..out_len)
-            .map(|d| {
-                let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
-                let mut i = f.floor() as isize;
-                let mut frac = f - i as f32;
-                if i < 0 {
-                    i = 0;
-                    frac = 0.0;
-                }
-                if i as usize >= in_len - 1 {
-                    i = in_len as isize - 1;
-                    frac = 0.0;
-                }
-                let i = i as usize;
-                (i, (i + 1).min(in_len - 1), frac)
-            })
-            .collect()
-    };
-    let xs = axis(in_w, out_w);
-    let ys = axis(in_h, out_h);
-    let mut out = vec![0f32; out_w * out_h];
-    out.par_chunks_mut(out_w).enumerate().for_each(|(y, row)| {
-        let (y0, y1, fy) = ys[y];
-        let (r0, r1) = (&src[y0 * in_w..][..in_w], &src[y1 * in_w..][..in_w]);
-        for (d, &(x0, x1, fx)) in row.iter_mut().zip(&xs) {
-            let a = r0[x0] * (1.0 - fx) + r0[x1] * fx;
-            let b = r1[x0] * (1.0 - fx) + r1[x1] * fx;
-            *d = a * (1.0 - fy) + b * fy;
-        }
-    });
-    out
-}
-
-/// OpenCV `INTER_LANCZOS4` taps along one axis: clamped source indices and the `f32`
-/// coefficients, for `src = (float)((dst + 0.5)·(in/out) − 0.5)` as `cv::resize` computes it.
-fn lanczos4_axis(in_len: usize, out_len: usize) -> Vec<([usize; 8], [f32; 8])> {
-    let scale = 1.0 / (out_len as f64 / in_len as f64);
-    (0..out_len)
-        .map(|d| {
-            let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
-            let i = f.floor();
-            let coeffs = opencv_lanczos4_coefficients(f - i);
-            let i = i as isize;
-            let mut idx = [0usize; 8];
-            for (k, slot) in idx.iter_mut().enumerate() {
-                *slot = (i - 3 + k as isize).clamp(0, in_len as isize - 1) as usize;
-            }
-            (idx, coeffs)
-        })
-        .collect()
-}
-
-/// `cv2.resize` with `INTER_LANCZOS4` on an 8-bit interleaved image (values in `q`), in
-/// OpenCV's fixed point: coefficients × 2048 rounded to `i16`, integer horizontal sums,
-/// vertical sums rounded by `(v + 2²¹) >> 22`, saturated to `[0, 255]`.
-pub fn resize_lanczos4_u8_opencv(
-    q: &[u16],
-    in_w: usize,
-    in_h: usize,
-    ch: usize,
-    out_w: usize,
-    out_h: usize,
-) -> Vec<u16> {
-    let fixed =
-        |c: [f32; 8]| c.map(|v| (v * 2048.0).round_ties_even().clamp(-32768.0, 32767.0) as i32);
-    let xs: Vec<([usize; 8], [i32; 8])> = lanczos4_axis(in_w, out_w)
-        .into_iter()
-        .map(|(i, c)| (i, fixed(c)))
-        .collect();
-    let ys: Vec<([usize; 8], [i32; 8])> = lanczos4_axis(in_h, out_h)
-        .into_iter()
-        .map(|(i, c)| (i, fixed(c)))
-        .collect();
-    let row_len = out_w * ch;
-    let mut horizontal = vec![0i32; in_h * row_len];
-    horizontal
-        .par_chunks_mut(row_len)
-        .enumerate()
-        .for_each(|(y, row)| {
-            let src = &q[y * in_w * ch..][..in_w * ch];
-            for (x, (idx, c)) in xs.iter().enumerate() {
-                for k in 0..ch {
-                    let mut v = 0i32;
-                    for t in 0..8 {
-                        v += src[idx[t] * ch + k] as i32 * c[t];
-                    }
-                    row[x * ch + k] = v;
-                }
-            }
-        });
-    let mut out = vec![0u16; out_h * row_len];
-    out.par_chunks_mut(row_len)
-        .enumerate()
-        .for_each(|(y, row)| {
-            let (idx, c) = &ys[y];
-            for (i, d) in row.iter_mut().enumerate() {
-                let mut v = 0i64;
-                for t in 0..8 {
-                    v += horizontal[idx[t] * row_len + i] as i64 * c[t] as i64;
-                }
-                *d = ((v + (1 << 21)) >> 22).clamp(0, 255) as u16;
-            }
-        });
-    out
-}
-
-/// `cv2.resize` with `INTER_LANCZOS4` on a 16-bit interleaved image: `f32` sums in tap
-/// order, horizontal then vertical, `saturate_cast<ushort>` (round half to even, clamp).
-pub fn resize_lanczos4_u16_opencv(
-    q: &[u16],
-    in_w: usize,
-    in_h: usize,
-    ch: usize,
-    out_w: usize,
-    out_h: usize,
-) -> Vec<u16> {
-    let xs = lanczos4_axis(in_w, out_w);
-    let ys = lanczos4_axis(in_h, out_h);
-    let row_len = out_w * ch;
-    let mut horizontal = vec![0f32; in_h * row_len];
-    horizontal
-        .par_chunks_mut(row_len)
-        .enumerate()
-        .for_each(|(y, row)| {
-            let src = &q[y * in_w * ch..][..in_w * ch];
-            for (x, (idx, c)) in xs.iter().enumerate() {
-                for k in 0..ch {
-                    let mut v = 0f32;
-                    for t in 0..8 {
-                        v += src[idx[t] * ch + k] as f32 * c[t];
-                    }
-                    row[x * ch + k] = v;
-                }
-            }
-        });
-    let mut out = vec![0u16; out_h * row_len];
-    out.par_chunks_mut(row_len)
-        .enumerate()
-        .for_each(|(y, row)| {
-            let (idx, c) = &ys[y];
-            for (i, d) in row.iter_mut().enumerate() {
-                let mut v = 0f32;
-                for t in 0..8 {
-                    v += c[t] * horizontal[idx[t] * row_len + i];
-                }
-                *d = v.round_ties_even().clamp(0.0, 65535.0) as u16;
-            }
-        });
-    out
-}
-
 /// Real-ESRGAN's `dni`: `weight_a·a + (1 − weight_a)·b` for every tensor (the official
 /// `-dn` uses `a` = realesr-general-x4v3, `b` = realesr-general-wdn-x4v3, `weight_a` = the
 /// denoise strength). Both files must hold the same tensor names and shapes.
@@ -950,26 +791,5 @@ mod tests {
             "200 px side minus 2×10 pad, down to a multiple of 8"
         );
         assert_eq!(auto_tile_size(1000, 1000, 1000, 10, 1000), 16);
-    }
-
-    #[test]
-    fn linear_resize_matches_opencv_on_a_ramp() {
-        // cv2.resize(np.float32([[0, 1]]), (4, 1), interpolation=cv2.INTER_LINEAR)
-        // = [0, 0.25, 0.75, 1].
-        let out = resize_linear_opencv(&[0.0, 1.0], 2, 1, 4, 1);
-        assert_eq!(out, vec![0.0, 0.25, 0.75, 1.0]);
-    }
-
-    #[test]
-    fn lanczos_u8_keeps_a_flat_image_flat_and_saturates() {
-        let flat = vec![200u16; 10 * 7 * 3];
-        let out = resize_lanczos4_u8_opencv(&flat, 10, 7, 3, 23, 5);
-        assert!(out.iter().all(|&v| v == 200), "{out:?}");
-        // A hard edge rings above 255 on upscale; the result saturates.
-        let edge: Vec<u16> = (0..16).map(|x| if x < 8 { 0 } else { 255 }).collect();
-        let out = resize_lanczos4_u8_opencv(&edge, 16, 1, 1, 64, 1);
-        assert!(out.contains(&255) && out.contains(&0));
-        let out16 = resize_lanczos4_u16_opencv(&flat, 10, 7, 3, 4, 9);
-        assert!(out16.iter().all(|&v| v == 200));
     }
 }

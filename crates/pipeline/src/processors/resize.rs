@@ -1,4 +1,5 @@
-//! Separable Lanczos resampling of [`Frame`]s, in `f32`, multithreaded over rows (rayon).
+//! Separable resampling, multithreaded over rows (rayon): Lanczos of [`Frame`]s in `f32`, and
+//! the OpenCV-exact resizes Real-ESRGAN's `outscale` and alpha paths use on integer images.
 //!
 //! Two kernels:
 //! - [`resize_lanczos3`]: Lanczos-3 (`sinc(x)·sinc(x/3)`, |x| < 3) with antialiasing on
@@ -6,11 +7,17 @@
 //!   edge taps dropped and the rest renormalised, as PIL's `Image.resize(LANCZOS)` and the
 //!   `image` crate's `Lanczos3` do. This is upframe's `--model lanczos`.
 //! - [`resize_lanczos4_opencv`]: OpenCV's `cv2.resize(..., INTER_LANCZOS4)` on float images:
-//!   8 taps, `src = (dst + 0.5) · (in/out) − 0.5` computed in `f32`, OpenCV's closed-form
+//!   8 taps, `src = (dst + 0.5) · (1/(out/in)) − 0.5` rounded to `f32`, OpenCV's closed-form
 //!   coefficients normalised in `f32`, border replication, no widening on downscale, horizontal
-//!   pass then vertical pass. Real-ESRGAN's `outscale` resize is this function.
+//!   pass then vertical pass. The same taps (`lanczos4_opencv_taps`, the one place they are
+//!   computed) drive [`resize_lanczos4_u8_opencv`] (OpenCV's 8-bit fixed point) and
+//!   [`resize_lanczos4_u16_opencv`] (16-bit, computed in `f32` as OpenCV does), which
+//!   Real-ESRGAN's `outscale` uses on the quantised image.
 //!
-//! Neither function clamps: Lanczos rings, so results can leave `[0, 1]` slightly; the
+//! Also OpenCV `INTER_LINEAR` on one float channel ([`resize_linear_opencv`], Real-ESRGAN's
+//! alpha upsampler).
+//!
+//! The `f32` resizes do not clamp: Lanczos rings, so results can leave `[0, 1]` slightly; the
 //! [`LanczosResizer`] processor clamps because frames are defined to be in `[0, 1]`.
 
 use rayon::prelude::*;
@@ -141,29 +148,36 @@ pub fn opencv_lanczos4_coefficients(x: f32) -> [f32; 8] {
     coeffs
 }
 
-/// OpenCV `INTER_LANCZOS4` weights along one axis, with border replication.
-fn lanczos4_opencv_axis(in_len: usize, out_len: usize) -> AxisWeights {
-    let scale = in_len as f64 / out_len as f64;
-    let taps = 8;
-    let mut indices = Vec::with_capacity(out_len * taps);
-    let mut weights = Vec::with_capacity(out_len * taps);
+/// OpenCV `INTER_LANCZOS4` taps along one axis, the one computation behind every Lanczos-4
+/// resize here (`f32`, 8-bit fixed point, 16-bit): for each output position, the 8 source
+/// indices `floor(src) − 3 ..= floor(src) + 4` clamped into the source (border replication)
+/// and their `f32` coefficients, for `src = (float)((dst + 0.5)·scale − 0.5)` with
+/// `scale = 1 / (out/in)`, as `cv::resize` computes it. No widening on downscale.
+pub(crate) fn lanczos4_opencv_taps(in_len: usize, out_len: usize) -> Vec<([usize; 8], [f32; 8])> {
+    let scale = 1.0 / (out_len as f64 / in_len as f64);
     let last = in_len as i64 - 1;
-    for o in 0..out_len {
-        let f = ((o as f64 + 0.5) * scale - 0.5) as f32;
-        let base = f.floor();
-        let frac = f - base;
-        let base = base as i64;
-        let coeffs = opencv_lanczos4_coefficients(frac);
-        for (k, &c) in coeffs.iter().enumerate() {
-            let i = (base - 3 + k as i64).clamp(0, last);
-            indices.push(i as usize);
-            weights.push(c);
-        }
-    }
+    (0..out_len)
+        .map(|o| {
+            let f = ((o as f64 + 0.5) * scale - 0.5) as f32;
+            let base = f.floor();
+            let coeffs = opencv_lanczos4_coefficients(f - base);
+            let base = base as i64;
+            let mut indices = [0usize; 8];
+            for (k, slot) in indices.iter_mut().enumerate() {
+                *slot = (base - 3 + k as i64).clamp(0, last) as usize;
+            }
+            (indices, coeffs)
+        })
+        .collect()
+}
+
+/// [`lanczos4_opencv_taps`] as [`AxisWeights`] for the `f32` passes.
+fn lanczos4_opencv_axis(in_len: usize, out_len: usize) -> AxisWeights {
+    let taps = lanczos4_opencv_taps(in_len, out_len);
     AxisWeights {
-        taps,
-        indices,
-        weights,
+        taps: 8,
+        indices: taps.iter().flat_map(|(i, _)| *i).collect(),
+        weights: taps.iter().flat_map(|(_, c)| *c).collect(),
     }
 }
 
@@ -289,6 +303,129 @@ pub fn resize_lanczos4_opencv(
     let h = lanczos4_opencv_axis(frame.width, out_w);
     let v = lanczos4_opencv_axis(frame.height, out_h);
     Ok(resize_with(frame, out_w, out_h, &h, &v))
+}
+
+/// `cv2.resize` with `INTER_LANCZOS4` on an 8-bit interleaved image (`in_w × in_h × ch`
+/// values in `q`), in OpenCV's fixed point: coefficients × 2048 rounded to `i16`, integer
+/// horizontal sums, vertical sums rounded by `(v + 2²¹) >> 22`, saturated to `[0, 255]`.
+pub fn resize_lanczos4_u8_opencv(
+    q: &[u16],
+    in_w: usize,
+    in_h: usize,
+    ch: usize,
+    out_w: usize,
+    out_h: usize,
+) -> Vec<u16> {
+    let fixed = |(i, c): ([usize; 8], [f32; 8])| {
+        (
+            i,
+            c.map(|v| (v * 2048.0).round_ties_even().clamp(-32768.0, 32767.0) as i32),
+        )
+    };
+    let xs: Vec<([usize; 8], [i32; 8])> = lanczos4_opencv_taps(in_w, out_w)
+        .into_iter()
+        .map(fixed)
+        .collect();
+    let ys: Vec<([usize; 8], [i32; 8])> = lanczos4_opencv_taps(in_h, out_h)
+        .into_iter()
+        .map(fixed)
+        .collect();
+    let row_len = out_w * ch;
+    let mut horizontal = vec![0i32; in_h * row_len];
+    horizontal
+        .par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let src = &q[y * in_w * ch..][..in_w * ch];
+            for (x, (idx, c)) in xs.iter().enumerate() {
+                for k in 0..ch {
+                    let mut v = 0i32;
+                    for t in 0..8 {
+                        v += src[idx[t] * ch + k] as i32 * c[t];
+                    }
+                    row[x * ch + k] = v;
+                }
+            }
+        });
+    let mut out = vec![0u16; out_h * row_len];
+    out.par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let (idx, c) = &ys[y];
+            for (i, d) in row.iter_mut().enumerate() {
+                let mut v = 0i64;
+                for t in 0..8 {
+                    v += horizontal[idx[t] * row_len + i] as i64 * c[t] as i64;
+                }
+                *d = ((v + (1 << 21)) >> 22).clamp(0, 255) as u16;
+            }
+        });
+    out
+}
+
+/// `cv2.resize` with `INTER_LANCZOS4` on a 16-bit interleaved image (`in_w × in_h × ch`
+/// values in `q`): OpenCV computes 16-bit data in `f32`, exactly as the float resize does
+/// (sums in tap order, horizontal pass then vertical), then `saturate_cast<ushort>` (round
+/// half to even, clamp).
+pub fn resize_lanczos4_u16_opencv(
+    q: &[u16],
+    in_w: usize,
+    in_h: usize,
+    ch: usize,
+    out_w: usize,
+    out_h: usize,
+) -> Vec<u16> {
+    let src: Vec<f32> = q.iter().map(|&v| v as f32).collect();
+    let h = lanczos4_opencv_axis(in_w, out_w);
+    let v = lanczos4_opencv_axis(in_h, out_h);
+    let rows = resample_rows(&src, in_h, in_w, ch, &h);
+    resample_columns(&rows, out_w * ch, &v)
+        .into_iter()
+        .map(|s| s.round_ties_even().clamp(0.0, 65535.0) as u16)
+        .collect()
+}
+
+/// OpenCV `cv2.resize(src, (out_w, out_h), INTER_LINEAR)` on one float channel.
+pub fn resize_linear_opencv(
+    src: &[f32],
+    in_w: usize,
+    in_h: usize,
+    out_w: usize,
+    out_h: usize,
+) -> Vec<f32> {
+    let axis = |in_len: usize, out_len: usize| -> Vec<(usize, usize, f32)> {
+        let scale = 1.0 / (out_len as f64 / in_len as f64);
+        (0..out_len)
+            .map(|d| {
+                let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
+                let mut i = f.floor() as isize;
+                let mut frac = f - i as f32;
+                if i < 0 {
+                    i = 0;
+                    frac = 0.0;
+                }
+                if i as usize >= in_len - 1 {
+                    i = in_len as isize - 1;
+                    frac = 0.0;
+                }
+                let i = i as usize;
+                (i, (i + 1).min(in_len - 1), frac)
+            })
+            .collect()
+    };
+    let xs = axis(in_w, out_w);
+    let ys = axis(in_h, out_h);
+    let mut out = vec![0f32; out_w * out_h];
+    out.par_chunks_mut(out_w).enumerate().for_each(|(y, row)| {
+        let (y0, y1, fy) = ys[y];
+        let (r0, r1) = (&src[y0 * in_w..][..in_w], &src[y1 * in_w..][..in_w]);
+        for (d, &(x0, x1, fx)) in row.iter_mut().zip(&xs) {
+            let a = r0[x0] * (1.0 - fx) + r0[x1] * fx;
+            let b = r1[x0] * (1.0 - fx) + r1[x1] * fx;
+            *d = a * (1.0 - fy) + b * fy;
+        }
+    });
+    out
 }
 
 /// The output size for a scale factor: `round(w·scale)`, at least 1.
@@ -623,5 +760,26 @@ mod tests {
             .process(src)
             .unwrap();
         assert_eq!((out.width, out.height), (15, 9));
+    }
+
+    #[test]
+    fn linear_resize_matches_opencv_on_a_ramp() {
+        // cv2.resize(np.float32([[0, 1]]), (4, 1), interpolation=cv2.INTER_LINEAR)
+        // = [0, 0.25, 0.75, 1].
+        let out = resize_linear_opencv(&[0.0, 1.0], 2, 1, 4, 1);
+        assert_eq!(out, vec![0.0, 0.25, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn lanczos_u8_keeps_a_flat_image_flat_and_saturates() {
+        let flat = vec![200u16; 10 * 7 * 3];
+        let out = resize_lanczos4_u8_opencv(&flat, 10, 7, 3, 23, 5);
+        assert!(out.iter().all(|&v| v == 200), "{out:?}");
+        // A hard edge rings above 255 on upscale; the result saturates.
+        let edge: Vec<u16> = (0..16).map(|x| if x < 8 { 0 } else { 255 }).collect();
+        let out = resize_lanczos4_u8_opencv(&edge, 16, 1, 1, 64, 1);
+        assert!(out.contains(&255) && out.contains(&0));
+        let out16 = resize_lanczos4_u16_opencv(&flat, 10, 7, 3, 4, 9);
+        assert!(out16.iter().all(|&v| v == 200));
     }
 }

@@ -36,7 +36,11 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use sha2::{Digest, Sha256};
-use thiserror::Error;
+
+use crate::error::one_line;
+pub use crate::error::JournalError;
+pub use crate::job_key::JobKey;
+use crate::job_key::{check_key_name, check_key_value};
 
 /// The first line of every journal.
 const HEADER: &str = "upframe-journal 1";
@@ -53,56 +57,13 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Most segments a journal may list.
 pub const MAX_SEGMENTS: usize = 10_000_000;
 /// Most key entries a journal may list.
-pub const MAX_KEYS: usize = 10_000;
+pub use crate::job_key::MAX_KEYS;
 /// Longest accepted segment file name, in bytes.
 pub const MAX_FILE_NAME_BYTES: usize = 255;
 /// Largest journal file `prepare` reads.
 const MAX_JOURNAL_BYTES: u64 = 1 << 30;
 /// How much of the input [`InputIdentity`] hashes.
 const HEAD_BYTES: u64 = 1 << 20;
-
-/// Errors from the work directory and its journal. Each renders as one line naming the path.
-#[derive(Debug, Error)]
-pub enum JournalError {
-    /// A file system operation failed.
-    #[error("{}: cannot {what}: {}", .path.display(), one_line(&.source.to_string()))]
-    Io {
-        path: PathBuf,
-        what: &'static str,
-        source: io::Error,
-    },
-    /// Another job holds the lock on this work directory.
-    #[error("{}: another upframe job is already writing this output (its work directory is locked)", .dir.display())]
-    Busy { dir: PathBuf },
-    /// The journal describes a different job (input, option or model changed).
-    #[error("cannot resume {}: {what}; run with --restart to start over", .output.display())]
-    Changed {
-        output: PathBuf,
-        dir: PathBuf,
-        what: String,
-    },
-    /// The journal cannot be parsed.
-    #[error("cannot resume {}: the journal {} is damaged ({reason}); run with --restart to start over", .output.display(), .path.display())]
-    Damaged {
-        output: PathBuf,
-        path: PathBuf,
-        reason: String,
-    },
-    /// A job key that cannot be written to a journal (bad characters, duplicate key).
-    #[error("{}: invalid job key: {reason}", .dir.display())]
-    InvalidKey { dir: PathBuf, reason: String },
-    /// A segment that cannot be appended (out of order, bad file name).
-    #[error("{}: cannot record segment: {reason}", .path.display())]
-    InvalidSegment { path: PathBuf, reason: String },
-    /// `remove_work_dir` was given a directory that is not an upframe work directory.
-    #[error("{}: not an upframe work directory (name must be .NAME{WORK_DIR_SUFFIX}); not removing it", .dir.display())]
-    NotWorkDir { dir: PathBuf },
-}
-
-/// Collapses whitespace (including newlines) so a message stays on one line.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 fn io_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(io::Error) -> JournalError + 'a {
     move |source| JournalError::Io {
@@ -168,32 +129,14 @@ impl InputIdentity {
     }
 }
 
-/// Why `key` cannot be a job key name, if it cannot.
-fn check_key_name(key: &str) -> Result<(), String> {
-    if key.is_empty() {
-        return Err("empty key name".into());
+impl JobKey {
+    /// Pushes `input.size`, `input.mtime_ns` and `input.head_sha256`.
+    pub fn with_input(mut self, id: &InputIdentity) -> Self {
+        self.push("input.size", id.size.to_string());
+        self.push("input.mtime_ns", id.mtime_ns.to_string());
+        self.push("input.head_sha256", id.head_sha256.clone());
+        self
     }
-    if key.len() > 256 {
-        return Err(format!("key name {}… is too long", shorten(key, 32)));
-    }
-    if let Some(c) = key
-        .chars()
-        .find(|c| *c == '=' || c.is_whitespace() || c.is_control())
-    {
-        return Err(format!(
-            "key name {:?} contains {:?} ('=', whitespace and control characters are not allowed)",
-            key, c
-        ));
-    }
-    Ok(())
-}
-
-/// Why `value` cannot be a job key value, if it cannot.
-fn check_key_value(key: &str, value: &str) -> Result<(), String> {
-    if value.contains(['\n', '\r']) {
-        return Err(format!("the value of {key} contains a line break"));
-    }
-    Ok(())
 }
 
 /// Why `file` cannot be a segment file name, if it cannot.
@@ -229,134 +172,6 @@ fn check_segment_file(file: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// What a job is: ordered (key, value) pairs. Keys are plain words like `input.size`,
-/// `input.mtime_ns`, `input.head_sha256`, `option.scale`, `option.crf`, `model.sha256`,
-/// `segment_frames`. Values must not contain line breaks; key names must not contain `=`,
-/// whitespace or control characters, and must be unique ([`JobKey::validate`]; [`prepare`]
-/// refuses an invalid key).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct JobKey {
-    pub entries: Vec<(String, String)>,
-}
-
-/// Shortens `s` to `max` characters plus `…`.
-fn shorten(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
-}
-
-/// A value as shown in a change description: hashes to 12 hex digits, long values cut.
-fn show_value(key: &str, value: &str) -> String {
-    let hexlike = value.len() >= 32 && value.chars().all(|c| c.is_ascii_hexdigit());
-    if key.ends_with("sha256") || hexlike {
-        shorten(value, 12)
-    } else {
-        shorten(value, 60)
-    }
-}
-
-impl JobKey {
-    pub fn new() -> Self {
-        JobKey::default()
-    }
-
-    /// Appends an entry (checked later by [`JobKey::validate`]).
-    pub fn push(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.entries.push((key.into(), value.into()));
-    }
-
-    /// Pushes `input.size`, `input.mtime_ns` and `input.head_sha256`.
-    pub fn with_input(mut self, id: &InputIdentity) -> Self {
-        self.push("input.size", id.size.to_string());
-        self.push("input.mtime_ns", id.mtime_ns.to_string());
-        self.push("input.head_sha256", id.head_sha256.clone());
-        self
-    }
-
-    /// The value of `key`, if present.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Checks that every entry can be written to and read back from a journal: key names
-    /// non-empty without `=`, whitespace or control characters, values without line breaks,
-    /// no key twice, at most [`MAX_KEYS`] entries.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.entries.len() > MAX_KEYS {
-            return Err(format!(
-                "{} entries (at most {MAX_KEYS})",
-                self.entries.len()
-            ));
-        }
-        let mut seen = HashSet::new();
-        for (k, v) in &self.entries {
-            check_key_name(k)?;
-            check_key_value(k, v)?;
-            if !seen.insert(k.as_str()) {
-                return Err(format!("key {k} appears twice"));
-            }
-        }
-        Ok(())
-    }
-
-    /// First difference between the journal's key (`self`, old) and `new`, described for a
-    /// user: "the input file changed (size 123 -> 456)", "option crf changed (18 -> 20)",
-    /// "model.sha256 changed (ab12cd34ef56… -> 0123456789ab…)", "option x was added (= 1)",
-    /// "option x was removed (was 1)". `None` when both have the same entries (order aside).
-    pub fn describe_change(&self, new: &JobKey) -> Option<String> {
-        for (k, old_v) in &self.entries {
-            match new.get(k) {
-                Some(new_v) if new_v == old_v => {}
-                Some(new_v) => return Some(describe_changed(k, old_v, new_v)),
-                None => {
-                    return Some(format!(
-                        "{} was removed (was {})",
-                        key_label(k),
-                        show_value(k, old_v)
-                    ))
-                }
-            }
-        }
-        for (k, new_v) in &new.entries {
-            if self.get(k).is_none() {
-                return Some(format!(
-                    "{} was added (= {})",
-                    key_label(k),
-                    show_value(k, new_v)
-                ));
-            }
-        }
-        None
-    }
-}
-
-/// `option.crf` -> `option crf`; other keys as they are.
-fn key_label(key: &str) -> String {
-    match key.strip_prefix("option.") {
-        Some(name) => format!("option {name}"),
-        None => key.to_string(),
-    }
-}
-
-fn describe_changed(key: &str, old: &str, new: &str) -> String {
-    let (old_s, new_s) = (show_value(key, old), show_value(key, new));
-    let input_what = match key {
-        "input.size" => Some("size"),
-        "input.mtime_ns" => Some("modification time in ns"),
-        "input.head_sha256" => Some("sha256 of the first MiB"),
-        _ => None,
-    };
-    match input_what {
-        Some(what) => format!("the input file changed ({what} {old_s} -> {new_s})"),
-        None => format!("{} changed ({old_s} -> {new_s})", key_label(key)),
-    }
 }
 
 /// One complete segment as recorded in the journal.

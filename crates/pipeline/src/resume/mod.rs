@@ -19,53 +19,13 @@ use upframe_media::{
     OutputSpec, SegmentPlan, SegmentRecord,
 };
 
-use crate::jobs::job::{JobError, VideoJob};
+use crate::error::JobError;
+use crate::job_spec::{Notice, VideoJob};
 use crate::resume::journal::{self, InputIdentity, JobKey, SegmentEntry};
 
 /// Seconds of output per segment when [`SegmentOptions::frames`] is not set: a crash loses at
 /// most this much work, and joining costs one encoder start per segment.
 pub const DEFAULT_SEGMENT_SECONDS: f64 = 10.0;
-
-/// How a job writes resumable segments.
-#[derive(Clone, Debug, Default)]
-pub struct SegmentOptions {
-    /// Output frames per segment; `None`: about [`DEFAULT_SEGMENT_SECONDS`] of output.
-    pub frames: Option<u64>,
-    /// Discard an earlier run's work directory instead of resuming from it.
-    pub restart: bool,
-    /// What the caller's job is beyond [`VideoJob`]'s own fields (command, model name and
-    /// options, weight file hashes): a change refuses to resume.
-    pub key: JobKey,
-}
-
-/// A callback for one-line notices to the user ("resuming after 3 segments ...").
-#[derive(Clone, Default)]
-pub struct Notice(pub Option<NoticeFn>);
-
-/// The function behind a [`Notice`].
-pub type NoticeFn = Arc<dyn Fn(&str) + Send + Sync>;
-
-impl Notice {
-    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        Notice(Some(Arc::new(f)))
-    }
-
-    pub fn say(&self, message: &str) {
-        if let Some(f) = &self.0 {
-            f(message);
-        }
-    }
-}
-
-impl fmt::Debug for Notice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Notice(..)"
-        } else {
-            "Notice(none)"
-        })
-    }
-}
 
 /// The sink a job writes to, and where a resumed job starts.
 pub(crate) struct JobOutput {

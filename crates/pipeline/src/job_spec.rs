@@ -1,0 +1,114 @@
+//! What a whole-file job is asked to do: [`VideoJob`] (input, output, decode and encode
+//! options, cancellation, frame limit), its resumable-output settings ([`SegmentOptions`]) and
+//! where its notices to the user go ([`Notice`]). Running it is [`crate::jobs::job`]'s; segmenting
+//! and resuming it is [`crate::resume`]'s.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use upframe_media::{DecodeOptions, EncodeOptions};
+
+use crate::job_key::JobKey;
+
+/// What to read, what to write and how.
+#[derive(Clone, Debug)]
+pub struct VideoJob {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub decode: DecodeOptions,
+    pub encode: EncodeOptions,
+    pub overwrite: bool,
+    /// Copy the input's audio streams (video inputs only).
+    pub audio: bool,
+    /// Copy the input's subtitle streams (video inputs only).
+    pub subtitles: bool,
+    /// Frames per queue between stages.
+    pub queue_depth: usize,
+    pub cancel: Arc<AtomicBool>,
+    pub progress_interval: Duration,
+    /// Resumable segmented output for video files (`None`: write the file directly).
+    pub segments: Option<SegmentOptions>,
+    /// Where one-line notices for the user go (resuming, ...).
+    pub notice: Notice,
+    /// The largest frame, in pixels, accepted in or out ([`DEFAULT_MAX_PIXELS`]): a larger
+    /// one is refused before any output is written.
+    pub max_pixels: u64,
+}
+
+/// 16384 × 16384: a frame of this size takes 3 GiB as RGB `f32` (the media layer's limit for
+/// images, which it decodes whole when they open).
+pub const DEFAULT_MAX_PIXELS: u64 = upframe_media::DEFAULT_MAX_PIXELS;
+
+impl VideoJob {
+    /// `decode` with the job's frame limit: images, decoded whole when the source opens, are
+    /// refused from their header.
+    pub(crate) fn decode_options(&self) -> DecodeOptions {
+        DecodeOptions {
+            max_pixels: self.max_pixels,
+            ..self.decode.clone()
+        }
+    }
+
+    pub fn new(input: impl Into<PathBuf>, output: impl Into<PathBuf>) -> Self {
+        VideoJob {
+            input: input.into(),
+            output: output.into(),
+            decode: DecodeOptions::default(),
+            encode: EncodeOptions::default(),
+            overwrite: false,
+            audio: true,
+            subtitles: true,
+            queue_depth: 4,
+            cancel: Arc::new(AtomicBool::new(false)),
+            progress_interval: Duration::from_millis(200),
+            segments: Some(SegmentOptions::default()),
+            notice: Notice::default(),
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
+    }
+}
+
+/// How a job writes resumable segments.
+#[derive(Clone, Debug, Default)]
+pub struct SegmentOptions {
+    /// Output frames per segment; `None`: about
+    /// [`DEFAULT_SEGMENT_SECONDS`](crate::resume::DEFAULT_SEGMENT_SECONDS) of output.
+    pub frames: Option<u64>,
+    /// Discard an earlier run's work directory instead of resuming from it.
+    pub restart: bool,
+    /// What the caller's job is beyond [`VideoJob`]'s own fields (command, model name and
+    /// options, weight file hashes): a change refuses to resume.
+    pub key: JobKey,
+}
+
+/// A callback for one-line notices to the user ("resuming after 3 segments ...").
+#[derive(Clone, Default)]
+pub struct Notice(pub Option<NoticeFn>);
+
+/// The function behind a [`Notice`].
+pub type NoticeFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+impl Notice {
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Notice(Some(Arc::new(f)))
+    }
+
+    pub fn say(&self, message: &str) {
+        if let Some(f) = &self.0 {
+            f(message);
+        }
+    }
+}
+
+impl fmt::Debug for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Notice(..)"
+        } else {
+            "Notice(none)"
+        })
+    }
+}
