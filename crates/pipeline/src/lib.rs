@@ -2,7 +2,7 @@
 //!
 //! source → decode → frames → processors → encode → sink, each stage on its own thread with a
 //! bounded queue between stages so memory stays flat however long the input is
-//! ([`runner::run_job`]). Processors implement [`FrameProcessor`] (one in, one out) or
+//! ([`runner::run_stages`]). Processors implement [`FrameProcessor`] (one in, one out) or
 //! [`FrameInterpolator`] (two in, one between). The first real processor is the Lanczos
 //! resizer ([`resize`]). [`job::run_video_job`] wires a media source and sink to the runner.
 //!
@@ -40,4 +40,4 @@ pub use resize::{
     LanczosKernel, LanczosResizer,
 };
 pub use resume::{kept_segments, resume_hint, KeptSegments, Notice, SegmentOptions};
-pub use runner::{run_job, JobReport, Progress, RunOptions};
+pub use runner::{run_job, run_stages, ChainStage, Emit, JobReport, Progress, RunOptions, Stage};
