@@ -22,9 +22,7 @@ use upframe_media::{
 };
 
 use crate::error::PipelineError;
-use crate::job::{
-    expected_frames, unwrap_media, JobError, ResumeReport, StartCallback, VideoJob,
-};
+use crate::job::{expected_frames, unwrap_media, JobError, ResumeReport, StartCallback, VideoJob};
 use crate::processor::{
     chain_job_key, chain_output_channels, chain_output_size, FrameInterpolator, FrameProcessor,
 };
