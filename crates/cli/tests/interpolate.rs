@@ -289,3 +289,87 @@ fn slowmo_stretches_time_and_drops_audio() {
     }
     assert!(audio_packets(&output).is_empty());
 }
+
+/// `--json` has the runner's per-stage busy times (`stages`) for every command, not only
+/// `upscale`: all three run decode, processing and encode on their own threads. A 3-frame
+/// window of a 176×144 clip.
+#[test]
+fn json_has_stage_busy_times_for_every_command() {
+    let (Some(input), Some(model), Some(up)) = (
+        asset("media/video/carphone_pristine.mp4"),
+        rife(),
+        asset("models/realesr-animevideov3.pth"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.mkv");
+    let common = [
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        output.as_os_str(),
+        OsStr::new("--frames"),
+        OsStr::new("3"),
+        OsStr::new("--preset"),
+        OsStr::new("ultrafast"),
+        OsStr::new("--overwrite"),
+        OsStr::new("--quiet"),
+        OsStr::new("--json"),
+    ];
+    let commands: [(&str, Vec<&OsStr>); 3] = [
+        (
+            "interpolate",
+            vec![
+                OsStr::new("-m"),
+                model.as_os_str(),
+                OsStr::new("--factor"),
+                OsStr::new("2"),
+            ],
+        ),
+        (
+            "enhance",
+            vec![
+                OsStr::new("-n"),
+                up.as_os_str(),
+                OsStr::new("-s"),
+                OsStr::new("2"),
+                OsStr::new("--interp-model"),
+                model.as_os_str(),
+                OsStr::new("--factor"),
+                OsStr::new("2"),
+            ],
+        ),
+        (
+            "upscale",
+            vec![
+                OsStr::new("--model"),
+                OsStr::new("lanczos"),
+                OsStr::new("--scale"),
+                OsStr::new("2"),
+            ],
+        ),
+    ];
+    for (command, extra) in commands {
+        let mut args = vec![OsStr::new(command)];
+        args.extend(common);
+        args.extend(extra);
+        let out = run_upframe(&args);
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+        let stages = &v["stages"];
+        assert!(stages.is_object(), "{command}: stages {stages}");
+        let seconds = v["seconds"].as_f64().unwrap();
+        for field in ["decode_busy_s", "process_busy_s", "encode_busy_s"] {
+            let busy = stages[field].as_f64();
+            assert!(
+                busy.is_some_and(|b| b > 0.0 && b <= seconds),
+                "{command}: {field} {stages} (job {seconds} s)"
+            );
+        }
+    }
+}

@@ -24,7 +24,9 @@ pub mod resume;
 pub use error::{JobError, PipelineError};
 pub use job_spec::{Notice, SegmentOptions, VideoJob, DEFAULT_MAX_PIXELS};
 pub use jobs::job::{expected_frames, run_video_job, run_video_job_with, JobSummary, ResumeReport};
-pub use jobs::runner::{run_job, JobReport, Progress, RunOptions};
+pub use jobs::runner::{
+    run_job, run_stages, ChainStage, Emit, JobReport, Progress, RunOptions, Stage,
+};
 pub use processors::precision::{
     resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision, UnknownPrecision,
 };

@@ -21,7 +21,7 @@ use upframe_pipeline::jobs::timing::Rate;
 use upframe_pipeline::processors::gpu::DeviceChoice;
 use upframe_pipeline::resume::journal::JobKey;
 use upframe_pipeline::{
-    run_video_job_with, FrameProcessor, JobSummary, Notice, Progress, ResolvedPrecision,
+    run_video_job_with, FrameProcessor, JobReport, JobSummary, Notice, Progress, ResolvedPrecision,
     ResumeReport, SegmentOptions, VideoJob,
 };
 
@@ -98,6 +98,17 @@ pub struct Stages {
     pub overlap: f64,
 }
 
+impl Stages {
+    fn from_report(r: &JobReport) -> Self {
+        Stages {
+            decode_busy: r.decode_busy,
+            process_busy: r.process_busy,
+            encode_busy: r.encode_busy,
+            overlap: r.overlap_factor(),
+        }
+    }
+}
+
 /// What an interpolation did beyond any job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Interpolation {
@@ -165,12 +176,7 @@ impl Summary {
         Summary {
             input: input.to_path_buf(),
             processing,
-            stages: Some(Stages {
-                decode_busy: r.decode_busy,
-                process_busy: r.process_busy,
-                encode_busy: r.encode_busy,
-                overlap: r.overlap_factor(),
-            }),
+            stages: Some(Stages::from_report(r)),
             frames_in: r.frames_in,
             frames_made: r.frames_out,
             input_info: s.input,
@@ -206,7 +212,7 @@ impl Summary {
             frames_skipped: 0,
             short_input: s.short_input,
             wall: s.wall,
-            stages: None,
+            stages: Some(Stages::from_report(&s.report)),
             resume: s.resume,
             frames_decoded: s.frames_decoded,
             precision: Vec::new(),

@@ -8,6 +8,10 @@
 //! output keeps the source's timeline, so audio stays in sync (slow motion drops audio).
 //! The first two frames are read before the sink is opened, so a one-frame input fails
 //! without creating any output.
+//!
+//! The frames run on the threaded runner ([`crate::jobs::runner::run_stages`]): decoding, the
+//! processing ([`PairStage`]: `pre`, scene-cut checks, the interpolator, `post`) and encoding
+//! each on their own thread, with bounded queues between them.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -19,8 +23,8 @@ use upframe_media::{
 
 use crate::error::{JobError, PipelineError};
 use crate::job_spec::VideoJob;
-use crate::jobs::job::{expected_frames, ResumeReport, StartCallback};
-use crate::jobs::runner::Progress;
+use crate::jobs::job::{expected_frames, unwrap_media, ResumeReport, StartCallback};
+use crate::jobs::runner::{run_stages, Emit, JobReport, Progress, RunOptions, Stage};
 use crate::jobs::scene::{is_static, ssim, thumbnail, DEFAULT_CUT_THRESHOLD};
 use crate::jobs::timing::{Rate, Retimer, Slot};
 use crate::processors::{
@@ -84,6 +88,10 @@ pub struct InterpolateSummary {
     /// The whole job, from opening the input to the committed output (the encoder's final
     /// flush and the join of segments included).
     pub wall: Duration,
+    /// This run's frame loop on the threaded runner: `frames_in` as above, `frames_out` the
+    /// frames written in this run, each stage's busy time, and `wall` the loop only (the
+    /// first two frames, read before the output opens, and a resume's seek come before it).
+    pub report: JobReport,
     pub output_width: usize,
     pub output_height: usize,
     pub output_time_base: (i32, i32),
@@ -108,9 +116,11 @@ struct Counters {
     /// Output frames already in complete segments (a resumed job): counted, not made.
     skip: u64,
     interpolated: u64,
-    started: Instant,
-    last_progress: Instant,
-    total: Option<u64>,
+}
+
+/// A source frame's timestamp, or `index · tick` for a frame without one.
+fn frame_pts(f: &Frame, tick: i64) -> i64 {
+    f.pts.unwrap_or(f.index as i64 * tick)
 }
 
 /// Runs the interpolation job: `pre` on each source frame, `interpolator` between pairs,
@@ -141,7 +151,7 @@ pub fn run_interpolate_job_with(
     vjob.preflight()?;
     let mut source = open_source(&vjob.input, &vjob.decode_options())?;
     let info = source.info().clone();
-    let mut retimer = Retimer::new(job.rate, info.time_base)
+    let retimer = Retimer::new(job.rate, info.time_base)
         .map_err(|e| processor_error("timing", e.to_string()))?;
     let fresh_retimer = retimer.clone();
     let (mid_w, mid_h) = chain_output_size(pre, info.width, info.height);
@@ -163,7 +173,7 @@ pub fn run_interpolate_job_with(
     } else {
         1
     };
-    let pts_of = |f: &Frame| f.pts.unwrap_or(f.index as i64 * tick);
+    let pts_of = |f: &Frame| frame_pts(f, tick);
     let cancelled = || vjob.cancel.load(Ordering::Relaxed);
     let read = |source: &mut Box<dyn FrameSource>| -> Result<Option<Frame>, JobError> {
         if cancelled() {
@@ -233,22 +243,29 @@ pub fn run_interpolate_job_with(
     let mut output = open_job_output(vjob, &spec, out_fps, &processor_key)?;
 
     let frames_resumed = output.skip_frames;
-    let now = Instant::now();
-    let mut counters = Counters {
-        frames_out: 0,
-        skip: output.skip_frames,
-        interpolated: 0,
-        started: now,
-        last_progress: now,
-        total,
-    };
-    let mut cuts = Vec::new();
-    let mut static_pairs = 0u64;
-    let mut frames_in = 2u64;
+    // Source frames read before the runner starts, `next` not counted (it goes through the
+    // runner's decode stage).
+    let mut frames_before = 1u64;
     // Frames go through `pre` (and get a thumbnail) only when a pair they belong to has an
     // output frame to make: a resumed job skips the pairs of its complete segments entirely.
-    let mut prev = Staged::new(first);
-    let mut last_interval = 1i64;
+    let mut stage = PairStage {
+        retimer,
+        prev: Staged::new(first),
+        last_interval: 1,
+        pre,
+        post,
+        interpolator,
+        on_cut: job.on_cut,
+        cut_threshold: job.cut_threshold,
+        tick,
+        counters: Counters {
+            frames_out: 0,
+            skip: frames_resumed,
+            interpolated: 0,
+        },
+        cuts: Vec::new(),
+        static_pairs: 0,
+    };
     let mut next = Some(second);
     let mut resume = None;
     if frames_resumed > 0 {
@@ -292,12 +309,12 @@ pub fn run_interpolate_job_with(
                     }
                 }
             };
-            prev = Staged::new(frame);
+            stage.prev = Staged::new(frame);
             next = read(&mut source)?;
-            frames_in = plan.first_frame + 1 + u64::from(next.is_some());
-            counters.frames_out = plan.frames_out;
-            retimer = plan.retimer;
-            last_interval = plan.last_interval;
+            frames_before = plan.first_frame + 1;
+            stage.counters.frames_out = plan.frames_out;
+            stage.retimer = plan.retimer;
+            stage.last_interval = plan.last_interval;
         }
         resume = Some(ResumeReport {
             first_frame: plan.first_frame,
@@ -305,72 +322,42 @@ pub fn run_interpolate_job_with(
             frames_decoded_before_first_new: decoded,
         });
     }
-    while let Some(raw) = next.take() {
-        let mut cur = Staged::new(raw);
-        let slots = retimer
-            .interval(prev.pts(&pts_of), cur.pts(&pts_of))
-            .map_err(|e| processor_error("timing", e.to_string()))?;
-        if counters.skips(slots.len()) {
-            counters.frames_out += slots.len() as u64;
-        } else {
-            let needs_middle = slots.iter().any(|s| s.timestep > 0.0);
-            let mut mode = PairMode::Interpolate;
-            if needs_middle {
-                let (a, a_thumb) = prev.ready(pre)?;
-                let (b, b_thumb) = cur.ready(pre)?;
-                if is_static(&a.data, &b.data) {
-                    static_pairs += 1;
-                    mode = PairMode::Repeat;
-                } else {
-                    let score = ssim(a_thumb, b_thumb);
-                    if score < job.cut_threshold {
-                        cuts.push((a.index, score));
-                        mode = match job.on_cut {
-                            OnCut::Repeat => PairMode::Repeat,
-                            OnCut::Blend => PairMode::Blend,
-                            OnCut::Interpolate => PairMode::Interpolate,
-                        };
-                    }
-                }
-            }
-            prev.ready(pre)?;
-            cur.ready(pre)?;
-            emit(
-                &slots,
-                prev.frame(),
-                cur.frame(),
-                mode,
-                interpolator,
-                post,
-                output.sink.as_mut(),
-                &mut counters,
-                progress,
-            )?;
-        }
-        last_interval = cur.pts(&pts_of) - prev.pts(&pts_of);
-        prev = cur;
-        next = read(&mut source)?;
-        if next.is_some() {
-            frames_in += 1;
-        }
-    }
-    let slots = retimer.last(prev.pts(&pts_of), last_interval);
-    if counters.skips(slots.len()) {
-        counters.frames_out += slots.len() as u64;
-    } else {
-        prev.ready(pre)?;
-        emit(
-            &slots,
-            prev.frame(),
-            prev.frame(),
-            PairMode::Repeat,
-            interpolator,
-            post,
-            output.sink.as_mut(),
-            &mut counters,
-            progress,
-        )?;
-    }
+
+    let options = RunOptions {
+        queue_depth: vjob.queue_depth,
+        cancel: vjob.cancel.clone(),
+        total_frames: total.map(|t| t.saturating_sub(frames_resumed)),
+        progress_interval: vjob.progress_interval,
+    };
+    let report = {
+        // `next` first (`None`: the source has already ended), then the rest of the source.
+        let mut pending = Some(next);
+        let source_ref = &mut source;
+        let mut read = || match pending.take() {
+            Some(frame) => Ok(frame),
+            None => source_ref
+                .next_frame()
+                .map_err(|e| PipelineError::Source(Box::new(e))),
+        };
+        let sink = &mut output.sink;
+        let mut write = |f: &Frame| {
+            sink.write_frame(f)
+                .map_err(|e| PipelineError::Sink(Box::new(e)))
+        };
+        // The runner counts the frames made in this run; the progress counts the whole file.
+        let mut progress = |p: &Progress| {
+            progress(&Progress {
+                frames_done: p.frames_done + frames_resumed,
+                frames_total: p.frames_total.map(|t| t + frames_resumed),
+                ..*p
+            })
+        };
+        run_stages(&mut read, &mut stage, &mut write, &options, &mut progress)
+    };
+    // On error the sink is dropped here: complete segments are kept, the rest deleted.
+    let mut report = report.map_err(unwrap_media)?;
+    let frames_in = frames_before + report.frames_in;
+    report.frames_in = frames_in;
     let short_input = source.short_input().cloned();
     let frames_decoded = source.frames_decoded();
     drop(source);
@@ -380,19 +367,115 @@ pub fn run_interpolate_job_with(
         input: info,
         output,
         frames_in,
-        frames_out: counters.frames_out,
+        frames_out: stage.counters.frames_out,
         frames_resumed,
         resume,
         frames_decoded,
-        interpolated: counters.interpolated,
-        cuts,
-        static_pairs,
+        interpolated: stage.counters.interpolated,
+        cuts: stage.cuts,
+        static_pairs: stage.static_pairs,
         wall: started.elapsed(),
+        report,
         output_width: out_w,
         output_height: out_h,
-        output_time_base: retimer.output_time_base(),
+        output_time_base: stage.retimer.output_time_base(),
         short_input,
     })
+}
+
+/// The processing stage of an interpolation: holds the previous source frame, and for each
+/// new one retimes the pair, runs `pre` on the frames a new output frame needs, checks for a
+/// scene cut or a static pair, and hands on the pair's output frames (interpolated, repeated
+/// or blended) through `post`.
+struct PairStage<'a> {
+    retimer: Retimer,
+    prev: Staged,
+    /// The interval of the last pair (the last frame is held that long).
+    last_interval: i64,
+    pre: &'a mut [Box<dyn FrameProcessor>],
+    post: &'a mut [Box<dyn FrameProcessor>],
+    interpolator: &'a mut dyn FrameInterpolator,
+    on_cut: OnCut,
+    cut_threshold: f64,
+    /// Source ticks per frame, for frames without timestamps.
+    tick: i64,
+    counters: Counters,
+    cuts: Vec<(u64, f64)>,
+    static_pairs: u64,
+}
+
+impl Stage for PairStage<'_> {
+    fn push(&mut self, raw: Frame, out: &mut Emit<'_>) -> Result<(), PipelineError> {
+        let tick = self.tick;
+        let pts_of = move |f: &Frame| frame_pts(f, tick);
+        let mut cur = Staged::new(raw);
+        let slots = self
+            .retimer
+            .interval(self.prev.pts(&pts_of), cur.pts(&pts_of))
+            .map_err(|e| processor_error("timing", e.to_string()))?;
+        if self.counters.skips(slots.len()) {
+            self.counters.frames_out += slots.len() as u64;
+        } else {
+            let needs_middle = slots.iter().any(|s| s.timestep > 0.0);
+            let mut mode = PairMode::Interpolate;
+            if needs_middle {
+                let (a, a_thumb) = self.prev.ready(self.pre)?;
+                let (b, b_thumb) = cur.ready(self.pre)?;
+                if is_static(&a.data, &b.data) {
+                    self.static_pairs += 1;
+                    mode = PairMode::Repeat;
+                } else {
+                    let score = ssim(a_thumb, b_thumb);
+                    if score < self.cut_threshold {
+                        self.cuts.push((a.index, score));
+                        mode = match self.on_cut {
+                            OnCut::Repeat => PairMode::Repeat,
+                            OnCut::Blend => PairMode::Blend,
+                            OnCut::Interpolate => PairMode::Interpolate,
+                        };
+                    }
+                }
+            }
+            self.prev.ready(self.pre)?;
+            cur.ready(self.pre)?;
+            emit(
+                &slots,
+                self.prev.frame(),
+                cur.frame(),
+                mode,
+                self.interpolator,
+                self.post,
+                &mut self.counters,
+                out,
+            )?;
+        }
+        self.last_interval = cur.pts(&pts_of) - self.prev.pts(&pts_of);
+        self.prev = cur;
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Emit<'_>) -> Result<(), PipelineError> {
+        let tick = self.tick;
+        let pts_of = move |f: &Frame| frame_pts(f, tick);
+        let slots = self
+            .retimer
+            .last(self.prev.pts(&pts_of), self.last_interval);
+        if self.counters.skips(slots.len()) {
+            self.counters.frames_out += slots.len() as u64;
+            return Ok(());
+        }
+        self.prev.ready(self.pre)?;
+        emit(
+            &slots,
+            self.prev.frame(),
+            self.prev.frame(),
+            PairMode::Repeat,
+            self.interpolator,
+            self.post,
+            &mut self.counters,
+            out,
+        )
+    }
 }
 
 /// A source frame, before or after the `pre` chain (with its scene thumbnail).
@@ -579,6 +662,8 @@ fn apply(chain: &mut [Box<dyn FrameProcessor>], mut frame: Frame) -> Result<Fram
     Ok(frame)
 }
 
+/// Makes the output frames of `slots` between `a` and `b` and hands them on (the ones in
+/// complete segments of a resumed job are only counted).
 #[allow(clippy::too_many_arguments)]
 fn emit(
     slots: &[Slot],
@@ -587,10 +672,9 @@ fn emit(
     mode: PairMode,
     interpolator: &mut dyn FrameInterpolator,
     post: &mut [Box<dyn FrameProcessor>],
-    sink: &mut dyn upframe_media::FrameSink,
     counters: &mut Counters,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<(), JobError> {
+    out: &mut Emit<'_>,
+) -> Result<(), PipelineError> {
     for slot in slots {
         if counters.frames_out < counters.skip {
             counters.frames_out += 1;
@@ -612,30 +696,8 @@ fn emit(
         frame.pts = Some(slot.pts);
         frame.index = counters.frames_out;
         let frame = apply(post, frame)?;
-        sink.write_frame(&frame)?;
+        out.send(frame)?;
         counters.frames_out += 1;
-        let now = Instant::now();
-        if now.duration_since(counters.last_progress) >= Duration::from_millis(200) {
-            counters.last_progress = now;
-            let elapsed = now.duration_since(counters.started);
-            let secs = elapsed.as_secs_f64();
-            // Rate of frames made in this run (a resumed job skipped the first `skip`).
-            let fps = if secs > 0.0 {
-                counters.frames_out.saturating_sub(counters.skip) as f64 / secs
-            } else {
-                0.0
-            };
-            let eta = counters.total.filter(|_| fps > 0.0).map(|t| {
-                Duration::from_secs_f64(t.saturating_sub(counters.frames_out) as f64 / fps)
-            });
-            progress(&Progress {
-                frames_done: counters.frames_out,
-                frames_total: counters.total,
-                elapsed,
-                fps,
-                eta,
-            });
-        }
     }
     Ok(())
 }

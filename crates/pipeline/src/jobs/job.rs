@@ -256,7 +256,7 @@ pub(crate) fn end_passthrough_early(
 }
 
 /// Gives a media error that travelled through the runner back its own type.
-fn unwrap_media(e: PipelineError) -> JobError {
+pub(crate) fn unwrap_media(e: PipelineError) -> JobError {
     match e {
         PipelineError::Source(inner) | PipelineError::Sink(inner) => {
             match inner.downcast::<MediaError>() {

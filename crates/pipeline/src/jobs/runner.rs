@@ -1,10 +1,19 @@
 //! The threaded job runner: decode thread → bounded queue → processing thread → bounded queue
 //! → encode thread, with a cancellation flag, progress reporting and per-stage busy times.
 //!
-//! Memory stays flat whatever the input length: at most `queue_depth` frames wait in each
-//! queue, plus one frame in flight per stage. The first error any stage hits stops every stage
-//! and is returned; the caller then drops its sink (which removes the temporary output) instead
-//! of finishing it.
+//! Every job runs here ([`run_stages`]): the processing thread drives a [`Stage`], which takes
+//! decoded frames one at a time and hands on any number of frames (one each for an upscale's
+//! processor chain, [`ChainStage`]; a time grid's worth for an interpolation, which keeps the
+//! previous frame). Memory stays flat whatever the input length: at most `queue_depth` frames
+//! wait in each queue, plus what each stage holds.
+//!
+//! Errors keep the order of the stream, as if the stages ran one after another: a stage that
+//! fails stops the stages before it (its input queue closes) while the stages after it finish
+//! the frames it handed on, and then the most downstream error is returned (it concerns the
+//! earliest frame). So a source that ends in a decode error still has every frame it gave
+//! processed and written (a resumable job keeps the segments they complete) before the error
+//! is returned. Cancellation stops every stage at once. On any error the caller drops its sink
+//! (which removes the temporary output) instead of finishing it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -102,34 +111,81 @@ impl JobReport {
     }
 }
 
-/// Shared stop state: the first error wins; every stage polls `stop` between frames.
+/// Where a [`Stage`] hands on its frames: the queue to the encode thread. The time spent
+/// waiting for room in it is not counted as the stage's busy time.
+pub struct Emit<'a> {
+    out: &'a Sender<Frame>,
+    blocked: Duration,
+    closed: bool,
+}
+
+impl Emit<'_> {
+    /// Queues `frame` for the encoder. Fails when the encoder has stopped (it failed, or the
+    /// job was cancelled); the stage should then return the error, which the runner drops.
+    pub fn send(&mut self, frame: Frame) -> Result<(), PipelineError> {
+        let t = Instant::now();
+        let sent = self.out.send(frame);
+        self.blocked += t.elapsed();
+        if sent.is_err() {
+            self.closed = true;
+            return Err(PipelineError::Cancelled);
+        }
+        Ok(())
+    }
+}
+
+/// The processing stage of a job, run on its own thread.
+pub trait Stage: Send {
+    /// One decoded frame in (in source order); any number of frames out through `emit`.
+    fn push(&mut self, frame: Frame, emit: &mut Emit<'_>) -> Result<(), PipelineError>;
+
+    /// The source ended cleanly: the frames still held go out. Not called after a source
+    /// error or cancellation.
+    fn finish(&mut self, _emit: &mut Emit<'_>) -> Result<(), PipelineError> {
+        Ok(())
+    }
+}
+
+/// A chain of one-in, one-out processors as a [`Stage`] (an upscale).
+pub struct ChainStage<'a>(pub &'a mut [Box<dyn FrameProcessor>]);
+
+impl Stage for ChainStage<'_> {
+    fn push(&mut self, mut frame: Frame, emit: &mut Emit<'_>) -> Result<(), PipelineError> {
+        for p in self.0.iter_mut() {
+            frame = p.process(frame)?;
+        }
+        emit.send(frame)
+    }
+}
+
+/// Each stage's own error, and the hard stop (cancellation).
 struct Control {
-    stop: AtomicBool,
-    first_error: Mutex<Option<PipelineError>>,
     cancel: Arc<AtomicBool>,
+    decode_error: Mutex<Option<PipelineError>>,
+    process_error: Mutex<Option<PipelineError>>,
+    encode_error: Mutex<Option<PipelineError>>,
 }
 
 impl Control {
-    fn fail(&self, err: PipelineError) {
-        if let Ok(mut slot) = self.first_error.lock() {
+    fn should_stop(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    fn fail(slot: &Mutex<Option<PipelineError>>, err: PipelineError) {
+        if let Ok(mut slot) = slot.lock() {
             if slot.is_none() {
                 *slot = Some(err);
             }
         }
-        self.stop.store(true, Ordering::SeqCst);
     }
 
-    fn should_stop(&self) -> bool {
-        self.stop.load(Ordering::SeqCst) || self.cancel.load(Ordering::SeqCst)
+    fn take(slot: &Mutex<Option<PipelineError>>) -> Option<PipelineError> {
+        slot.lock().ok().and_then(|mut e| e.take())
     }
 }
 
 /// Runs `read` → `processors` (in order) → `write` on three threads until the source ends,
-/// a stage fails or `options.cancel` is set. `progress` runs on the calling thread every
-/// `options.progress_interval` and once at the end.
-///
-/// `read` returns `Ok(None)` at the end of the source. On success the caller finishes its
-/// sink; on error (including [`PipelineError::Cancelled`]) it should drop it.
+/// a stage fails or `options.cancel` is set: [`run_stages`] with a [`ChainStage`].
 pub fn run_job<R, W>(
     read: &mut R,
     processors: &mut [Box<dyn FrameProcessor>],
@@ -141,14 +197,38 @@ where
     R: FnMut() -> Result<Option<Frame>, PipelineError> + Send,
     W: FnMut(&Frame) -> Result<(), PipelineError> + Send,
 {
+    run_stages(read, &mut ChainStage(processors), write, options, progress)
+}
+
+/// Runs `read` → `stage` → `write` on three threads until the source ends, a stage fails or
+/// `options.cancel` is set. `progress` runs on the calling thread every
+/// `options.progress_interval` and once at the end.
+///
+/// `read` returns `Ok(None)` at the end of the source. On success the caller finishes its
+/// sink; on error (including [`PipelineError::Cancelled`]) it should drop it. Which error is
+/// returned when several stages fail: see the module's documentation.
+pub fn run_stages<R, W>(
+    read: &mut R,
+    stage: &mut dyn Stage,
+    write: &mut W,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<JobReport, PipelineError>
+where
+    R: FnMut() -> Result<Option<Frame>, PipelineError> + Send,
+    W: FnMut(&Frame) -> Result<(), PipelineError> + Send,
+{
     let depth = options.queue_depth.max(1);
     let control = Control {
-        stop: AtomicBool::new(false),
-        first_error: Mutex::new(None),
         cancel: options.cancel.clone(),
+        decode_error: Mutex::new(None),
+        process_error: Mutex::new(None),
+        encode_error: Mutex::new(None),
     };
     let frames_in = AtomicU64::new(0);
     let frames_out = AtomicU64::new(0);
+    // Set by the decode stage when the source ended without an error.
+    let source_ended = AtomicBool::new(false);
     let start = Instant::now();
     let (decoded_tx, decoded_rx) = bounded::<Frame>(depth);
     let (processed_tx, processed_rx) = bounded::<Frame>(depth);
@@ -158,15 +238,16 @@ where
         let control = &control;
         let frames_in = &frames_in;
         let frames_out = &frames_out;
+        let source_ended = &source_ended;
         let decode = std::thread::Builder::new()
             .name("upframe-decode".into())
             .spawn_scoped(scope, move || {
-                decode_stage(read, decoded_tx, control, frames_in)
+                decode_stage(read, decoded_tx, control, frames_in, source_ended)
             });
         let process = std::thread::Builder::new()
             .name("upframe-process".into())
             .spawn_scoped(scope, move || {
-                process_stage(processors, decoded_rx, processed_tx, control)
+                process_stage(stage, decoded_rx, processed_tx, control, source_ended)
             });
         let encode = std::thread::Builder::new()
             .name("upframe-encode".into())
@@ -179,9 +260,6 @@ where
         // Poll progress on this thread until the encode stage is done.
         let mut last = Instant::now();
         while let Err(RecvTimeoutError::Timeout) = done_rx.recv_timeout(Duration::from_millis(50)) {
-            if options.cancel.load(Ordering::SeqCst) {
-                control.stop.store(true, Ordering::SeqCst);
-            }
             if last.elapsed() >= options.progress_interval {
                 last = Instant::now();
                 progress(&Progress::new(
@@ -192,20 +270,21 @@ where
             }
         }
         let join = |h: std::io::Result<std::thread::ScopedJoinHandle<'_, Duration>>,
-                    name: &'static str| match h {
+                    name: &'static str,
+                    slot: &Mutex<Option<PipelineError>>| match h {
             Ok(h) => h.join().unwrap_or_else(|_| {
-                control.fail(PipelineError::StagePanicked(name));
+                Control::fail(slot, PipelineError::StagePanicked(name));
                 Duration::ZERO
             }),
             Err(e) => {
-                control.fail(PipelineError::Sink(Box::new(e)));
+                Control::fail(slot, PipelineError::Sink(Box::new(e)));
                 Duration::ZERO
             }
         };
         (
-            join(decode, "decode"),
-            join(process, "process"),
-            join(encode, "encode"),
+            join(decode, "decode", &control.decode_error),
+            join(process, "process", &control.process_error),
+            join(encode, "encode", &control.encode_error),
         )
     });
 
@@ -217,7 +296,11 @@ where
         process_busy,
         encode_busy,
     };
-    if let Some(err) = control.first_error.lock().ok().and_then(|mut e| e.take()) {
+    // The most downstream error concerns the earliest frame.
+    let error = Control::take(&control.encode_error)
+        .or_else(|| Control::take(&control.process_error))
+        .or_else(|| Control::take(&control.decode_error));
+    if let Some(err) = error {
         return Err(err);
     }
     if options.cancel.load(Ordering::SeqCst) {
@@ -236,6 +319,7 @@ fn decode_stage<R>(
     out: Sender<Frame>,
     control: &Control,
     frames_in: &AtomicU64,
+    source_ended: &AtomicBool,
 ) -> Duration
 where
     R: FnMut() -> Result<Option<Frame>, PipelineError>,
@@ -252,9 +336,13 @@ where
                     break; // downstream stopped
                 }
             }
-            Ok(None) => break,
+            Ok(None) => {
+                source_ended.store(true, Ordering::SeqCst);
+                break;
+            }
             Err(e) => {
-                control.fail(e);
+                // The frames already queued still go through (see the module's docs).
+                Control::fail(&control.decode_error, e);
                 break;
             }
         }
@@ -263,29 +351,45 @@ where
 }
 
 fn process_stage(
-    processors: &mut [Box<dyn FrameProcessor>],
+    stage: &mut dyn Stage,
     input: Receiver<Frame>,
     out: Sender<Frame>,
     control: &Control,
+    source_ended: &AtomicBool,
 ) -> Duration {
+    let mut emit = Emit {
+        out: &out,
+        blocked: Duration::ZERO,
+        closed: false,
+    };
     let mut busy = Duration::ZERO;
-    'frames: for mut frame in input.iter() {
+    let mut failed = false;
+    for frame in input.iter() {
         if control.should_stop() {
             break;
         }
         let t = Instant::now();
-        for p in processors.iter_mut() {
-            match p.process(frame) {
-                Ok(f) => frame = f,
-                Err(e) => {
-                    control.fail(e);
-                    break 'frames;
-                }
+        let blocked = emit.blocked;
+        let r = stage.push(frame, &mut emit);
+        busy += t.elapsed().saturating_sub(emit.blocked - blocked);
+        if let Err(e) = r {
+            failed = true;
+            if !emit.closed {
+                Control::fail(&control.process_error, e);
             }
-        }
-        busy += t.elapsed();
-        if out.send(frame).is_err() {
             break;
+        }
+    }
+    // The decode stage has finished when the loop ran out of frames (its sender is gone).
+    if !failed && !control.should_stop() && source_ended.load(Ordering::SeqCst) {
+        let t = Instant::now();
+        let blocked = emit.blocked;
+        let r = stage.finish(&mut emit);
+        busy += t.elapsed().saturating_sub(emit.blocked - blocked);
+        if let Err(e) = r {
+            if !emit.closed {
+                Control::fail(&control.process_error, e);
+            }
         }
     }
     busy
@@ -309,7 +413,7 @@ where
         let r = write(&frame);
         busy += t.elapsed();
         if let Err(e) = r {
-            control.fail(e);
+            Control::fail(&control.encode_error, e);
             break;
         }
         frames_out.fetch_add(1, Ordering::SeqCst);
