@@ -48,7 +48,7 @@ pub struct JobKey {
 }
 
 /// Shortens `s` to `max` characters plus `…`.
-fn shorten(s: &str, max: usize) -> String {
+pub(crate) fn shorten(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),

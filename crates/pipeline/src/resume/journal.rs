@@ -37,10 +37,9 @@ use std::time::UNIX_EPOCH;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::one_line;
 pub use crate::error::JournalError;
 pub use crate::job_key::JobKey;
-use crate::job_key::{check_key_name, check_key_value};
+use crate::job_key::{check_key_name, check_key_value, shorten};
 
 /// The first line of every journal.
 const HEADER: &str = "upframe-journal 1";

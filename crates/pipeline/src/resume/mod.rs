@@ -19,9 +19,9 @@ use upframe_media::{
     OutputSpec, SegmentPlan, SegmentRecord,
 };
 
+use self::journal::{InputIdentity, JobKey, SegmentEntry};
 use crate::error::JobError;
 use crate::job_spec::{Notice, VideoJob};
-use crate::resume::journal::{self, InputIdentity, JobKey, SegmentEntry};
 
 /// Seconds of output per segment when [`SegmentOptions::frames`] is not set: a crash loses at
 /// most this much work, and joining costs one encoder start per segment.
