@@ -314,6 +314,7 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
     )?;
     let options = upframe::InterpolateOptions {
         precision: args.job.precision,
+        device: args.job.device,
         ..args.interp.to_options(&args.model)
     };
     let mut job = InterpolateJob::new(&options, &args.job.to_options()).map_err(job_error)?;
