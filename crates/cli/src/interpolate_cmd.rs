@@ -88,8 +88,10 @@ impl InterpOptions {
                 OnCutArg::Interpolate => upframe::OnCut::Interpolate,
             },
             model_dir: self.model_dir.clone(),
-            // Set by the command from --precision (one option for every network of a job).
+            // Set by the command from --precision and --device (one option for every network
+            // of a job).
             precision: upframe::PrecisionChoice::default(),
+            device: upframe::Device::Cpu,
         }
     }
 }
