@@ -104,5 +104,8 @@ fn interpolate_on_the_gpu_equals_the_cpu_within_one_level() {
         }
     }
     println!("max difference GPU vs CPU: {worst} level(s)");
-    assert!(worst <= 1, "the GPU job differs from the CPU job by {worst} levels");
+    assert!(
+        worst <= 1,
+        "the GPU job differs from the CPU job by {worst} levels"
+    );
 }

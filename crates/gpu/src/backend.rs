@@ -783,7 +783,12 @@ impl Backend for GpuBackend {
             f: [(1.0 / sf) as f32, 0.0, 0.0, 0.0],
             ..Default::default()
         };
-        self.sample(kernel!(resize, sample_layout), &p, [Some(x), None, None], &out);
+        self.sample(
+            kernel!(resize, sample_layout),
+            &p,
+            [Some(x), None, None],
+            &out,
+        );
         out
     }
 
@@ -833,7 +838,12 @@ impl Backend for GpuBackend {
                 len: range.len(),
                 ..Default::default()
             };
-            self.sample(kernel!(gather, sample_layout), &p, [Some(t), None, None], &out);
+            self.sample(
+                kernel!(gather, sample_layout),
+                &p,
+                [Some(t), None, None],
+                &out,
+            );
             c1 += range.len();
         }
         out
@@ -857,7 +867,12 @@ impl Backend for GpuBackend {
             f: [mul, div, 0.0, 0.0],
             ..Default::default()
         };
-        self.sample(kernel!(scale_channels, sample_layout), &p, [None, None, None], x);
+        self.sample(
+            kernel!(scale_channels, sample_layout),
+            &p,
+            [None, None, None],
+            x,
+        );
     }
 
     fn combine_channels_inplace(
@@ -886,7 +901,12 @@ impl Backend for GpuBackend {
             f: [sa, sb, s_out, 0.0],
             ..Default::default()
         };
-        self.sample(kernel!(combine, sample_layout), &p, [Some(b), None, None], a);
+        self.sample(
+            kernel!(combine, sample_layout),
+            &p,
+            [Some(b), None, None],
+            a,
+        );
     }
 
     fn full(&mut self, shape: [usize; 4], value: f32) -> GpuTensor {
@@ -912,7 +932,12 @@ impl Backend for GpuBackend {
             total: x.len(),
             ..Default::default()
         };
-        self.sample(kernel!(sigmoid, sample_layout), &p, [Some(x), None, None], &out);
+        self.sample(
+            kernel!(sigmoid, sample_layout),
+            &p,
+            [Some(x), None, None],
+            &out,
+        );
         out
     }
 
@@ -948,7 +973,12 @@ impl Backend for GpuBackend {
             total: res.len(),
             ..Default::default()
         };
-        self.sample(kernel!(refine_add, sample_layout), &p, [Some(res), None, None], frame);
+        self.sample(
+            kernel!(refine_add, sample_layout),
+            &p,
+            [Some(res), None, None],
+            frame,
+        );
     }
 
     fn max_abs_channels(&mut self, x: &GpuTensor, range: Range<usize>) -> f32 {

@@ -114,7 +114,10 @@ fn rife_ops_match_the_cpu_on_random_shapes() {
 
     // ConvTranspose2d 4×4 stride 2 padding 1 (every IFNet/refinement deconvolution), odd
     // channel counts, each epilogue IFNet uses.
-    for (i, &(cin, cout, h, w)) in [(5, 7, 3, 4), (8, 4, 5, 5), (3, 5, 1, 6)].iter().enumerate() {
+    for (i, &(cin, cout, h, w)) in [(5, 7, 3, 4), (8, 4, 5, 5), (3, 5, 1, 6)]
+        .iter()
+        .enumerate()
+    {
         let weight = rng.vec(cin * cout * 16);
         let bias = rng.vec(cout);
         let conv = ConvTranspose2d::new(&weight, [cin, cout, 4, 4], Some(&bias), 2, 1).unwrap();
@@ -337,7 +340,10 @@ fn ifnet_f16_stays_within_50_db_of_f32_on_real_saturated_and_dark_frames() {
         println!("{name}: f16 vs f32 PSNR {psnr:.1} dB, f16 mean {mean:.3}, f16 {ms16:.0} ms");
         assert!(psnr >= 50.0, "{name}: {psnr:.1} dB");
         if name == "saturated" {
-            assert!(mean > 0.9, "{name}: f16 output lost the frame (mean {mean})");
+            assert!(
+                mean > 0.9,
+                "{name}: f16 output lost the frame (mean {mean})"
+            );
         }
     }
 }

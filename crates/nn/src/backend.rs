@@ -118,7 +118,13 @@ pub trait Backend {
     /// Channel ranges of same-sized tensors concatenated ([`ops::gather_channels_into`]).
     fn gather_channels(&mut self, parts: &[(&Self::Tensor, Range<usize>)]) -> Self::Tensor;
     /// `x[:, range] = x[:, range] * mul / div` ([`ops::scale_channels_inplace`]).
-    fn scale_channels_inplace(&mut self, x: &mut Self::Tensor, range: Range<usize>, mul: f32, div: f32);
+    fn scale_channels_inplace(
+        &mut self,
+        x: &mut Self::Tensor,
+        range: Range<usize>,
+        mul: f32,
+        div: f32,
+    );
     /// `a[:, a_c0..] = (a · sa + b[:, b_range] · sb) · s_out`
     /// ([`ops::combine_channels_inplace`]).
     #[allow(clippy::too_many_arguments)]

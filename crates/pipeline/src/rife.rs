@@ -16,8 +16,8 @@
 
 use std::path::Path;
 
-use upframe_media::Frame;
 use upframe_gpu::GpuBackend;
+use upframe_media::Frame;
 use upframe_models::{load_model, IfNet, IfNetOptions};
 use upframe_nn::{Backend, Tensor, Workspace};
 
@@ -162,7 +162,16 @@ impl RifeInterpolator {
             message: e.to_string(),
         };
         if let Some(gpu) = &mut self.gpu {
-            match run_gpu(&self.net, gpu, p0, p1, t, self.scale, self.options, &mut self.ws) {
+            match run_gpu(
+                &self.net,
+                gpu,
+                p0,
+                p1,
+                t,
+                self.scale,
+                self.options,
+                &mut self.ws,
+            ) {
                 Ok(frame) => return Ok(frame),
                 Err(GpuRunError::Model(e)) => return Err(model_error(&self.name, e)),
                 Err(GpuRunError::Gpu(e)) if e.is_memory() => {

@@ -66,7 +66,10 @@ fn rife_on_the_gpu_matches_the_cpu_within_one_level() {
     let mut cpu_rife = RifeInterpolator::load(&model, 1.0).unwrap();
     let start = std::time::Instant::now();
     let cpu = cpu_rife.interpolate(&a, &b, 0.5).unwrap();
-    println!("cpu 64x48 (128x128 padded): {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "cpu 64x48 (128x128 padded): {:.0} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
     for f16 in [false, true] {
         let mut rife = RifeInterpolator::load(&model, 1.0).unwrap();
         let choice = rife.use_device(Device::Gpu(None), f16).unwrap();
@@ -88,7 +91,11 @@ fn rife_on_the_gpu_matches_the_cpu_within_one_level() {
         assert!(gpu.data.iter().all(|v| v.is_finite()));
         let max = max_level_diff(&cpu, &gpu);
         println!("{}: max diff {max} level(s)", choice.precision);
-        assert!(max <= 1, "{}: GPU differs by {max} levels", choice.precision);
+        assert!(
+            max <= 1,
+            "{}: GPU differs by {max} levels",
+            choice.precision
+        );
         assert!(rife.take_notes().is_empty());
     }
 }

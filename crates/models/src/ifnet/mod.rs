@@ -84,6 +84,10 @@ struct State<T> {
     feat: Option<T>,
 }
 
+/// What the coarse-to-fine loop ends with: the state and both frames (with features) warped
+/// by the final flow.
+type Settled<T> = (State<T>, [T; 2]);
+
 /// Inputs every block reads.
 struct Inputs<'a, T> {
     /// Each frame with its encoder features: what `warp` samples.
@@ -301,7 +305,9 @@ impl IfNet {
             None => (b.copy(img0), b.copy(img1)),
         };
         let time = b.full([n, h, w, 1], timestep);
-        let time_rev = options.ensemble.then(|| b.full([n, h, w, 1], 1.0 - timestep));
+        let time_rev = options
+            .ensemble
+            .then(|| b.full([n, h, w, 1], 1.0 - timestep));
         let inputs = Inputs {
             src: [&src0, &src1],
             time: &time,
@@ -487,7 +493,7 @@ impl IfNet {
         scale: f64,
         options: IfNetOptions,
         b: &mut B,
-    ) -> Result<(State<B::Tensor>, [B::Tensor; 2]), ()> {
+    ) -> Result<Settled<B::Tensor>, ()> {
         let mut scales = self.scale_list(scale);
         let out = self.first_block(inputs, scales[0], options.ensemble, b)?;
         let mut state = self.initial_state(&out, b);
