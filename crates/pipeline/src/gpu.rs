@@ -1,6 +1,6 @@
-//! Running the Real-ESRGAN networks on a GPU (`upframe-gpu`): the device choice with its CPU
-//! fallback, the tile size the adapter allows, and the smaller-tile retry after an allocation
-//! failure or a lost device.
+//! Running the networks on a GPU (`upframe-gpu`): the device choice with its CPU fallback
+//! (`open_device`, shared with RIFE in `crate::rife`), and for Real-ESRGAN the tile size the
+//! adapter allows and the smaller-tile retry after an allocation failure or a lost device.
 
 use std::sync::Arc;
 
