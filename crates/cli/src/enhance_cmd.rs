@@ -94,6 +94,7 @@ impl EnhanceArgs {
             upscale,
             interpolate: upframe::InterpolateOptions {
                 precision: self.job.precision,
+                device: self.job.device,
                 ..self.interp.to_options(&self.interp_model)
             },
             order: self.order.map(|o| match o {

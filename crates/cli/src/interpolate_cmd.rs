@@ -88,8 +88,10 @@ impl InterpOptions {
                 OnCutArg::Interpolate => upframe::OnCut::Interpolate,
             },
             model_dir: self.model_dir.clone(),
-            // Set by the command from --precision (one option for every network of a job).
+            // Set by the command from --precision and --device (one option for every network
+            // of a job).
             precision: upframe::PrecisionChoice::default(),
+            device: upframe::Device::Cpu,
         }
     }
 }
@@ -314,6 +316,7 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
     )?;
     let options = upframe::InterpolateOptions {
         precision: args.job.precision,
+        device: args.job.device,
         ..args.interp.to_options(&args.model)
     };
     let mut job = InterpolateJob::new(&options, &args.job.to_options()).map_err(job_error)?;

@@ -89,10 +89,10 @@ pub struct JobOptions {
     /// `precision` for the choice and the reason).
     #[arg(long, value_name = "auto|fp32|bf16", default_value = "fp32")]
     pub precision: upframe::PrecisionChoice,
-    /// Where the upscaling network runs: cpu, gpu (the best adapter, a software one
-    /// included), gpu:N (see `upframe devices`), or auto (a discrete or integrated GPU when
+    /// Where the networks (Real-ESRGAN and RIFE) run: cpu, gpu (the best adapter, a software
+    /// one included), gpu:N (see `upframe devices`), or auto (a discrete or integrated GPU when
     /// there is one, else the CPU). On a GPU, f16 storage unless --precision fp32 (the
-    /// default). RIFE runs on the CPU.
+    /// default).
     #[arg(long, value_name = "auto|cpu|gpu|gpu:N", default_value = "cpu")]
     pub device: upframe::Device,
 }

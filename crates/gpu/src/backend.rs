@@ -13,10 +13,12 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
+use std::ops::Range;
 use std::sync::Arc;
 
 use half::f16;
-use upframe_nn::{Activation, Backend, Conv2d, Fused, Tensor};
+
+use upframe_nn::{ops, Activation, Backend, Conv2d, ConvTranspose2d, Fused, Tensor};
 
 use crate::context::{GpuContext, Precision};
 use crate::GpuError;
@@ -427,14 +429,13 @@ impl GpuBackend {
         self.encoder = Some(enc);
     }
 
-    /// The conv weights as `[kh][kw][cin][cout4·4]` in storage precision, uploaded once.
-    fn conv_weights(&mut self, conv: &Conv2d) -> Option<wgpu::Buffer> {
-        let hwio = conv.weight_hwio();
+    /// Conv weights given as `[kh][kw][cin][cout]` (`hwio`), uploaded once as
+    /// `[kh][kw][cin][cout4·4]` in storage precision.
+    fn conv_weights(&mut self, hwio: &[f32], cout: usize) -> Option<wgpu::Buffer> {
         let key = SliceKey::of(hwio);
         if let Some(b) = self.weights.get(&key) {
             return Some(b.clone());
         }
-        let cout = conv.out_channels();
         let cout4 = cout.div_ceil(4) * 4;
         let rows = hwio.len() / cout;
         let mut padded = vec![0.0f32; rows * cout4];
@@ -452,24 +453,25 @@ impl GpuBackend {
         Some(buf)
     }
 
-    /// `[bias | scale | slopes]` (f32) for one conv + epilogue, uploaded once.
+    /// `[bias | scale | slopes]` (f32) for one conv (weights `hwio`) + epilogue, uploaded once.
     fn conv_vectors(
         &mut self,
-        conv: &Conv2d,
+        hwio: &[f32],
+        bias: Option<&[f32]>,
+        cout: usize,
         scale: Option<&[f32]>,
         slopes: Option<&[f32]>,
     ) -> Option<wgpu::Buffer> {
         let key = VectorsKey {
-            weight: SliceKey::of(conv.weight_hwio()),
+            weight: SliceKey::of(hwio),
             scale: SliceKey::of_opt(scale),
             slopes: SliceKey::of_opt(slopes),
         };
         if let Some(b) = self.vectors.get(&key) {
             return Some(b.clone());
         }
-        let cout = conv.out_channels();
         let mut v = Vec::with_capacity(2 * cout + slopes.map_or(0, <[f32]>::len));
-        match conv.bias() {
+        match bias {
             Some(b) => v.extend_from_slice(b),
             None => v.resize(cout, 0.0),
         }
@@ -490,6 +492,85 @@ impl GpuBackend {
             .write_buffer(&buf, 0, bytemuck::cast_slice(&v));
         self.vectors.insert(key, buf.clone());
         Some(buf)
+    }
+
+    /// A convolution or transposed convolution (`kernel`) of `x` into a new tensor of
+    /// `out_shape`, with the fused epilogue.
+    #[allow(clippy::too_many_arguments)]
+    fn conv_like(
+        &mut self,
+        kernel: fn(&crate::context::Kernels) -> (&wgpu::ComputePipeline, &wgpu::BindGroupLayout),
+        hwio: &[f32],
+        bias: Option<&[f32]>,
+        geometry: (usize, usize, usize, usize),
+        x: &GpuTensor,
+        out_shape: [usize; 4],
+        ep: &Fused<'_, GpuTensor>,
+    ) -> GpuTensor {
+        let out = self.tensor(out_shape);
+        let [n, h, w, cin] = x.shape;
+        let [_, oh, ow, cout] = out_shape;
+        let (act, slope, slopes) = match ep.activation {
+            Activation::None => (0u32, 0.0f32, None),
+            Activation::Relu => (1, 0.0, None),
+            Activation::LeakyRelu(s) => (2, s, None),
+            Activation::PRelu(w) => (3, 0.0, Some(w)),
+            Activation::Sigmoid => (4, 0.0, None),
+        };
+        let (Some(weights), Some(vectors)) = (
+            self.conv_weights(hwio, cout),
+            self.conv_vectors(hwio, bias, cout, ep.channel_scale, slopes),
+        ) else {
+            return out;
+        };
+        let (kh, kw, stride, pad) = geometry;
+        let cout4 = cout.div_ceil(4);
+        let total = n * oh * ow * cout4;
+        let mut flags = 0u32;
+        if ep.channel_scale.is_some() {
+            flags |= 1;
+        }
+        if let Some(r) = ep.residual {
+            assert_eq!(r.shape, out_shape, "epilogue residual shape");
+            flags |= 2;
+        }
+        if let Some((_, t)) = ep.post {
+            assert_eq!(t.shape, out_shape, "epilogue post shape");
+            flags |= 4;
+        }
+        let u = [n, h, w, cin, oh, ow, cout, cout4, kh, kw, stride, pad].map(|v| v as u32);
+        let mut params: Vec<u8> = bytemuck::cast_slice(&u).to_vec();
+        params.extend_from_slice(&flags.to_le_bytes());
+        params.extend_from_slice(&act.to_le_bytes());
+        params.extend_from_slice(&slope.to_le_bytes());
+        params.extend_from_slice(&ep.post.map_or(0.0f32, |p| p.0).to_le_bytes());
+        let tail = [cout, 2 * cout, slopes.map_or(0, <[f32]>::len), total].map(|v| v as u32);
+        params.extend_from_slice(bytemuck::cast_slice(&tail));
+        let placeholder = self.placeholder.clone();
+        let res = ep.residual.map_or(&placeholder, |t| &t.buffer);
+        let post = ep.post.map_or(&placeholder, |p| &p.1.buffer);
+        self.dispatch(
+            kernel,
+            &params,
+            &[&x.buffer, &weights, &vectors, res, post, &out.buffer],
+            total as u64,
+        );
+        out
+    }
+
+    /// One kernel of `shaders/sample.wgsl`: `inputs` at bindings 1–3 (the placeholder where
+    /// absent), `out` at 4.
+    fn sample(
+        &mut self,
+        kernel: fn(&crate::context::Kernels) -> (&wgpu::ComputePipeline, &wgpu::BindGroupLayout),
+        p: &SampleParams,
+        inputs: [Option<&GpuTensor>; 3],
+        out: &GpuTensor,
+    ) {
+        let placeholder = self.placeholder.clone();
+        let ph = &placeholder;
+        let [a, b, c] = inputs.map(|t| t.map_or(ph, |t| &t.buffer));
+        self.dispatch(kernel, &p.bytes(), &[a, b, c, &out.buffer], p.total as u64);
     }
 
     /// One data-movement kernel from `a` into a new tensor of `out_shape`.
@@ -528,6 +609,35 @@ fn move_params(
     p
 }
 
+/// The uniform of `shaders/sample.wgsl` (see its `Params`).
+#[derive(Clone, Copy, Debug, Default)]
+struct SampleParams {
+    /// `a`'s shape.
+    a: [usize; 4],
+    /// The output's height, width, channels.
+    out: [usize; 3],
+    total: usize,
+    c0: usize,
+    c1: usize,
+    len: usize,
+    extra: usize,
+    f: [f32; 4],
+}
+
+impl SampleParams {
+    fn bytes(&self) -> Vec<u8> {
+        let [n, h, w, c] = self.a;
+        let [oh, ow, oc] = self.out;
+        let u = [
+            n, h, w, c, oh, ow, oc, self.total, self.c0, self.c1, self.len, self.extra,
+        ]
+        .map(|v| v as u32);
+        let mut p: Vec<u8> = bytemuck::cast_slice(&u).to_vec();
+        p.extend_from_slice(bytemuck::cast_slice(&self.f));
+        p
+    }
+}
+
 macro_rules! kernel {
     ($name:ident, $layout:ident) => {
         |k: &crate::context::Kernels| (&k.$name, &k.$layout)
@@ -543,55 +653,15 @@ impl Backend for GpuBackend {
 
     fn conv2d(&mut self, conv: &Conv2d, x: &GpuTensor, ep: &Fused<'_, GpuTensor>) -> GpuTensor {
         let out_shape = conv.output_shape(x.shape);
-        let out = self.tensor(out_shape);
-        let (act, slope, slopes) = match ep.activation {
-            Activation::None => (0u32, 0.0f32, None),
-            Activation::Relu => (1, 0.0, None),
-            Activation::LeakyRelu(s) => (2, s, None),
-            Activation::PRelu(w) => (3, 0.0, Some(w)),
-            Activation::Sigmoid => (4, 0.0, None),
-        };
-        let (Some(weights), Some(vectors)) = (
-            self.conv_weights(conv),
-            self.conv_vectors(conv, ep.channel_scale, slopes),
-        ) else {
-            return out;
-        };
-        let [n, h, w, cin] = x.shape;
-        let [_, oh, ow, cout] = out_shape;
-        let (kh, kw, stride, pad) = conv.geometry();
-        let cout4 = cout.div_ceil(4);
-        let total = n * oh * ow * cout4;
-        let mut flags = 0u32;
-        if ep.channel_scale.is_some() {
-            flags |= 1;
-        }
-        if let Some(r) = ep.residual {
-            assert_eq!(r.shape, out_shape, "epilogue residual shape");
-            flags |= 2;
-        }
-        if let Some((_, t)) = ep.post {
-            assert_eq!(t.shape, out_shape, "epilogue post shape");
-            flags |= 4;
-        }
-        let u = [n, h, w, cin, oh, ow, cout, cout4, kh, kw, stride, pad].map(|v| v as u32);
-        let mut params: Vec<u8> = bytemuck::cast_slice(&u).to_vec();
-        params.extend_from_slice(&flags.to_le_bytes());
-        params.extend_from_slice(&act.to_le_bytes());
-        params.extend_from_slice(&slope.to_le_bytes());
-        params.extend_from_slice(&ep.post.map_or(0.0f32, |p| p.0).to_le_bytes());
-        let tail = [cout, 2 * cout, slopes.map_or(0, <[f32]>::len), total].map(|v| v as u32);
-        params.extend_from_slice(bytemuck::cast_slice(&tail));
-        let placeholder = self.placeholder.clone();
-        let res = ep.residual.map_or(&placeholder, |t| &t.buffer);
-        let post = ep.post.map_or(&placeholder, |p| &p.1.buffer);
-        self.dispatch(
+        self.conv_like(
             kernel!(conv, conv_layout),
-            &params,
-            &[&x.buffer, &weights, &vectors, res, post, &out.buffer],
-            total as u64,
-        );
-        out
+            conv.weight_hwio(),
+            conv.bias(),
+            conv.geometry(),
+            x,
+            out_shape,
+            ep,
+        )
     }
 
     fn repeat_channels(&mut self, x: &GpuTensor, times: usize) -> GpuTensor {
@@ -679,6 +749,250 @@ impl Backend for GpuBackend {
             self.encoder = Some(enc);
         }
         out
+    }
+
+    fn conv_transpose2d(
+        &mut self,
+        conv: &ConvTranspose2d,
+        x: &GpuTensor,
+        ep: &Fused<'_, GpuTensor>,
+    ) -> GpuTensor {
+        let out_shape = conv.output_shape(x.shape);
+        self.conv_like(
+            kernel!(conv_transpose, conv_layout),
+            conv.weight_hwio(),
+            conv.bias(),
+            conv.geometry(),
+            x,
+            out_shape,
+            ep,
+        )
+    }
+
+    fn resize_bilinear(&mut self, x: &GpuTensor, sf: f64) -> GpuTensor {
+        let [n, h, w, c] = x.shape;
+        let (oh, ow) = ops::scaled_size(h, w, sf);
+        assert!(oh > 0 && ow > 0, "resize to an empty tensor");
+        let out = self.tensor([n, oh, ow, c]);
+        let total = n * oh * ow * c;
+        let p = SampleParams {
+            a: x.shape,
+            out: [oh, ow, c],
+            total,
+            // PyTorch's coordinate ratio for a given scale factor, as the CPU computes it.
+            f: [(1.0 / sf) as f32, 0.0, 0.0, 0.0],
+            ..Default::default()
+        };
+        self.sample(
+            kernel!(resize, sample_layout),
+            &p,
+            [Some(x), None, None],
+            &out,
+        );
+        out
+    }
+
+    fn warp(&mut self, img: &GpuTensor, flow: &GpuTensor, flow_c0: usize) -> GpuTensor {
+        let [n, h, w, c] = img.shape;
+        assert_eq!(flow.shape[..3], [n, h, w], "warp flow spatial shape");
+        assert!(flow_c0 + 2 <= flow.shape[3], "warp flow channels");
+        let out = self.tensor(img.shape);
+        let p = SampleParams {
+            a: img.shape,
+            out: [h, w, c],
+            total: n * h * w * c,
+            c0: flow_c0,
+            extra: flow.shape[3],
+            // RIFE divides by (W - 1) / 2 computed in double, applied to an f32 tensor.
+            f: [
+                ((w as f64 - 1.0) / 2.0) as f32,
+                ((h as f64 - 1.0) / 2.0) as f32,
+                0.0,
+                0.0,
+            ],
+            ..Default::default()
+        };
+        self.sample(
+            kernel!(warp, sample_layout),
+            &p,
+            [Some(img), Some(flow), None],
+            &out,
+        );
+        out
+    }
+
+    fn gather_channels(&mut self, parts: &[(&GpuTensor, Range<usize>)]) -> GpuTensor {
+        let [n, h, w, _] = parts[0].0.shape;
+        let oc = parts.iter().map(|(_, r)| r.len()).sum();
+        let out = self.tensor([n, h, w, oc]);
+        let mut c1 = 0;
+        for (t, range) in parts {
+            assert_eq!(t.shape[..3], [n, h, w], "gather input spatial shape");
+            assert!(range.end <= t.shape[3], "gather channel range");
+            let p = SampleParams {
+                a: t.shape,
+                out: [h, w, oc],
+                total: n * h * w * range.len(),
+                c0: range.start,
+                c1,
+                len: range.len(),
+                ..Default::default()
+            };
+            self.sample(
+                kernel!(gather, sample_layout),
+                &p,
+                [Some(t), None, None],
+                &out,
+            );
+            c1 += range.len();
+        }
+        out
+    }
+
+    fn scale_channels_inplace(
+        &mut self,
+        x: &mut GpuTensor,
+        range: Range<usize>,
+        mul: f32,
+        div: f32,
+    ) {
+        let [n, h, w, c] = x.shape;
+        assert!(range.end <= c, "scaled channel range");
+        let p = SampleParams {
+            a: x.shape,
+            out: [h, w, c],
+            total: n * h * w * range.len(),
+            c1: range.start,
+            len: range.len(),
+            f: [mul, div, 0.0, 0.0],
+            ..Default::default()
+        };
+        self.sample(
+            kernel!(scale_channels, sample_layout),
+            &p,
+            [None, None, None],
+            x,
+        );
+    }
+
+    fn combine_channels_inplace(
+        &mut self,
+        a: &mut GpuTensor,
+        a_c0: usize,
+        sa: f32,
+        b: &GpuTensor,
+        b_range: Range<usize>,
+        sb: f32,
+        s_out: f32,
+    ) {
+        let [n, h, w, ac] = a.shape;
+        assert_eq!(b.shape[..3], [n, h, w], "combine spatial shapes");
+        assert!(
+            a_c0 + b_range.len() <= ac && b_range.end <= b.shape[3],
+            "combine channel ranges"
+        );
+        let p = SampleParams {
+            a: b.shape,
+            out: [h, w, ac],
+            total: n * h * w * b_range.len(),
+            c0: b_range.start,
+            c1: a_c0,
+            len: b_range.len(),
+            f: [sa, sb, s_out, 0.0],
+            ..Default::default()
+        };
+        self.sample(
+            kernel!(combine, sample_layout),
+            &p,
+            [Some(b), None, None],
+            a,
+        );
+    }
+
+    fn full(&mut self, shape: [usize; 4], value: f32) -> GpuTensor {
+        let out = self.tensor(shape);
+        let [_, h, w, c] = shape;
+        let p = SampleParams {
+            a: shape,
+            out: [h, w, c],
+            total: shape.iter().product(),
+            f: [value, 0.0, 0.0, 0.0],
+            ..Default::default()
+        };
+        self.sample(kernel!(fill, sample_layout), &p, [None, None, None], &out);
+        out
+    }
+
+    fn sigmoid(&mut self, x: &GpuTensor) -> GpuTensor {
+        let out = self.tensor(x.shape);
+        let [_, h, w, c] = x.shape;
+        let p = SampleParams {
+            a: x.shape,
+            out: [h, w, c],
+            total: x.len(),
+            ..Default::default()
+        };
+        self.sample(
+            kernel!(sigmoid, sample_layout),
+            &p,
+            [Some(x), None, None],
+            &out,
+        );
+        out
+    }
+
+    fn blend(&mut self, a: &GpuTensor, b: &GpuTensor, mask: &GpuTensor) -> GpuTensor {
+        assert_eq!(a.shape, b.shape, "blend image shapes");
+        let [n, h, w, c] = a.shape;
+        assert_eq!(mask.shape[..3], [n, h, w], "blend mask shape");
+        let mc = mask.shape[3];
+        assert!(mc == 1 || mc == c, "blend mask channels");
+        let out = self.tensor(a.shape);
+        let p = SampleParams {
+            a: a.shape,
+            out: [h, w, c],
+            total: a.len(),
+            extra: mc,
+            ..Default::default()
+        };
+        self.sample(
+            kernel!(blend, sample_layout),
+            &p,
+            [Some(a), Some(b), Some(mask)],
+            &out,
+        );
+        out
+    }
+
+    fn add_refinement_inplace(&mut self, frame: &mut GpuTensor, res: &GpuTensor) {
+        assert_eq!(frame.shape, res.shape, "refinement shapes");
+        let [_, h, w, c] = frame.shape;
+        let p = SampleParams {
+            a: res.shape,
+            out: [h, w, c],
+            total: res.len(),
+            ..Default::default()
+        };
+        self.sample(
+            kernel!(refine_add, sample_layout),
+            &p,
+            [Some(res), None, None],
+            frame,
+        );
+    }
+
+    fn max_abs_channels(&mut self, x: &GpuTensor, range: Range<usize>) -> f32 {
+        let slice = self.gather_channels(&[(x, range)]);
+        let read = self.download(&slice);
+        self.recycle(slice);
+        match read {
+            Ok(t) => ops::max_abs_channels(&t, 0..t.c()),
+            Err(e) => {
+                // The download freed the pool; keep the failure for the caller's next read.
+                self.fail(e);
+                0.0
+            }
+        }
     }
 
     fn recycle(&mut self, t: GpuTensor) {

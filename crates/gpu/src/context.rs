@@ -35,6 +35,17 @@ pub(crate) struct Kernels {
     pub upsample_nearest: wgpu::ComputePipeline,
     pub copy_channels: wgpu::ComputePipeline,
     pub scale_add: wgpu::ComputePipeline,
+    pub conv_transpose: wgpu::ComputePipeline,
+    pub sample_layout: wgpu::BindGroupLayout,
+    pub resize: wgpu::ComputePipeline,
+    pub warp: wgpu::ComputePipeline,
+    pub gather: wgpu::ComputePipeline,
+    pub scale_channels: wgpu::ComputePipeline,
+    pub combine: wgpu::ComputePipeline,
+    pub fill: wgpu::ComputePipeline,
+    pub sigmoid: wgpu::ComputePipeline,
+    pub blend: wgpu::ComputePipeline,
+    pub refine_add: wgpu::ComputePipeline,
 }
 
 /// An open adapter with its device, queue and kernels for one [`Precision`]. Shared (`Arc`) by
@@ -110,6 +121,21 @@ impl Kernels {
             label: Some("move"),
             source: wgpu::ShaderSource::Wgsl(move_src.into()),
         });
+        let sample_src = format!("{pre}{}", include_str!("shaders/sample.wgsl"));
+        let sample_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("sample"),
+            source: wgpu::ShaderSource::Wgsl(sample_src.into()),
+        });
+        let sample_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("sample"),
+            entries: &[
+                uniform(0),
+                storage(1, true),
+                storage(2, true),
+                storage(3, true),
+                storage(4, false),
+            ],
+        });
         let conv_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("conv"),
             entries: &[
@@ -149,6 +175,17 @@ impl Kernels {
             upsample_nearest: pipeline(&move_layout, &move_module, "upsample_nearest"),
             copy_channels: pipeline(&move_layout, &move_module, "copy_channels"),
             scale_add: pipeline(&move_layout, &move_module, "scale_add"),
+            conv_transpose: pipeline(&conv_layout, &conv_module, "conv_transpose"),
+            resize: pipeline(&sample_layout, &sample_module, "resize"),
+            warp: pipeline(&sample_layout, &sample_module, "warp"),
+            gather: pipeline(&sample_layout, &sample_module, "gather"),
+            scale_channels: pipeline(&sample_layout, &sample_module, "scale_channels"),
+            combine: pipeline(&sample_layout, &sample_module, "combine"),
+            fill: pipeline(&sample_layout, &sample_module, "fill"),
+            sigmoid: pipeline(&sample_layout, &sample_module, "sigmoid_kernel"),
+            blend: pipeline(&sample_layout, &sample_module, "blend"),
+            refine_add: pipeline(&sample_layout, &sample_module, "refine_add"),
+            sample_layout,
             conv_layout,
             move_layout,
         }

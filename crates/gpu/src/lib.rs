@@ -14,8 +14,10 @@
 //! Why wgpu + WGSL rather than CubeCL: measured here, the whole crate (wgpu with only the native
 //! backends) builds in about a minute and a half on two cores and adds about 5 MB to the
 //! binary, against about 5 minutes and 23 MB for CubeCL 0.11 with its convolution crate, whose
-//! alpha-stage releases need exact pins. The shaders are few and small (one convolution with a
-//! fused epilogue, a handful of data-movement kernels), so a kernel DSL buys little today.
+//! alpha-stage releases need exact pins. The shaders are few and small (a convolution and a
+//! transposed convolution sharing one fused epilogue, data-movement kernels, and RIFE's
+//! resampling/element-wise kernels in `shaders/sample.wgsl`), so a kernel DSL buys little
+//! today.
 
 mod backend;
 mod context;

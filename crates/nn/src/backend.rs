@@ -10,7 +10,9 @@
 //! lost) and reports it when its results are read back, as GPU APIs themselves do. The CPU
 //! backend cannot fail.
 
-use crate::{ops, Activation, Conv2d, Epilogue, Tensor, Workspace};
+use std::ops::Range;
+
+use crate::{ops, Activation, Conv2d, ConvTranspose2d, Epilogue, Tensor, Workspace};
 
 /// [`Epilogue`] over a backend's tensors: per output element at pixel `p`, channel `c`,
 /// `y = act((sum + bias[c]) * channel_scale[c] + residual[p, c]) * post.0 + post.1[p, c]`.
@@ -96,6 +98,58 @@ pub trait Backend {
     fn scale_add_inplace(&mut self, a: &mut Self::Tensor, s: f32, b: &Self::Tensor);
     /// A copy of `x`.
     fn copy(&mut self, x: &Self::Tensor) -> Self::Tensor;
+
+    // RIFE (IFNet) ops.
+
+    /// [`ConvTranspose2d::forward_ws`] with the epilogue `ep`.
+    fn conv_transpose2d(
+        &mut self,
+        conv: &ConvTranspose2d,
+        x: &Self::Tensor,
+        ep: &Fused<'_, Self::Tensor>,
+    ) -> Self::Tensor;
+    /// `F.interpolate(x, scale_factor=sf, mode="bilinear", align_corners=False)`
+    /// ([`ops::resize_bilinear_scale`]: output `floor(h·sf) × floor(w·sf)`, which must not be
+    /// empty).
+    fn resize_bilinear(&mut self, x: &Self::Tensor, sf: f64) -> Self::Tensor;
+    /// RIFE's backward warp of `img` by the flow in channels `flow_c0, flow_c0 + 1` of `flow`
+    /// ([`ops::warp_into`]).
+    fn warp(&mut self, img: &Self::Tensor, flow: &Self::Tensor, flow_c0: usize) -> Self::Tensor;
+    /// Channel ranges of same-sized tensors concatenated ([`ops::gather_channels_into`]).
+    fn gather_channels(&mut self, parts: &[(&Self::Tensor, Range<usize>)]) -> Self::Tensor;
+    /// `x[:, range] = x[:, range] * mul / div` ([`ops::scale_channels_inplace`]).
+    fn scale_channels_inplace(
+        &mut self,
+        x: &mut Self::Tensor,
+        range: Range<usize>,
+        mul: f32,
+        div: f32,
+    );
+    /// `a[:, a_c0..] = (a · sa + b[:, b_range] · sb) · s_out`
+    /// ([`ops::combine_channels_inplace`]).
+    #[allow(clippy::too_many_arguments)]
+    fn combine_channels_inplace(
+        &mut self,
+        a: &mut Self::Tensor,
+        a_c0: usize,
+        sa: f32,
+        b: &Self::Tensor,
+        b_range: Range<usize>,
+        sb: f32,
+        s_out: f32,
+    );
+    /// A tensor of `shape` filled with `value` ([`ops::full`]).
+    fn full(&mut self, shape: [usize; 4], value: f32) -> Self::Tensor;
+    /// `torch.sigmoid(x)`.
+    fn sigmoid(&mut self, x: &Self::Tensor) -> Self::Tensor;
+    /// `a · mask + b · (1 − mask)` ([`ops::blend_into`]).
+    fn blend(&mut self, a: &Self::Tensor, b: &Self::Tensor, mask: &Self::Tensor) -> Self::Tensor;
+    /// `frame = clamp(frame + res · 2 − 1, 0, 1)` ([`ops::add_refinement_inplace`]).
+    fn add_refinement_inplace(&mut self, frame: &mut Self::Tensor, res: &Self::Tensor);
+    /// `max |x[:, range]|` ([`ops::max_abs_channels`]). A device backend waits for the work
+    /// recorded so far; after a failure it returns 0 and keeps the failure for the next read.
+    fn max_abs_channels(&mut self, x: &Self::Tensor, range: Range<usize>) -> f32;
+
     /// Gives a tensor's memory back for reuse.
     fn recycle(&mut self, t: Self::Tensor);
 }
@@ -174,6 +228,80 @@ impl Backend for Cpu<'_> {
 
     fn copy(&mut self, x: &Tensor) -> Tensor {
         self.ws.copy_of(x)
+    }
+
+    fn conv_transpose2d(
+        &mut self,
+        conv: &ConvTranspose2d,
+        x: &Tensor,
+        ep: &Fused<'_, Tensor>,
+    ) -> Tensor {
+        conv.forward_ws(x, &ep.to_epilogue(), self.ws)
+    }
+
+    fn resize_bilinear(&mut self, x: &Tensor, sf: f64) -> Tensor {
+        let [n, h, w, c] = x.shape();
+        let (oh, ow) = ops::scaled_size(h, w, sf);
+        let mut out = self.ws.tensor([n, oh, ow, c]);
+        ops::resize_bilinear_into(x, Some(sf), &mut out);
+        out
+    }
+
+    fn warp(&mut self, img: &Tensor, flow: &Tensor, flow_c0: usize) -> Tensor {
+        let mut out = self.ws.tensor(img.shape());
+        ops::warp_into(img, flow, flow_c0, &mut out);
+        out
+    }
+
+    fn gather_channels(&mut self, parts: &[(&Tensor, Range<usize>)]) -> Tensor {
+        let [n, h, w, _] = parts[0].0.shape();
+        let c = parts.iter().map(|(_, r)| r.len()).sum();
+        let mut out = self.ws.tensor([n, h, w, c]);
+        ops::gather_channels_into(parts, &mut out);
+        out
+    }
+
+    fn scale_channels_inplace(&mut self, x: &mut Tensor, range: Range<usize>, mul: f32, div: f32) {
+        ops::scale_channels_inplace(x, range, mul, div);
+    }
+
+    fn combine_channels_inplace(
+        &mut self,
+        a: &mut Tensor,
+        a_c0: usize,
+        sa: f32,
+        b: &Tensor,
+        b_range: Range<usize>,
+        sb: f32,
+        s_out: f32,
+    ) {
+        ops::combine_channels_inplace(a, a_c0, sa, b, b_range, sb, s_out);
+    }
+
+    fn full(&mut self, shape: [usize; 4], value: f32) -> Tensor {
+        let mut out = self.ws.tensor(shape);
+        out.data_mut().fill(value);
+        out
+    }
+
+    fn sigmoid(&mut self, x: &Tensor) -> Tensor {
+        let mut out = self.ws.copy_of(x);
+        ops::activate_inplace(&mut out, Activation::Sigmoid);
+        out
+    }
+
+    fn blend(&mut self, a: &Tensor, b: &Tensor, mask: &Tensor) -> Tensor {
+        let mut out = self.ws.tensor(a.shape());
+        ops::blend_into(a, b, mask, &mut out);
+        out
+    }
+
+    fn add_refinement_inplace(&mut self, frame: &mut Tensor, res: &Tensor) {
+        ops::add_refinement_inplace(frame, res);
+    }
+
+    fn max_abs_channels(&mut self, x: &Tensor, range: Range<usize>) -> f32 {
+        ops::max_abs_channels(x, range)
     }
 
     fn recycle(&mut self, t: Tensor) {

@@ -623,6 +623,8 @@ pub struct ConvTranspose2d {
     bias: Option<Vec<f32>>,
     /// Indexed `ry * stride + rx`.
     phases: Vec<Phase>,
+    /// The weights as `[kh][kw][cin][cout]`: what other backends (GPU) upload once.
+    hwio: Vec<f32>,
 }
 
 /// For output residue `r`, the kernel taps `k` with `(r + p - k) % s == 0` and their input offset
@@ -700,6 +702,17 @@ impl ConvTranspose2d {
                 });
             }
         }
+        let mut hwio = vec![0.0; weight.len()];
+        for i in 0..cin {
+            for o in 0..cout {
+                for y in 0..kh {
+                    for x in 0..kw {
+                        hwio[((y * kw + x) * cin + i) * cout + o] =
+                            weight[((i * cout + o) * kh + y) * kw + x];
+                    }
+                }
+            }
+        }
         Ok(ConvTranspose2d {
             cin,
             cout,
@@ -709,7 +722,20 @@ impl ConvTranspose2d {
             padding,
             bias: bias.map(<[f32]>::to_vec),
             phases,
+            hwio,
         })
+    }
+
+    /// `(kh, kw, stride, padding)`.
+    pub fn geometry(&self) -> (usize, usize, usize, usize) {
+        (self.kh, self.kw, self.stride, self.padding)
+    }
+
+    /// The weights as `[kh][kw][cin][cout]` (tap `(ky, kx)` adds `x[iy, ix]·w` to output
+    /// `(iy·s − p + ky, ix·s − p + kx)`): what other backends (GPU) upload once. Stable for the
+    /// layer's lifetime.
+    pub fn weight_hwio(&self) -> &[f32] {
+        &self.hwio
     }
 
     pub fn in_channels(&self) -> usize {

@@ -265,6 +265,102 @@ pub fn slice_channels_into(x: &Tensor, range: Range<usize>, out: &mut Tensor) {
     });
 }
 
+/// Channel ranges of several same-sized tensors copied into `out`, in order (`torch.cat` of
+/// slices without the intermediate copies).
+pub fn gather_channels_into(parts: &[(&Tensor, Range<usize>)], out: &mut Tensor) {
+    let [n, h, w, c] = out.shape();
+    for (t, range) in parts {
+        assert_eq!(t.shape()[..3], [n, h, w], "gather input spatial shape");
+        assert!(range.end <= t.c(), "gather channel range");
+    }
+    assert_eq!(
+        parts.iter().map(|(_, r)| r.len()).sum::<usize>(),
+        c,
+        "gather output channels"
+    );
+    for_rows(out.data_mut(), w * c, |row, o| {
+        let mut c0 = 0;
+        for (t, range) in parts {
+            let tc = t.c();
+            let src = &t.data()[row * w * tc..][..w * tc];
+            for (o, s) in o.chunks_exact_mut(c).zip(src.chunks_exact(tc)) {
+                o[c0..c0 + range.len()].copy_from_slice(&s[range.clone()]);
+            }
+            c0 += range.len();
+        }
+    });
+}
+
+/// `x[:, range] = x[:, range] * mul / div` (two roundings, in that order: RIFE's flow scaling
+/// `flow * scale` and `flow / scale` each stay exact with the other term 1).
+pub fn scale_channels_inplace(x: &mut Tensor, range: Range<usize>, mul: f32, div: f32) {
+    let c = x.c();
+    assert!(range.end <= c, "scaled channel range");
+    pixel_chunks(x.data_mut(), c, |chunk, _| {
+        for px in chunk.chunks_exact_mut(c) {
+            for v in &mut px[range.clone()] {
+                *v = *v * mul / div;
+            }
+        }
+    });
+}
+
+/// `a[:, a_c0 + k] = (a[:, a_c0 + k] · sa + b[:, b_range.start + k] · sb) · s_out` for `k` in
+/// `0..b_range.len()`; with `sa == 0` the old value is not read (`b · sb · s_out`, so an
+/// infinite or NaN `a` does not leak). RIFE's flow/mask updates and ensemble averages.
+pub fn combine_channels_inplace(
+    a: &mut Tensor,
+    a_c0: usize,
+    sa: f32,
+    b: &Tensor,
+    b_range: Range<usize>,
+    sb: f32,
+    s_out: f32,
+) {
+    let (ac, bc) = (a.c(), b.c());
+    assert_eq!(a.shape()[..3], b.shape()[..3], "combine spatial shapes");
+    assert!(
+        a_c0 + b_range.len() <= ac && b_range.end <= bc,
+        "combine channel ranges"
+    );
+    let len = b_range.len();
+    let (b0, bd) = (b_range.start, b.data());
+    pixel_chunks(a.data_mut(), ac, |chunk, e0| {
+        let p0 = e0 / ac;
+        for (i, px) in chunk.chunks_exact_mut(ac).enumerate() {
+            let src = &bd[(p0 + i) * bc + b0..][..len];
+            for (v, &y) in px[a_c0..a_c0 + len].iter_mut().zip(src) {
+                *v = if sa == 0.0 {
+                    y * sb * s_out
+                } else {
+                    (*v * sa + y * sb) * s_out
+                };
+            }
+        }
+    });
+}
+
+/// `clamp(frame + (res · 2 − 1), 0, 1)`: RIFE v4.0's refinement residual added to the merged
+/// frame.
+pub fn add_refinement_inplace(frame: &mut Tensor, res: &Tensor) {
+    assert_eq!(frame.shape(), res.shape(), "refinement shapes");
+    zip_chunks(frame.data_mut(), res.data(), |m, t| {
+        for (m, &t) in m.iter_mut().zip(t) {
+            *m = (*m + (t * 2.0 - 1.0)).clamp(0.0, 1.0);
+        }
+    });
+}
+
+/// `max |x[:, range]|` over the whole tensor (0 for an empty range).
+pub fn max_abs_channels(x: &Tensor, range: Range<usize>) -> f32 {
+    let c = x.c();
+    assert!(range.end <= c, "max_abs channel range");
+    x.data()
+        .par_chunks(c.max(1))
+        .map(|px| px[range.clone()].iter().fold(0.0f32, |m, v| m.max(v.abs())))
+        .reduce(|| 0.0, f32::max)
+}
+
 /// `F.pixel_shuffle(x, r)`: `[n, h, w, c·r²] → [n, h·r, w·r, c]` with PyTorch's channel order
 /// (`out[c, y·r+i, x·r+j] = in[c·r² + i·r + j, y, x]`).
 pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {

@@ -156,7 +156,8 @@ pub struct Summary {
     pub interpolation: Option<Interpolation>,
     /// Each network's precision and why (`upscaler`, `rife`).
     pub precision: Vec<(&'static str, ResolvedPrecision)>,
-    /// Where the upscaler ran, when a device other than the CPU was asked for.
+    /// Where the upscaler ran (`interpolate`: RIFE), when a device other than the CPU was
+    /// asked for.
     pub device: Option<DeviceChoice>,
 }
 
@@ -490,6 +491,7 @@ fn run_interpolation(
     let s = result.map_err(|e| Error::from_job(e, input, output))?;
     let mut summary = Summary::from_interpolate(s, interp.rate, input, processing);
     summary.precision = vec![("rife", rife.precision().clone())];
+    summary.device = rife.device().cloned();
     Ok(summary)
 }
 
@@ -768,7 +770,10 @@ impl EnhanceJob {
         if let Some(p) = up_precision {
             summary.precision.insert(0, ("upscaler", p));
         }
-        summary.device = up_device;
+        // The upscaler's device when one was chosen (it does most of the work), else RIFE's.
+        if up_device.is_some() {
+            summary.device = up_device;
+        }
         Ok(summary)
     }
 }

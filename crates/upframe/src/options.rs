@@ -141,6 +141,9 @@ pub struct InterpolateOptions {
     pub model_dir: Option<PathBuf>,
     /// RIFE's arithmetic (as [`UpscaleOptions::precision`]).
     pub precision: PrecisionChoice,
+    /// Where RIFE runs (as [`UpscaleOptions::device`]; f16 storage on a GPU unless the
+    /// precision is fp32).
+    pub device: Device,
 }
 
 impl Default for InterpolateOptions {
@@ -157,6 +160,7 @@ impl Default for InterpolateOptions {
             on_cut: OnCut::Repeat,
             model_dir: None,
             precision: PrecisionChoice::Fp32,
+            device: Device::Cpu,
         }
     }
 }

@@ -190,6 +190,8 @@ impl Upscaler {
 /// ```
 pub struct Interpolator {
     rife: RifeInterpolator,
+    /// Where the network runs when a device other than the CPU was asked for.
+    device: Option<DeviceChoice>,
 }
 
 impl std::fmt::Debug for Interpolator {
@@ -230,7 +232,19 @@ impl Interpolator {
             .with_options(valid.ifnet_options())
             .map_err(|e| Error::model("--model", one_line(&e)))?
             .with_precision(o.precision);
-        Ok(Interpolator { rife })
+        let mut rife = rife;
+        let device = if o.device == Device::Cpu {
+            None
+        } else {
+            let f16 = o.precision != upframe_pipeline::PrecisionChoice::Fp32;
+            Some(rife.use_device(o.device, f16).map_err(|e| {
+                Error::option(
+                    "--device",
+                    format!("--device {}: {}", o.device, one_line(&e)),
+                )
+            })?)
+        };
+        Ok(Interpolator { rife, device })
     }
 
     /// The frame at `t` in (0, 1) between `first` (t = 0) and `second` (t = 1), which have the
@@ -282,6 +296,11 @@ impl Interpolator {
     /// RIFE's precision and the reason for it.
     pub fn precision(&self) -> &ResolvedPrecision {
         self.rife.precision()
+    }
+
+    /// Where the network runs and why, when a device other than the CPU was asked for.
+    pub fn device(&self) -> Option<&DeviceChoice> {
+        self.device.as_ref()
     }
 
     pub(crate) fn rife_mut(&mut self) -> &mut RifeInterpolator {

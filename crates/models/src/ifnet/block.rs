@@ -1,8 +1,7 @@
 //! The building blocks of every IFNet layout: the per-frame feature encoder and the IFBlock in
 //! its three styles (see [`BlockStyle`]), with their weights read by the official key names.
 
-use rayon::prelude::*;
-use upframe_nn::{ops, Activation, Conv2d, ConvTranspose2d, Epilogue, Tensor, Workspace};
+use upframe_nn::{ops, Activation, Backend, Conv2d, ConvTranspose2d, Fused};
 
 use super::layout::{BlockStyle, EncoderStyle};
 use crate::error::ModelError;
@@ -48,9 +47,8 @@ impl ConvAct {
         }
     }
 
-    pub fn forward(&self, x: &Tensor, ws: &mut Workspace) -> Tensor {
-        self.conv
-            .forward_ws(x, &Epilogue::act(self.activation()), ws)
+    pub fn forward<B: Backend>(&self, x: &B::Tensor, b: &mut B) -> B::Tensor {
+        b.conv2d(&self.conv, x, &Fused::act(self.activation()))
     }
 }
 
@@ -94,22 +92,22 @@ impl Encoder {
         }))
     }
 
-    pub fn forward(&self, img: &Tensor, ws: &mut Workspace) -> Tensor {
+    pub fn forward<B: Backend>(&self, img: &B::Tensor, b: &mut B) -> B::Tensor {
         let epilogue = if self.activation {
-            Epilogue::leaky_relu(LRELU)
+            Fused::act(Activation::LeakyRelu(LRELU))
         } else {
-            Epilogue::none()
+            Fused::none()
         };
-        let mut x: Option<Tensor> = None;
+        let mut x: Option<B::Tensor> = None;
         for conv in &self.convs {
-            let next = conv.forward_ws(x.as_ref().unwrap_or(img), &epilogue, ws);
+            let next = b.conv2d(conv, x.as_ref().unwrap_or(img), &epilogue);
             if let Some(prev) = x.replace(next) {
-                ws.recycle(prev);
+                b.recycle(prev);
             }
         }
         let hidden = x.expect("an encoder has at least one convolution");
-        let out = self.last.forward_ws(&hidden, &Epilogue::none(), ws);
-        ws.recycle(hidden);
+        let out = b.conv_transpose2d(&self.last, &hidden, &Fused::none());
+        b.recycle(hidden);
         out
     }
 }
@@ -243,14 +241,14 @@ impl IfBlock {
     /// `x`: the block input at full resolution, the current flow (if any) in its last 4
     /// channels. Returns flow (already multiplied back), mask and features at full resolution,
     /// or `None` if the sizes do not round-trip (input not aligned).
-    pub fn forward(
+    pub fn forward<B: Backend>(
         &self,
-        x: &Tensor,
+        x: &B::Tensor,
         has_flow: bool,
         scale: f64,
-        ws: &mut Workspace,
-    ) -> Option<Tensor> {
-        let [n, h, w, c] = x.shape();
+        b: &mut B,
+    ) -> Option<B::Tensor> {
+        let [_, h, w, c] = b.shape(x);
         // F.interpolate(x, scale_factor=1/scale, mode="bilinear"); the flow is then divided by
         // `scale` (resizing is per channel, so resizing the concatenation is the same).
         let down = if scale == 1.0 {
@@ -261,95 +259,84 @@ impl IfBlock {
             if dh == 0 || dw == 0 {
                 return None;
             }
-            let mut d = ws.tensor([n, dh, dw, c]);
-            ops::resize_bilinear_into(x, Some(sf), &mut d);
+            let mut d = b.resize_bilinear(x, sf);
             if has_flow {
-                let s = scale as f32;
-                d.data_mut().par_chunks_mut(c).for_each(|px| {
-                    for v in &mut px[c - FLOW..] {
-                        *v /= s;
-                    }
-                });
+                b.scale_channels_inplace(&mut d, c - FLOW..c, 1.0, scale as f32);
             }
             Some(d)
         };
         let input = down.as_ref().unwrap_or(x);
-        let a = self.conv0[0].forward(input, ws);
+        let a = self.conv0[0].forward(input, b);
         if let Some(d) = down {
-            ws.recycle(d);
+            b.recycle(d);
         }
-        let mut feat = self.conv0[1].forward(&a, ws);
-        ws.recycle(a);
+        let mut feat = self.conv0[1].forward(&a, b);
+        b.recycle(a);
         match &self.body {
             Body::Res(res) => {
                 for (conv, beta) in res {
-                    let epilogue = Epilogue::act(Activation::LeakyRelu(LRELU))
-                        .with_channel_scale(beta)
-                        .with_residual(&feat);
-                    let next = conv.forward_ws(&feat, &epilogue, ws);
-                    ws.recycle(std::mem::replace(&mut feat, next));
+                    let next = b.conv2d(
+                        conv,
+                        &feat,
+                        &Fused::act(Activation::LeakyRelu(LRELU))
+                            .with_channel_scale(beta)
+                            .with_residual(&feat),
+                    );
+                    b.recycle(std::mem::replace(&mut feat, next));
                 }
             }
             Body::Plain { convs, residual } => {
                 // `convblock(feat) + feat`: the residual is added after the last activation.
-                let mut cur: Option<Tensor> = None;
+                let mut cur: Option<B::Tensor> = None;
                 for (i, layer) in convs.iter().enumerate() {
                     let src = cur.as_ref().unwrap_or(&feat);
-                    let mut epilogue = Epilogue::act(layer.activation());
+                    let mut epilogue = Fused::act(layer.activation());
                     if *residual && i + 1 == convs.len() {
                         epilogue = epilogue.with_post(1.0, &feat);
                     }
-                    let next = layer.conv.forward_ws(src, &epilogue, ws);
+                    let next = b.conv2d(&layer.conv, src, &epilogue);
                     if let Some(prev) = cur.replace(next) {
-                        ws.recycle(prev);
+                        b.recycle(prev);
                     }
                 }
                 if let Some(out) = cur {
-                    ws.recycle(std::mem::replace(&mut feat, out));
+                    b.recycle(std::mem::replace(&mut feat, out));
                 }
             }
         }
         let (mut tmp, up_factor, flow_factor) = match &self.tail {
             Tail::Shuffle(conv) => {
-                let t = conv.forward_ws(&feat, &Epilogue::none(), ws);
-                let [_, th, tw, tc] = t.shape();
-                let mut shuffled = ws.tensor([n, th * 2, tw * 2, tc / 4]);
-                ops::pixel_shuffle_into(&t, 2, &mut shuffled);
-                ws.recycle(t);
+                let t = b.conv_transpose2d(conv, &feat, &Fused::none());
+                let shuffled = b.pixel_shuffle(&t, 2);
+                b.recycle(t);
                 (shuffled, scale, None)
             }
             // `F.interpolate(tmp, scale_factor=scale * 2)`, `flow = tmp[:, :4] * scale * 2`.
             Tail::Direct(conv) => (
-                conv.forward_ws(&feat, &Epilogue::none(), ws),
+                b.conv_transpose2d(conv, &feat, &Fused::none()),
                 scale * 2.0,
                 Some(2.0f32),
             ),
         };
-        ws.recycle(feat);
+        b.recycle(feat);
         if up_factor != 1.0 {
-            let (uh, uw) = ops::scaled_size(tmp.h(), tmp.w(), up_factor);
+            let [_, th, tw, _] = b.shape(&tmp);
+            let (uh, uw) = ops::scaled_size(th, tw, up_factor);
             if (uh, uw) != (h, w) {
-                ws.recycle(tmp);
+                b.recycle(tmp);
                 return None;
             }
-            let mut u = ws.tensor([n, uh, uw, self.out_channels]);
-            ops::resize_bilinear_into(&tmp, Some(up_factor), &mut u);
-            ws.recycle(std::mem::replace(&mut tmp, u));
+            let u = b.resize_bilinear(&tmp, up_factor);
+            b.recycle(std::mem::replace(&mut tmp, u));
         }
-        if tmp.shape()[1..3] != [h, w] {
-            ws.recycle(tmp);
+        if b.shape(&tmp)[1..3] != [h, w] {
+            b.recycle(tmp);
             return None;
         }
-        let s = scale as f32;
-        let oc = self.out_channels;
-        tmp.data_mut().par_chunks_mut(oc).for_each(|px| {
-            for v in &mut px[..FLOW] {
-                *v *= s;
-                if let Some(f) = flow_factor {
-                    *v *= f;
-                }
-            }
-        });
+        b.scale_channels_inplace(&mut tmp, 0..FLOW, scale as f32, 1.0);
+        if let Some(f) = flow_factor {
+            b.scale_channels_inplace(&mut tmp, 0..FLOW, f, 1.0);
+        }
         Some(tmp)
     }
 }

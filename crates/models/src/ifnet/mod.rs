@@ -16,8 +16,7 @@ mod refine;
 
 use std::ops::Range;
 
-use rayon::prelude::*;
-use upframe_nn::{ops, Activation, Tensor, Workspace};
+use upframe_nn::{Backend, Cpu, Tensor, Workspace};
 
 use crate::error::ModelError;
 use crate::state_dict::StateDict;
@@ -53,18 +52,19 @@ pub struct IfNetOptions {
 }
 
 /// The result of one interpolation, NHWC at the input size.
+/// `T`: the backend's tensor ([`Tensor`] on the CPU).
 #[derive(Debug)]
-pub struct Interpolation {
+pub struct Interpolation<T = Tensor> {
     /// `warped_img0 · mask + warped_img1 · (1 − mask)`, not clamped; with the refinement net,
     /// `clamp(that + res, 0, 1)` as the official code returns it.
-    pub frame: Tensor,
+    pub frame: T,
     /// The last block's flow: channels `(x0, y0, x1, y1)` in pixels.
-    pub flow: Tensor,
+    pub flow: T,
     /// The merge mask after the sigmoid, in [0, 1].
-    pub mask: Tensor,
+    pub mask: T,
     /// The mask logit before the sigmoid (what the official 4.2x `IFNet.forward` returns as
     /// `mask_list[-1]`, and what the 4.25/4.26 goldens hold as `mask`).
-    pub mask_logits: Tensor,
+    pub mask_logits: T,
 }
 
 /// A loaded IFNet of any recognised v4.x layout.
@@ -77,66 +77,33 @@ pub struct IfNet {
     refinement: Option<Refinement>,
 }
 
-/// Copies channel ranges of several same-sized tensors into `out`, in order (`torch.cat` of
-/// slices without the intermediate copies).
-fn gather_channels(parts: &[(&Tensor, Range<usize>)], out: &mut Tensor) {
-    let c = out.c();
-    let w = out.w();
-    debug_assert_eq!(parts.iter().map(|(_, r)| r.len()).sum::<usize>(), c);
-    out.data_mut()
-        .par_chunks_mut(w * c)
-        .enumerate()
-        .for_each(|(row, o)| {
-            let mut c0 = 0;
-            for (t, range) in parts {
-                let tc = t.c();
-                let src = &t.data()[row * w * tc..][..w * tc];
-                for (o, s) in o.chunks_exact_mut(c).zip(src.chunks_exact(tc)) {
-                    o[c0..c0 + range.len()].copy_from_slice(&s[range.clone()]);
-                }
-                c0 += range.len();
-            }
-        });
+/// What the blocks carry from one to the next.
+struct State<T> {
+    flow: T,
+    mask: T,
+    feat: Option<T>,
 }
 
-/// `max |x[:, range]|` over the whole batch.
-fn max_abs(x: &Tensor, range: Range<usize>) -> f32 {
-    x.data()
-        .par_chunks(x.c())
-        .map(|px| px[range.clone()].iter().fold(0.0f32, |m, v| m.max(v.abs())))
-        .reduce(|| 0.0, f32::max)
+/// What the coarse-to-fine loop ends with: the state and both frames (with features) warped
+/// by the final flow.
+type Settled<T> = (State<T>, [T; 2]);
+
+/// Inputs every block reads.
+struct Inputs<'a, T> {
+    /// Each frame with its encoder features: what `warp` samples.
+    src: [&'a T; 2],
+    time: &'a T,
+    /// `1 − timestep`, for `ensemble`.
+    time_rev: Option<&'a T>,
+    enc: usize,
 }
 
 /// `ensemble`: `f = (f + cat(f_[:, 2:4], f_[:, :2])) / 2` and `m = (m + (-m_)) / 2` for the
 /// flow and mask channels of a block output `out`, given the reversed pair's output `rev`.
-fn average_reversed(out: &mut Tensor, rev: &Tensor) {
-    let (oc, rc) = (out.c(), rev.c());
-    out.data_mut()
-        .par_chunks_mut(oc)
-        .zip(rev.data().par_chunks(rc))
-        .for_each(|(o, r)| {
-            for (k, swapped) in [2, 3, 0, 1].into_iter().enumerate() {
-                o[k] = (o[k] + r[swapped]) / 2.0;
-            }
-            o[FLOW] = (o[FLOW] + (-r[FLOW])) / 2.0;
-        });
-}
-
-/// What the blocks carry from one to the next.
-struct State {
-    flow: Tensor,
-    mask: Tensor,
-    feat: Option<Tensor>,
-}
-
-/// Inputs every block reads.
-struct Inputs<'a> {
-    /// Each frame with its encoder features: what `warp` samples.
-    src: [&'a Tensor; 2],
-    time: &'a Tensor,
-    /// `1 − timestep`, for `ensemble`.
-    time_rev: Option<&'a Tensor>,
-    enc: usize,
+fn average_reversed<B: Backend>(b: &mut B, out: &mut B::Tensor, rev: &B::Tensor) {
+    b.combine_channels_inplace(out, 0, 1.0, rev, 2..4, 1.0, 0.5);
+    b.combine_channels_inplace(out, 2, 1.0, rev, 0..2, 1.0, 0.5);
+    b.combine_channels_inplace(out, FLOW, 1.0, rev, FLOW..FLOW + 1, -1.0, 0.5);
 }
 
 impl IfNet {
@@ -274,12 +241,26 @@ impl IfNet {
         options: IfNetOptions,
         ws: &mut Workspace,
     ) -> Result<Interpolation, ModelError> {
-        let [n, h, w, c] = img0.shape();
-        if img1.shape() != img0.shape() || c != 3 || n == 0 {
+        self.forward_on(img0, img1, timestep, scale, options, &mut Cpu::new(ws))
+    }
+
+    /// [`IfNet::forward_with`] on any [`Backend`] (the one definition of the network). The
+    /// returned tensors are the backend's to recycle.
+    pub fn forward_on<B: Backend>(
+        &self,
+        img0: &B::Tensor,
+        img1: &B::Tensor,
+        timestep: f32,
+        scale: f64,
+        options: IfNetOptions,
+        b: &mut B,
+    ) -> Result<Interpolation<B::Tensor>, ModelError> {
+        let [n, h, w, c] = b.shape(img0);
+        if b.shape(img1) != b.shape(img0) || c != 3 || n == 0 {
             return Err(ModelError::InvalidInput(format!(
                 "IFNet expects two NHWC frames of the same shape with 3 channels, got {} and {}",
-                upframe_nn::shape_text(&img0.shape()),
-                upframe_nn::shape_text(&img1.shape())
+                upframe_nn::shape_text(&b.shape(img0)),
+                upframe_nn::shape_text(&b.shape(img1))
             )));
         }
         if !(scale.is_finite() && scale > 0.0 && timestep.is_finite()) {
@@ -306,44 +287,39 @@ impl IfNet {
         let enc = self.config.encoder_channels;
         // Frame and features warped together: bilinear weights are per pixel, so warping the
         // concatenation equals warping each part.
-        let mut src0 = ws.tensor([n, h, w, 3 + enc]);
-        let mut src1 = ws.tensor([n, h, w, 3 + enc]);
-        match &self.encoder {
+        let (src0, src1) = match &self.encoder {
             Some(encoder) => {
-                let f0 = encoder.forward(img0, ws);
-                let f1 = encoder.forward(img1, ws);
-                if f0.shape()[1..3] != [h, w] {
+                let f0 = encoder.forward(img0, b);
+                let f1 = encoder.forward(img1, b);
+                if b.shape(&f0)[1..3] != [h, w] {
+                    b.recycle(f0);
+                    b.recycle(f1);
                     return Err(misaligned());
                 }
-                ops::concat_channels_into(&[img0, &f0], &mut src0);
-                ops::concat_channels_into(&[img1, &f1], &mut src1);
-                ws.recycle(f0);
-                ws.recycle(f1);
+                let src0 = b.concat_channels(&[img0, &f0]);
+                let src1 = b.concat_channels(&[img1, &f1]);
+                b.recycle(f0);
+                b.recycle(f1);
+                (src0, src1)
             }
-            None => {
-                src0.data_mut().copy_from_slice(img0.data());
-                src1.data_mut().copy_from_slice(img1.data());
-            }
-        }
-        let mut time = ws.tensor([n, h, w, 1]);
-        time.data_mut().fill(timestep);
-        let time_rev = options.ensemble.then(|| {
-            let mut t = ws.tensor([n, h, w, 1]);
-            t.data_mut().fill(1.0 - timestep);
-            t
-        });
+            None => (b.copy(img0), b.copy(img1)),
+        };
+        let time = b.full([n, h, w, 1], timestep);
+        let time_rev = options
+            .ensemble
+            .then(|| b.full([n, h, w, 1], 1.0 - timestep));
         let inputs = Inputs {
             src: [&src0, &src1],
             time: &time,
             time_rev: time_rev.as_ref(),
             enc,
         };
-        let result = self.run_blocks(&inputs, scale, options, ws);
+        let result = self.run_blocks(&inputs, scale, options, b);
         let (state, warped) = match result {
             Ok(r) => r,
             Err(()) => {
                 for t in [src0, src1, time].into_iter().chain(time_rev) {
-                    ws.recycle(t);
+                    b.recycle(t);
                 }
                 return Err(misaligned());
             }
@@ -353,28 +329,16 @@ impl IfNet {
             mask: mask_logits,
             feat,
         } = state;
-        let mut mask = ws.copy_of(&mask_logits);
-        ops::activate_inplace(&mut mask, Activation::Sigmoid);
-        let mut img_w0 = ws.tensor([n, h, w, 3]);
-        ops::slice_channels_into(&warped[0], 0..3, &mut img_w0);
-        let mut img_w1 = ws.tensor([n, h, w, 3]);
-        ops::slice_channels_into(&warped[1], 0..3, &mut img_w1);
-        let mut frame = ws.tensor([n, h, w, 3]);
-        ops::blend_into(&img_w0, &img_w1, &mask, &mut frame);
+        let mask = b.sigmoid(&mask_logits);
+        let img_w0 = b.gather_channels(&[(&warped[0], 0..3)]);
+        let img_w1 = b.gather_channels(&[(&warped[1], 0..3)]);
+        let mut frame = b.blend(&img_w0, &img_w1, &mask);
         if options.refine {
             let refinement = self.refinement.as_ref().expect("checked by check_options");
-            let tmp = refinement.forward(img0, img1, &img_w0, &img_w1, &mask_logits, &flow, ws);
+            let tmp = refinement.forward(img0, img1, &img_w0, &img_w1, &mask_logits, &flow, b);
             // res = tmp[:, :3] * 2 - 1; merged = clamp(merged + res, 0, 1)
-            frame
-                .data_mut()
-                .par_chunks_mut(1 << 14)
-                .zip(tmp.data().par_chunks(1 << 14))
-                .for_each(|(m, t)| {
-                    for (m, &t) in m.iter_mut().zip(t) {
-                        *m = (*m + (t * 2.0 - 1.0)).clamp(0.0, 1.0);
-                    }
-                });
-            ws.recycle(tmp);
+            b.add_refinement_inplace(&mut frame, &tmp);
+            b.recycle(tmp);
         }
         let [w0, w1] = warped;
         for t in [w0, w1, src0, src1, time, img_w0, img_w1]
@@ -382,7 +346,7 @@ impl IfNet {
             .chain(time_rev)
             .chain(feat)
         {
-            ws.recycle(t);
+            b.recycle(t);
         }
         Ok(Interpolation {
             frame,
@@ -393,77 +357,75 @@ impl IfNet {
     }
 
     /// Block `i`'s output for the block input `x` (`Err` when the sizes do not round-trip).
-    fn block(&self, i: usize, x: &Tensor, scale: f64, ws: &mut Workspace) -> Result<Tensor, ()> {
-        self.blocks[i].forward(x, i > 0, scale, ws).ok_or(())
+    fn block<B: Backend>(
+        &self,
+        i: usize,
+        x: &B::Tensor,
+        scale: f64,
+        b: &mut B,
+    ) -> Result<B::Tensor, ()> {
+        self.blocks[i].forward(x, i > 0, scale, b).ok_or(())
     }
 
     /// Block 0 on `cat(img0, img1, f0, f1, timestep)` (and, with ensemble, the reversed pair).
-    fn first_block(
+    fn first_block<B: Backend>(
         &self,
-        inputs: &Inputs,
+        inputs: &Inputs<B::Tensor>,
         scale: f64,
         ensemble: bool,
-        ws: &mut Workspace,
-    ) -> Result<Tensor, ()> {
+        b: &mut B,
+    ) -> Result<B::Tensor, ()> {
         let [s0, s1] = inputs.src;
         let enc = inputs.enc;
-        let [n, h, w, _] = s0.shape();
-        let mut x = ws.tensor([n, h, w, self.blocks[0].in_channels]);
-        gather_channels(
-            &[
-                (s0, 0..3),
-                (s1, 0..3),
-                (s0, 3..3 + enc),
-                (s1, 3..3 + enc),
-                (inputs.time, 0..1),
-            ],
-            &mut x,
-        );
-        let out = self.block(0, &x, scale, ws);
-        let out = match (out, ensemble, inputs.time_rev) {
+        let x = b.gather_channels(&[
+            (s0, 0..3),
+            (s1, 0..3),
+            (s0, 3..3 + enc),
+            (s1, 3..3 + enc),
+            (inputs.time, 0..1),
+        ]);
+        let out = self.block(0, &x, scale, b);
+        b.recycle(x);
+        match (out, ensemble, inputs.time_rev) {
             (Ok(mut out), true, Some(time_rev)) => {
-                gather_channels(
-                    &[
-                        (s1, 0..3),
-                        (s0, 0..3),
-                        (s1, 3..3 + enc),
-                        (s0, 3..3 + enc),
-                        (time_rev, 0..1),
-                    ],
-                    &mut x,
-                );
-                let rev = self.block(0, &x, scale, ws);
-                if let Ok(rev) = &rev {
-                    average_reversed(&mut out, rev);
+                let x = b.gather_channels(&[
+                    (s1, 0..3),
+                    (s0, 0..3),
+                    (s1, 3..3 + enc),
+                    (s0, 3..3 + enc),
+                    (time_rev, 0..1),
+                ]);
+                let rev = self.block(0, &x, scale, b);
+                b.recycle(x);
+                match rev {
+                    Ok(rev) => {
+                        average_reversed(b, &mut out, &rev);
+                        b.recycle(rev);
+                        Ok(out)
+                    }
+                    Err(()) => {
+                        b.recycle(out);
+                        Err(())
+                    }
                 }
-                rev.map(|r| {
-                    ws.recycle(r);
-                    out
-                })
             }
             (out, _, _) => out,
-        };
-        ws.recycle(x);
-        out
+        }
     }
 
     /// Block `i > 0` on `cat(warped_img0, warped_img1, wf0, wf1, timestep, mask, feat)` plus the
     /// flow; `reversed`: the ensemble's swapped input (`1 − t`, `−mask`, swapped flows).
-    fn later_input(
+    fn later_input<B: Backend>(
         &self,
-        i: usize,
-        inputs: &Inputs,
-        warped: &[Tensor; 2],
-        state: &State,
-        reversed: Option<&Tensor>,
-        ws: &mut Workspace,
-    ) -> Tensor {
+        inputs: &Inputs<B::Tensor>,
+        warped: &[B::Tensor; 2],
+        state: &State<B::Tensor>,
+        reversed: Option<&B::Tensor>,
+        b: &mut B,
+    ) -> B::Tensor {
         let enc = inputs.enc;
-        let [n, h, w, _] = warped[0].shape();
-        let mut x = ws.tensor([n, h, w, self.blocks[i].in_channels]);
         let feat = state.feat.as_ref();
-        let feat_range = 0..feat.map_or(0, Tensor::c);
-        let mut parts: Vec<(&Tensor, Range<usize>)> = Vec::with_capacity(9);
+        let mut parts: Vec<(&B::Tensor, Range<usize>)> = Vec::with_capacity(9);
         match reversed {
             None => {
                 parts.extend([
@@ -475,7 +437,7 @@ impl IfNet {
                     (&state.mask, 0..1),
                 ]);
                 if let Some(f) = feat {
-                    parts.push((f, feat_range));
+                    parts.push((f, 0..self.config.block_feat_channels));
                 }
                 parts.push((&state.flow, 0..FLOW));
             }
@@ -493,143 +455,138 @@ impl IfNet {
                 ]);
             }
         }
-        gather_channels(&parts, &mut x);
-        x
+        b.gather_channels(&parts)
     }
 
     /// Splits block 0's output into the carried state.
-    fn initial_state(&self, out: &Tensor, ws: &mut Workspace) -> State {
-        let [n, h, w, _] = out.shape();
-        let mut flow = ws.tensor([n, h, w, FLOW]);
-        ops::slice_channels_into(out, 0..FLOW, &mut flow);
-        let mut mask = ws.tensor([n, h, w, 1]);
-        ops::slice_channels_into(out, FLOW..FLOW + 1, &mut mask);
-        let feat = self.features(out, None, ws);
+    fn initial_state<B: Backend>(&self, out: &B::Tensor, b: &mut B) -> State<B::Tensor> {
+        let flow = b.gather_channels(&[(out, 0..FLOW)]);
+        let mask = b.gather_channels(&[(out, FLOW..FLOW + 1)]);
+        let feat = self.features(out, b);
         State { flow, mask, feat }
     }
 
-    /// The features a block passes on (`tmp[:, 5:]`), reusing `old`'s buffer.
-    fn features(&self, out: &Tensor, old: Option<Tensor>, ws: &mut Workspace) -> Option<Tensor> {
+    /// The features a block passes on (`tmp[:, 5:]`).
+    fn features<B: Backend>(&self, out: &B::Tensor, b: &mut B) -> Option<B::Tensor> {
         let fc = self.config.block_feat_channels;
-        if fc == 0 {
-            return None;
-        }
-        let [n, h, w, _] = out.shape();
-        let mut feat = old.unwrap_or_else(|| ws.tensor([n, h, w, fc]));
-        ops::slice_channels_into(out, FLOW + 1..FLOW + 1 + fc, &mut feat);
-        Some(feat)
+        (fc > 0).then(|| b.gather_channels(&[(out, FLOW + 1..FLOW + 1 + fc)]))
     }
 
-    fn warp_both(inputs: &Inputs, flow: &Tensor, warped: &mut [Tensor; 2]) {
-        ops::warp_into(inputs.src[0], flow, 0, &mut warped[0]);
-        ops::warp_into(inputs.src[1], flow, 2, &mut warped[1]);
+    /// Both frames (with their features) warped by `flow`, replacing `warped`.
+    fn warp_both<B: Backend>(
+        inputs: &Inputs<B::Tensor>,
+        flow: &B::Tensor,
+        warped: &mut [B::Tensor; 2],
+        b: &mut B,
+    ) {
+        let w0 = b.warp(inputs.src[0], flow, 0);
+        let w1 = b.warp(inputs.src[1], flow, 2);
+        b.recycle(std::mem::replace(&mut warped[0], w0));
+        b.recycle(std::mem::replace(&mut warped[1], w1));
     }
 
     /// The coarse-to-fine loop: returns the final state and the frames (with features) warped
     /// by the final flow.
-    fn run_blocks(
+    fn run_blocks<B: Backend>(
         &self,
-        inputs: &Inputs,
+        inputs: &Inputs<B::Tensor>,
         scale: f64,
         options: IfNetOptions,
-        ws: &mut Workspace,
-    ) -> Result<(State, [Tensor; 2]), ()> {
+        b: &mut B,
+    ) -> Result<Settled<B::Tensor>, ()> {
         let mut scales = self.scale_list(scale);
-        let out = self.first_block(inputs, scales[0], options.ensemble, ws)?;
-        let mut state = self.initial_state(&out, ws);
-        ws.recycle(out);
+        let out = self.first_block(inputs, scales[0], options.ensemble, b)?;
+        let mut state = self.initial_state(&out, b);
+        b.recycle(out);
         let mut warped = [
-            ws.tensor(inputs.src[0].shape()),
-            ws.tensor(inputs.src[1].shape()),
+            b.warp(inputs.src[0], &state.flow, 0),
+            b.warp(inputs.src[1], &state.flow, 2),
         ];
-        Self::warp_both(inputs, &state.flow, &mut warped);
-        let give_back = |ws: &mut Workspace, state: State, warped: [Tensor; 2]| {
+        let give_back = |b: &mut B, state: State<B::Tensor>, warped: [B::Tensor; 2]| {
             for t in [state.flow, state.mask]
                 .into_iter()
                 .chain(state.feat)
                 .chain(warped)
             {
-                ws.recycle(t);
+                b.recycle(t);
             }
         };
         for i in 1..self.blocks.len() {
-            let x = self.later_input(i, inputs, &warped, &state, None, ws);
-            let out = self.block(i, &x, scales[i], ws);
-            ws.recycle(x);
+            let x = self.later_input(inputs, &warped, &state, None, b);
+            let out = self.block(i, &x, scales[i], b);
+            b.recycle(x);
             let Ok(mut out) = out else {
-                give_back(ws, state, warped);
+                give_back(b, state, warped);
                 return Err(());
             };
             // v4.0/v4.1: a block-1 residual beyond the threshold in both flows means the coarse
             // estimate missed; the whole scale list doubles and blocks 0 and 1 run again (block 0
             // without ensemble, as in the official code).
             if let Some(limit) = self.variant.rerun_flow_above {
-                if i == 1 && max_abs(&out, 0..2) > limit && max_abs(&out, 2..4) > limit {
-                    ws.recycle(out);
+                if i == 1
+                    && b.max_abs_channels(&out, 0..2) > limit
+                    && b.max_abs_channels(&out, 2..4) > limit
+                {
+                    b.recycle(out);
                     for s in &mut scales {
                         *s *= 2.0;
                     }
-                    let first = self.first_block(inputs, scales[0], false, ws);
+                    let first = self.first_block(inputs, scales[0], false, b);
                     let Ok(first) = first else {
-                        give_back(ws, state, warped);
+                        give_back(b, state, warped);
                         return Err(());
                     };
-                    let fresh = self.initial_state(&first, ws);
-                    ws.recycle(first);
+                    let fresh = self.initial_state(&first, b);
+                    b.recycle(first);
                     for t in [state.flow, state.mask].into_iter().chain(state.feat) {
-                        ws.recycle(t);
+                        b.recycle(t);
                     }
                     state = fresh;
-                    Self::warp_both(inputs, &state.flow, &mut warped);
-                    let x = self.later_input(i, inputs, &warped, &state, None, ws);
-                    let again = self.block(i, &x, scales[i], ws);
-                    ws.recycle(x);
+                    Self::warp_both(inputs, &state.flow, &mut warped, b);
+                    let x = self.later_input(inputs, &warped, &state, None, b);
+                    let again = self.block(i, &x, scales[i], b);
+                    b.recycle(x);
                     match again {
                         Ok(o) => out = o,
                         Err(()) => {
-                            give_back(ws, state, warped);
+                            give_back(b, state, warped);
                             return Err(());
                         }
                     }
                 }
             }
             if options.ensemble {
-                let mut neg_mask = ws.copy_of(&state.mask);
-                ops::scale_inplace(&mut neg_mask, -1.0);
-                let x = self.later_input(i, inputs, &warped, &state, Some(&neg_mask), ws);
-                ws.recycle(neg_mask);
-                let rev = self.block(i, &x, scales[i], ws);
-                ws.recycle(x);
+                let mut neg_mask = b.copy(&state.mask);
+                b.scale_channels_inplace(&mut neg_mask, 0..1, -1.0, 1.0);
+                let x = self.later_input(inputs, &warped, &state, Some(&neg_mask), b);
+                b.recycle(neg_mask);
+                let rev = self.block(i, &x, scales[i], b);
+                b.recycle(x);
                 match rev {
                     Ok(rev) => {
-                        average_reversed(&mut out, &rev);
-                        ws.recycle(rev);
+                        average_reversed(b, &mut out, &rev);
+                        b.recycle(rev);
                     }
                     Err(()) => {
-                        ws.recycle(out);
-                        give_back(ws, state, warped);
+                        b.recycle(out);
+                        give_back(b, state, warped);
                         return Err(());
                     }
                 }
             }
-            let add_mask = self.variant.mask_update == MaskUpdate::Add;
-            let oc = out.c();
             // flow = flow + fd; mask = mask + m0 (v4.0–v4.6) or m0.
-            state
-                .flow
-                .data_mut()
-                .par_chunks_mut(FLOW)
-                .zip(state.mask.data_mut().par_iter_mut())
-                .zip(out.data().par_chunks(oc))
-                .for_each(|((f, m), d)| {
-                    for (f, d) in f.iter_mut().zip(d) {
-                        *f += d;
-                    }
-                    *m = if add_mask { *m + d[FLOW] } else { d[FLOW] };
-                });
-            state.feat = self.features(&out, state.feat.take(), ws);
-            ws.recycle(out);
-            Self::warp_both(inputs, &state.flow, &mut warped);
+            b.combine_channels_inplace(&mut state.flow, 0, 1.0, &out, 0..FLOW, 1.0, 1.0);
+            let keep = match self.variant.mask_update {
+                MaskUpdate::Add => 1.0,
+                _ => 0.0,
+            };
+            b.combine_channels_inplace(&mut state.mask, 0, keep, &out, FLOW..FLOW + 1, 1.0, 1.0);
+            if let Some(old) = state.feat.take() {
+                b.recycle(old);
+            }
+            state.feat = self.features(&out, b);
+            b.recycle(out);
+            Self::warp_both(inputs, &state.flow, &mut warped, b);
         }
         Ok((state, warped))
     }

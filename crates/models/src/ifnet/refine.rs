@@ -3,7 +3,7 @@
 //! U-Net takes both frames, the warped frames, the mask logit and the flow, and its sigmoid
 //! output becomes a residual `res = out·2 − 1` added to the merged frame, then clamped to [0, 1].
 
-use upframe_nn::{ops, Activation, Conv2d, ConvTranspose2d, Epilogue, Tensor, Workspace};
+use upframe_nn::{Activation, Backend, Conv2d, ConvTranspose2d, Fused};
 
 use super::block::ConvAct;
 use crate::error::ModelError;
@@ -25,11 +25,11 @@ impl Conv2 {
         })
     }
 
-    fn forward(&self, x: &Tensor, ws: &mut Workspace) -> Tensor {
-        let a = self.conv1.forward(x, ws);
-        let b = self.conv2.forward(&a, ws);
-        ws.recycle(a);
-        b
+    fn forward<B: Backend>(&self, x: &B::Tensor, b: &mut B) -> B::Tensor {
+        let a = self.conv1.forward(x, b);
+        let out = self.conv2.forward(&a, b);
+        b.recycle(a);
+        out
     }
 }
 
@@ -48,9 +48,8 @@ impl Deconv {
         })
     }
 
-    fn forward(&self, x: &Tensor, ws: &mut Workspace) -> Tensor {
-        self.conv
-            .forward_ws(x, &Epilogue::act(Activation::PRelu(&self.prelu)), ws)
+    fn forward<B: Backend>(&self, x: &B::Tensor, b: &mut B) -> B::Tensor {
+        b.conv_transpose2d(&self.conv, x, &Fused::act(Activation::PRelu(&self.prelu)))
     }
 }
 
@@ -61,14 +60,6 @@ pub(super) struct Refinement {
     down: [Conv2; 4],
     up: [Deconv; 4],
     conv: Conv2d,
-}
-
-/// `torch.cat` along channels into a tensor drawn from `ws`.
-fn cat(parts: &[&Tensor], ws: &mut Workspace) -> Tensor {
-    let [n, h, w, _] = parts[0].shape();
-    let mut out = ws.tensor([n, h, w, parts.iter().map(|t| t.c()).sum()]);
-    ops::concat_channels_into(parts, &mut out);
-    out
 }
 
 impl Refinement {
@@ -116,84 +107,79 @@ impl Refinement {
 
     /// `Contextnet(img, flow[:, c0..c0+2])`: the four feature maps, each warped by the flow
     /// halved in size and magnitude once more per level.
-    fn contextnet(
+    fn contextnet<B: Backend>(
         &self,
-        img: &Tensor,
-        flow: &Tensor,
+        img: &B::Tensor,
+        flow: &B::Tensor,
         c0: usize,
-        ws: &mut Workspace,
-    ) -> [Tensor; 4] {
-        let [n, h, w, _] = flow.shape();
-        let mut f = ws.tensor([n, h, w, 2]);
-        ops::slice_channels_into(flow, c0..c0 + 2, &mut f);
-        let mut x: Option<Tensor> = None;
+        b: &mut B,
+    ) -> [B::Tensor; 4] {
+        let mut f = b.gather_channels(&[(flow, c0..c0 + 2)]);
+        let mut x: Option<B::Tensor> = None;
         let mut levels = Vec::with_capacity(4);
         for conv in &self.context {
-            let next = conv.forward(x.as_ref().unwrap_or(img), ws);
+            let next = conv.forward(x.as_ref().unwrap_or(img), b);
             if let Some(prev) = x.replace(next) {
-                ws.recycle(prev);
+                b.recycle(prev);
             }
             // flow = F.interpolate(flow, scale_factor=0.5, mode="bilinear") * 0.5
-            let (fh, fw) = ops::scaled_size(f.h(), f.w(), 0.5);
-            let mut half = ws.tensor([n, fh, fw, 2]);
-            ops::resize_bilinear_into(&f, Some(0.5), &mut half);
-            ops::scale_inplace(&mut half, 0.5);
-            ws.recycle(std::mem::replace(&mut f, half));
+            let mut half = b.resize_bilinear(&f, 0.5);
+            b.scale_channels_inplace(&mut half, 0..2, 0.5, 1.0);
+            b.recycle(std::mem::replace(&mut f, half));
             let feat = x.as_ref().expect("set above");
-            let mut warped = ws.tensor(feat.shape());
-            ops::warp_into(feat, &f, 0, &mut warped);
-            levels.push(warped);
+            levels.push(b.warp(feat, &f, 0));
         }
-        ws.recycle(f);
+        b.recycle(f);
         if let Some(last) = x {
-            ws.recycle(last);
+            b.recycle(last);
         }
-        levels.try_into().expect("four levels")
+        match levels.try_into() {
+            Ok(l) => l,
+            Err(_) => unreachable!("four levels"),
+        }
     }
 
     /// `Unet(img0, img1, warped_img0, warped_img1, mask, flow, c0, c1)` after the two
     /// `Contextnet` passes: the sigmoid output (3 channels, full resolution).
     #[allow(clippy::too_many_arguments)]
-    pub fn forward(
+    pub fn forward<B: Backend>(
         &self,
-        img0: &Tensor,
-        img1: &Tensor,
-        warped0: &Tensor,
-        warped1: &Tensor,
-        mask_logits: &Tensor,
-        flow: &Tensor,
-        ws: &mut Workspace,
-    ) -> Tensor {
-        let c0 = self.contextnet(img0, flow, 0, ws);
-        let c1 = self.contextnet(img1, flow, 2, ws);
-        let x = cat(&[img0, img1, warped0, warped1, mask_logits, flow], ws);
-        let s0 = self.down[0].forward(&x, ws);
-        ws.recycle(x);
-        let x = cat(&[&s0, &c0[0], &c1[0]], ws);
-        let s1 = self.down[1].forward(&x, ws);
-        ws.recycle(x);
-        let x = cat(&[&s1, &c0[1], &c1[1]], ws);
-        let s2 = self.down[2].forward(&x, ws);
-        ws.recycle(x);
-        let x = cat(&[&s2, &c0[2], &c1[2]], ws);
-        let s3 = self.down[3].forward(&x, ws);
-        ws.recycle(x);
-        let x = cat(&[&s3, &c0[3], &c1[3]], ws);
-        ws.recycle(s3);
-        let mut up = self.up[0].forward(&x, ws);
-        ws.recycle(x);
+        img0: &B::Tensor,
+        img1: &B::Tensor,
+        warped0: &B::Tensor,
+        warped1: &B::Tensor,
+        mask_logits: &B::Tensor,
+        flow: &B::Tensor,
+        b: &mut B,
+    ) -> B::Tensor {
+        let c0 = self.contextnet(img0, flow, 0, b);
+        let c1 = self.contextnet(img1, flow, 2, b);
+        let x = b.concat_channels(&[img0, img1, warped0, warped1, mask_logits, flow]);
+        let s0 = self.down[0].forward(&x, b);
+        b.recycle(x);
+        let x = b.concat_channels(&[&s0, &c0[0], &c1[0]]);
+        let s1 = self.down[1].forward(&x, b);
+        b.recycle(x);
+        let x = b.concat_channels(&[&s1, &c0[1], &c1[1]]);
+        let s2 = self.down[2].forward(&x, b);
+        b.recycle(x);
+        let x = b.concat_channels(&[&s2, &c0[2], &c1[2]]);
+        let s3 = self.down[3].forward(&x, b);
+        b.recycle(x);
+        let x = b.concat_channels(&[&s3, &c0[3], &c1[3]]);
+        b.recycle(s3);
+        let mut up = self.up[0].forward(&x, b);
+        b.recycle(x);
         for (deconv, skip) in self.up[1..].iter().zip([&s2, &s1, &s0]) {
-            let x = cat(&[&up, skip], ws);
-            ws.recycle(up);
-            up = deconv.forward(&x, ws);
-            ws.recycle(x);
+            let x = b.concat_channels(&[&up, skip]);
+            b.recycle(up);
+            up = deconv.forward(&x, b);
+            b.recycle(x);
         }
-        let out = self
-            .conv
-            .forward_ws(&up, &Epilogue::act(Activation::Sigmoid), ws);
-        ws.recycle(up);
+        let out = b.conv2d(&self.conv, &up, &Fused::act(Activation::Sigmoid));
+        b.recycle(up);
         for t in [s0, s1, s2].into_iter().chain(c0).chain(c1) {
-            ws.recycle(t);
+            b.recycle(t);
         }
         out
     }

@@ -1,6 +1,6 @@
-//! Running the Real-ESRGAN networks on a GPU (`upframe-gpu`): the device choice with its CPU
-//! fallback, the tile size the adapter allows, and the smaller-tile retry after an allocation
-//! failure or a lost device.
+//! Running the networks on a GPU (`upframe-gpu`): the device choice with its CPU fallback
+//! (`open_device`, shared with RIFE in `crate::processors::rife`), and for Real-ESRGAN the tile size the
+//! adapter allows and the smaller-tile retry after an allocation failure or a lost device.
 
 use std::sync::Arc;
 
@@ -70,6 +70,46 @@ fn gpu_bytes_per_pixel(architecture: &Architecture, scale: usize) -> (u64, u64) 
     (4 * floats.0 as u64, 4 * floats.1 as u64)
 }
 
+/// Opens the GPU `device` names. `Ok((None, choice))`: the CPU runs (`cpu`, or `auto` without
+/// a hardware adapter; `choice.fallback` then says why). `f16`: f16 storage where supported.
+pub(crate) fn open_device(
+    device: Device,
+    f16: bool,
+) -> Result<(Option<Arc<GpuContext>>, DeviceChoice), GpuError> {
+    let cpu = |fallback: Option<String>| DeviceChoice {
+        device: "cpu".into(),
+        adapter: None,
+        precision: "cpu".into(),
+        fallback,
+    };
+    if device == Device::Cpu {
+        return Ok((None, cpu(None)));
+    }
+    let ctx = match GpuContext::open(device, f16) {
+        Ok(ctx) => Arc::new(ctx),
+        Err(e @ GpuError::NoAdapter(_)) if device == Device::Auto => {
+            tracing::info!("--device auto: {e}; running on the CPU");
+            return Ok((None, cpu(Some(e.to_string()))));
+        }
+        Err(e) => return Err(e),
+    };
+    let choice = DeviceChoice {
+        device: format!("gpu:{}", ctx.adapter().index),
+        adapter: Some(ctx.adapter().name.clone()),
+        precision: match ctx.precision() {
+            upframe_gpu::Precision::F32 => "f32".into(),
+            upframe_gpu::Precision::F16 => "f16".into(),
+        },
+        fallback: None,
+    };
+    tracing::info!(
+        "running on {} ({} storage)",
+        ctx.adapter(),
+        choice.precision
+    );
+    Ok((Some(ctx), choice))
+}
+
 impl GpuUpscaleRunner {
     /// Opens `device` for a network of `architecture`. `Ok(None)`: the CPU runs (`cpu`, or
     /// `auto` without a hardware adapter; `fallback` then says why).
@@ -79,39 +119,13 @@ impl GpuUpscaleRunner {
         architecture: &Architecture,
         scale: usize,
     ) -> Result<(Option<GpuUpscaleRunner>, DeviceChoice), GpuError> {
-        let cpu = |fallback: Option<String>| DeviceChoice {
-            device: "cpu".into(),
-            adapter: None,
-            precision: "cpu".into(),
-            fallback,
-        };
-        if device == Device::Cpu {
-            return Ok((None, cpu(None)));
-        }
-        let ctx = match GpuContext::open(device, f16) {
-            Ok(ctx) => Arc::new(ctx),
-            Err(e @ GpuError::NoAdapter(_)) if device == Device::Auto => {
-                tracing::info!("--device auto: {e}; running on the CPU");
-                return Ok((None, cpu(Some(e.to_string()))));
-            }
-            Err(e) => return Err(e),
+        let (ctx, choice) = open_device(device, f16)?;
+        let Some(ctx) = ctx else {
+            return Ok((None, choice));
         };
         let (largest, total) = gpu_bytes_per_pixel(architecture, scale);
         let tile_cap = ctx.max_tile_side(largest, total, GPU_BUDGET_BYTES);
-        let choice = DeviceChoice {
-            device: format!("gpu:{}", ctx.adapter().index),
-            adapter: Some(ctx.adapter().name.clone()),
-            precision: match ctx.precision() {
-                upframe_gpu::Precision::F32 => "f32".into(),
-                upframe_gpu::Precision::F16 => "f16".into(),
-            },
-            fallback: None,
-        };
-        tracing::info!(
-            "running on {} ({} storage), tiles up to {tile_cap} px",
-            ctx.adapter(),
-            choice.precision
-        );
+        tracing::info!("GPU tiles up to {tile_cap} px");
         let runner = GpuUpscaleRunner {
             backend: GpuBackend::new(ctx),
             tile_cap,

@@ -9,14 +9,20 @@
 //! averaged back; alpha is not seen by the network and is blended linearly,
 //! `(1 − t)·a0 + t·a1`. Padded input tensors and the network's workspace are reused across
 //! pairs, so a long job does not allocate per frame once warm.
+//!
+//! [`RifeInterpolator::use_device`] moves the network to a GPU (`upframe-gpu`, the same IFNet
+//! code over its backend; weights uploaded once, buffers pooled across pairs). IFNet runs whole
+//! frames (no tiles), so a GPU memory failure runs that pair on the CPU and says so.
 
 use std::path::Path;
 
+use upframe_gpu::GpuBackend;
 use upframe_media::Frame;
 use upframe_models::{load_model, IfNet, IfNetOptions};
-use upframe_nn::{Tensor, Workspace};
+use upframe_nn::{Backend, Tensor, Workspace};
 
 use crate::error::PipelineError;
+use crate::processors::gpu::{open_device, Device, DeviceChoice, GpuError, GpuRunError};
 use crate::processors::precision::{
     resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision,
 };
@@ -41,6 +47,15 @@ pub struct RifeInterpolator {
     precision: ResolvedPrecision,
     padded0: Option<Tensor>,
     padded1: Option<Tensor>,
+    /// Set by [`RifeInterpolator::use_device`] when the network runs on a GPU.
+    gpu: Option<RifeGpu>,
+    notes: Vec<String>,
+}
+
+/// IFNet on a GPU: the backend (weights cached, buffers pooled) and what was chosen.
+struct RifeGpu {
+    backend: GpuBackend,
+    choice: DeviceChoice,
 }
 
 impl std::fmt::Debug for RifeInterpolator {
@@ -69,6 +84,8 @@ impl RifeInterpolator {
             precision: resolve_precision(PrecisionChoice::Fp32, ModelFamily::Rife),
             padded0: None,
             padded1: None,
+            gpu: None,
+            notes: Vec::new(),
         })
     }
 
@@ -109,6 +126,84 @@ impl RifeInterpolator {
         self
     }
 
+    /// Runs the network on `device` from now on (`Device::Cpu` is the default). `f16`: f16
+    /// storage on GPUs that support it. `Device::Auto` without a hardware GPU stays on the CPU
+    /// (the returned choice says why); `Device::Gpu` without an adapter is an error.
+    pub fn use_device(&mut self, device: Device, f16: bool) -> Result<DeviceChoice, GpuError> {
+        let (ctx, choice) = open_device(device, f16)?;
+        self.gpu = ctx.map(|ctx| RifeGpu {
+            backend: GpuBackend::new(ctx),
+            choice: choice.clone(),
+        });
+        Ok(choice)
+    }
+
+    /// Where the network runs now (`None`: the CPU, never asked for another device).
+    pub fn device_choice(&self) -> Option<&DeviceChoice> {
+        self.gpu.as_ref().map(|g| &g.choice)
+    }
+
+    /// Notes for the user since the last call (e.g. a pair run on the CPU after a GPU memory
+    /// failure).
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Test hook: the next GPU allocation of at least `bytes` fails as out of memory.
+    #[doc(hidden)]
+    pub fn fail_next_gpu_allocation_at_least(&self, bytes: u64) {
+        if let Some(g) = &self.gpu {
+            g.backend.context().fail_next_allocation_at_least(bytes);
+        }
+    }
+
+    /// The merged frame (padded size) for the padded pair, on the GPU when one is in use.
+    fn merged(&mut self, p0: &Tensor, p1: &Tensor, t: f32) -> Result<Tensor, PipelineError> {
+        let model_error = |name: &str, e: upframe_models::ModelError| PipelineError::Processor {
+            processor: name.to_string(),
+            message: e.to_string(),
+        };
+        if let Some(gpu) = &mut self.gpu {
+            match run_gpu(
+                &self.net,
+                gpu,
+                p0,
+                p1,
+                t,
+                self.scale,
+                self.options,
+                &mut self.ws,
+            ) {
+                Ok(frame) => return Ok(frame),
+                Err(GpuRunError::Model(e)) => return Err(model_error(&self.name, e)),
+                Err(GpuRunError::Gpu(e)) if e.is_memory() => {
+                    let note = format!(
+                        "{}: {e}; this pair ran on the CPU ({}x{} padded)",
+                        self.name,
+                        p0.w(),
+                        p0.h()
+                    );
+                    tracing::warn!("{note}");
+                    self.notes.push(note);
+                }
+                Err(GpuRunError::Gpu(e)) => {
+                    return Err(PipelineError::Processor {
+                        processor: self.name.clone(),
+                        message: e.to_string(),
+                    })
+                }
+            }
+        }
+        let out = self
+            .net
+            .forward_with(p0, p1, t, self.scale, self.options, &mut self.ws)
+            .map_err(|e| model_error(&self.name, e))?;
+        for x in [out.flow, out.mask, out.mask_logits] {
+            self.ws.recycle(x);
+        }
+        Ok(out.frame)
+    }
+
     /// The precision the network runs in and why.
     pub fn precision(&self) -> &ResolvedPrecision {
         &self.precision
@@ -128,6 +223,39 @@ impl RifeInterpolator {
     pub fn padded_size(&self, width: usize, height: usize) -> (usize, usize) {
         let m = self.net.padding_multiple(self.scale);
         (round_up(height, m), round_up(width, m))
+    }
+}
+
+/// IFNet on the GPU for the padded pair; the merged frame read back into a tensor from `ws`.
+#[allow(clippy::too_many_arguments)]
+fn run_gpu(
+    net: &IfNet,
+    gpu: &mut RifeGpu,
+    p0: &Tensor,
+    p1: &Tensor,
+    t: f32,
+    scale: f64,
+    options: IfNetOptions,
+    ws: &mut Workspace,
+) -> Result<Tensor, GpuRunError> {
+    let b = &mut gpu.backend;
+    let g0 = b.upload(p0);
+    let g1 = b.upload(p1);
+    let out = net.forward_on(&g0, &g1, t, scale, options, b);
+    b.recycle(g0);
+    b.recycle(g1);
+    let out = out.map_err(GpuRunError::Model)?;
+    let mut frame = ws.tensor(b.shape(&out.frame));
+    let read = b.download_into(&out.frame, &mut frame);
+    for x in [out.frame, out.flow, out.mask, out.mask_logits] {
+        b.recycle(x);
+    }
+    match read {
+        Ok(()) => Ok(frame),
+        Err(e) => {
+            ws.recycle(frame);
+            Err(GpuRunError::Gpu(e))
+        }
     }
 }
 
@@ -159,10 +287,14 @@ impl FrameInterpolator for RifeInterpolator {
     }
 
     fn job_key(&self) -> Vec<(String, String)> {
-        vec![(
+        let mut key = vec![(
             "precision".into(),
             self.precision.precision.name().to_string(),
-        )]
+        )];
+        if let Some(c) = self.device_choice() {
+            key.push(("device".into(), format!("{} {}", c.device, c.precision)));
+        }
+        key
     }
 
     fn interpolate(
@@ -217,15 +349,10 @@ impl FrameInterpolator for RifeInterpolator {
         };
         fill_padded(first, &mut p0);
         fill_padded(second, &mut p1);
-        let result = self
-            .net
-            .forward_with(&p0, &p1, t, self.scale, self.options, &mut self.ws);
+        let result = self.merged(&p0, &p1, t);
         self.padded0 = Some(p0);
         self.padded1 = Some(p1);
-        let out = result.map_err(|e| PipelineError::Processor {
-            processor: self.name.clone(),
-            message: e.to_string(),
-        })?;
+        let merged_t = result?;
 
         let mut frame = Frame {
             width: w,
@@ -236,7 +363,7 @@ impl FrameInterpolator for RifeInterpolator {
             pts: None,
             index: first.index,
         };
-        let merged = out.frame.data();
+        let merged = merged_t.data();
         let colour = if c >= 3 { 3 } else { 1 };
         for y in 0..h {
             let src = &merged[y * pw * 3..][..w * 3];
@@ -258,10 +385,7 @@ impl FrameInterpolator for RifeInterpolator {
                 }
             }
         }
-        self.ws.recycle(out.frame);
-        self.ws.recycle(out.flow);
-        self.ws.recycle(out.mask);
-        self.ws.recycle(out.mask_logits);
+        self.ws.recycle(merged_t);
         Ok(frame)
     }
 }

@@ -1,0 +1,349 @@
+//! RIFE's ops and IFNet (v4.25/v4.26) on the GPU backend against the CPU engine, on whatever
+//! adapter `--device gpu` would pick (in CI: Mesa's lavapipe at about 1 GFLOP/s, hence 64×64
+//! crops). Without an adapter these tests skip with a printed reason, and fail when `CI` is set.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use upframe_gpu::{Device, GpuBackend, GpuContext, GpuTensor, Precision};
+use upframe_models::{load_model, load_safetensors, IfNet, IfNetOptions, WeightTensor};
+use upframe_nn::{ops, Activation, Backend, ConvTranspose2d, Cpu, Fused, Tensor, Workspace};
+
+fn context(f16: bool) -> Option<Arc<GpuContext>> {
+    match GpuContext::open(Device::Gpu(None), f16) {
+        Ok(ctx) => {
+            println!(
+                "adapter: {} (precision {:?})",
+                ctx.adapter(),
+                ctx.precision()
+            );
+            Some(Arc::new(ctx))
+        }
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but no GPU adapter opened: {e} (scripts/setup.sh installs lavapipe)")
+        }
+        Err(e) => {
+            eprintln!("SKIP: {e} (install mesa-vulkan-drivers for Mesa's lavapipe)");
+            None
+        }
+    }
+}
+
+fn asset(relative: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("UPFRAME_ASSETS") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
+    };
+    let path = dir.join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("asset {} is missing (CI is set)", path.display());
+    }
+    eprintln!("SKIP: asset {} is missing", path.display());
+    None
+}
+
+/// A deterministic pseudo-random stream in [-1, 1).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.next()).collect()
+    }
+    fn tensor(&mut self, shape: [usize; 4], scale: f32) -> Tensor {
+        let v = self.vec(shape.iter().product());
+        Tensor::from_vec(shape, v.into_iter().map(|x| x * scale).collect())
+    }
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.shape(), b.shape(), "shapes differ");
+    a.data()
+        .iter()
+        .zip(b.data())
+        .map(|(x, y)| {
+            assert!(x.is_finite() && y.is_finite(), "non-finite value");
+            (x - y).abs()
+        })
+        .fold(0.0, f32::max)
+}
+
+/// PSNR of two images in [0, 1] after clamping and 8-bit quantisation (as frames are written).
+fn psnr_8bit(a: &Tensor, b: &Tensor) -> f64 {
+    let q = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as f64;
+    let mse = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(&x, &y)| (q(x) - q(y)).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+fn nhwc(t: &WeightTensor) -> Tensor {
+    let [n, c, h, w] = <[usize; 4]>::try_from(t.shape.as_slice()).expect("4-D");
+    Tensor::from_nchw([n, c, h, w], &t.data)
+}
+
+fn read(gpu: &mut GpuBackend, t: GpuTensor) -> Tensor {
+    let out = gpu.download(&t).expect("GPU run");
+    gpu.recycle(t);
+    out
+}
+
+#[test]
+fn rife_ops_match_the_cpu_on_random_shapes() {
+    let Some(ctx) = context(false) else { return };
+    let mut gpu = GpuBackend::new(ctx);
+    let mut ws = Workspace::new();
+    let mut rng = Lcg(11);
+
+    // ConvTranspose2d 4×4 stride 2 padding 1 (every IFNet/refinement deconvolution), odd
+    // channel counts, each epilogue IFNet uses.
+    for (i, &(cin, cout, h, w)) in [(5, 7, 3, 4), (8, 4, 5, 5), (3, 5, 1, 6)]
+        .iter()
+        .enumerate()
+    {
+        let weight = rng.vec(cin * cout * 16);
+        let bias = rng.vec(cout);
+        let conv = ConvTranspose2d::new(&weight, [cin, cout, 4, 4], Some(&bias), 2, 1).unwrap();
+        let x = rng.tensor([2, h, w, cin], 1.0);
+        let xg = gpu.upload(&x);
+        let slopes = rng.vec(cout);
+        for (j, act) in [
+            Activation::None,
+            Activation::PRelu(&slopes),
+            Activation::LeakyRelu(0.2),
+            Activation::Sigmoid,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let want = Cpu::new(&mut ws).conv_transpose2d(&conv, &x, &Fused::act(act));
+            let got = gpu.conv_transpose2d(&conv, &xg, &Fused::act(act));
+            let got = read(&mut gpu, got);
+            let d = max_diff(&want, &got);
+            assert!(d <= 1e-4, "conv_transpose {i} activation {j}: {d:e}");
+        }
+        gpu.recycle(xg);
+    }
+
+    // Bilinear resize at IFNet's factors (down 1/16 … up 16, and 2·scale up).
+    let x = rng.tensor([2, 16, 32, 5], 1.0);
+    let xg = gpu.upload(&x);
+    for sf in [0.0625, 0.125, 0.25, 0.5, 2.0, 4.0, 8.0, 1.0] {
+        let want = Cpu::new(&mut ws).resize_bilinear(&x, sf);
+        let got = gpu.resize_bilinear(&xg, sf);
+        let got = read(&mut gpu, got);
+        let d = max_diff(&want, &got);
+        assert!(d <= 1e-5, "resize x{sf}: {d:e}");
+    }
+
+    // The warp: flows of several pixels (past the border too), the flow from a 2-channel
+    // tensor and from channels 2..4 of a 4-channel one, 3- and 11-channel images.
+    for (c, fc, c0) in [(3, 2, 0), (11, 4, 2), (1, 5, 3)] {
+        let img = rng.tensor([2, 9, 13, c], 1.0);
+        let flow = rng.tensor([2, 9, 13, fc], 6.0);
+        let (ig, fg) = (gpu.upload(&img), gpu.upload(&flow));
+        let want = Cpu::new(&mut ws).warp(&img, &flow, c0);
+        let got = gpu.warp(&ig, &fg, c0);
+        let got = read(&mut gpu, got);
+        let d = max_diff(&want, &got);
+        assert!(d <= 1e-4, "warp c={c} flow {c0}..: {d:e}");
+        gpu.recycle(ig);
+        gpu.recycle(fg);
+    }
+
+    let a = rng.tensor([1, 5, 6, 9], 3.0);
+    let b = rng.tensor([1, 5, 6, 4], 3.0);
+    let m = Tensor::from_vec([1, 5, 6, 1], rng.vec(30).iter().map(|v| v.abs()).collect());
+    let (ag, bg, mg) = (gpu.upload(&a), gpu.upload(&b), gpu.upload(&m));
+    let mut cpu = Cpu::new(&mut ws);
+
+    let want = cpu.gather_channels(&[(&a, 2..5), (&b, 0..4), (&a, 8..9), (&m, 0..1)]);
+    let got = gpu.gather_channels(&[(&ag, 2..5), (&bg, 0..4), (&ag, 8..9), (&mg, 0..1)]);
+    assert_eq!(max_diff(&want, &read(&mut gpu, got)), 0.0, "gather");
+
+    for (range, mul, div) in [(0..4, 8.0, 1.0), (5..9, 1.0, 0.5), (3..4, -1.0, 1.0)] {
+        let mut want = cpu.copy(&a);
+        cpu.scale_channels_inplace(&mut want, range.clone(), mul, div);
+        let mut got = gpu.copy(&ag);
+        gpu.scale_channels_inplace(&mut got, range.clone(), mul, div);
+        let d = max_diff(&want, &read(&mut gpu, got));
+        assert!(d <= 1e-6, "scale_channels {range:?}: {d:e}");
+    }
+
+    for (a_c0, sa, range, sb, so) in [
+        (0, 1.0, 2..4, 1.0, 0.5),
+        (4, 1.0, 0..1, -1.0, 0.5),
+        (1, 0.0, 1..4, 1.0, 1.0),
+        (5, 1.0, 0..4, 1.0, 1.0),
+    ] {
+        let mut want = cpu.copy(&a);
+        cpu.combine_channels_inplace(&mut want, a_c0, sa, &b, range.clone(), sb, so);
+        let mut got = gpu.copy(&ag);
+        gpu.combine_channels_inplace(&mut got, a_c0, sa, &bg, range.clone(), sb, so);
+        let d = max_diff(&want, &read(&mut gpu, got));
+        assert!(d <= 1e-6, "combine into {a_c0} from {range:?}: {d:e}");
+    }
+
+    let want = cpu.full([2, 3, 5, 1], 0.375);
+    let got = gpu.full([2, 3, 5, 1], 0.375);
+    assert_eq!(max_diff(&want, &read(&mut gpu, got)), 0.0, "full");
+
+    let want = cpu.sigmoid(&a);
+    let got = gpu.sigmoid(&ag);
+    let d = max_diff(&want, &read(&mut gpu, got));
+    assert!(d <= 1e-6, "sigmoid: {d:e}");
+
+    let a3 = cpu.gather_channels(&[(&a, 0..4)]);
+    let a3g = gpu.gather_channels(&[(&ag, 0..4)]);
+    let m4 = Tensor::from_vec([1, 5, 6, 4], rng.vec(120).iter().map(|v| v.abs()).collect());
+    let m4g = gpu.upload(&m4);
+    for (name, mask, maskg) in [("1-channel", &m, &mg), ("per-channel", &m4, &m4g)] {
+        let want = cpu.blend(&a3, &b, mask);
+        let got = gpu.blend(&a3g, &bg, maskg);
+        let d = max_diff(&want, &read(&mut gpu, got));
+        assert!(d <= 1e-6, "blend {name} mask: {d:e}");
+    }
+
+    let mut want = cpu.copy(&m4);
+    cpu.add_refinement_inplace(&mut want, &b);
+    let mut got = gpu.copy(&m4g);
+    gpu.add_refinement_inplace(&mut got, &bg);
+    let d = max_diff(&want, &read(&mut gpu, got));
+    assert!(d <= 1e-6, "refinement residual: {d:e}");
+
+    for range in [0..2, 2..4, 8..9] {
+        let want = cpu.max_abs_channels(&a, range.clone());
+        let got = gpu.max_abs_channels(&ag, range.clone());
+        assert_eq!(want, got, "max_abs {range:?}");
+    }
+}
+
+/// The v4.25/v4.26 weights and the golden's consecutive real frames, cropped to `h`×`w`.
+fn ifnet_and_frames(h: usize, w: usize) -> Option<(IfNet, Tensor, Tensor)> {
+    let golden = asset("goldens/rife-v4.25-or-v4.26_t0.5_s1.0.safetensors")?;
+    let weights = asset("models/rife-v4.25-or-v4.26/flownet.pkl")?;
+    let golden = load_safetensors(&golden).unwrap();
+    let net = load_model(&weights).unwrap().into_interpolator().unwrap();
+    let img0 = ops::crop(&nhwc(golden.tensors.get("img0").unwrap()), 0, 0, h, w);
+    let img1 = ops::crop(&nhwc(golden.tensors.get("img1").unwrap()), 0, 0, h, w);
+    Some((net, img0, img1))
+}
+
+/// IFNet on the GPU: `(frame, flow, mask)` read back, and the wall time of the forward pass
+/// including the read-back.
+fn gpu_ifnet(
+    gpu: &mut GpuBackend,
+    net: &IfNet,
+    img0: &Tensor,
+    img1: &Tensor,
+    t: f32,
+) -> ([Tensor; 3], f64) {
+    let start = Instant::now();
+    let (g0, g1) = (gpu.upload(img0), gpu.upload(img1));
+    let out = net
+        .forward_on(&g0, &g1, t, 1.0, IfNetOptions::default(), gpu)
+        .expect("valid input");
+    let frame = read(gpu, out.frame);
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let flow = read(gpu, out.flow);
+    let mask = read(gpu, out.mask);
+    for x in [g0, g1, out.mask_logits] {
+        gpu.recycle(x);
+    }
+    ([frame, flow, mask], ms)
+}
+
+/// IFNet v4.25/v4.26 on a 64×64 crop of real frames: f32 on the GPU equals the CPU engine
+/// within 1e-3 (frame, mask and the flow in pixels), a second pair allocates
+/// nothing, and the timings (lavapipe's say nothing about real GPUs) are printed.
+#[test]
+fn ifnet_f32_matches_the_cpu_engine() {
+    let Some(ctx) = context(false) else { return };
+    let Some((net, img0, img1)) = ifnet_and_frames(64, 64) else {
+        return;
+    };
+    let mut ws = Workspace::new();
+    let cpu = net.forward(&img0, &img1, 0.5, 1.0, &mut ws).unwrap();
+    let start = Instant::now();
+    let again = net.forward(&img0, &img1, 0.5, 1.0, &mut ws).unwrap();
+    let cpu_ms = start.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(max_diff(&cpu.frame, &again.frame), 0.0);
+    let mut gpu = GpuBackend::new(ctx);
+    let ([frame, flow, mask], cold_ms) = gpu_ifnet(&mut gpu, &net, &img0, &img1, 0.5);
+    let allocated = gpu.allocations();
+    let ([frame2, _, _], warm_ms) = gpu_ifnet(&mut gpu, &net, &img0, &img1, 0.5);
+    assert_eq!(gpu.allocations(), allocated, "steady state allocated");
+    assert_eq!(max_diff(&frame, &frame2), 0.0);
+    let (df, dl, dm) = (
+        max_diff(&cpu.frame, &frame),
+        max_diff(&cpu.flow, &flow),
+        max_diff(&cpu.mask, &mask),
+    );
+    println!(
+        "IFNet 64x64: CPU {cpu_ms:.0} ms, GPU f32 {warm_ms:.0} ms (first pair {cold_ms:.0} ms); \
+         max |Δ| frame {df:.2e}, flow {dl:.2e} px, mask {dm:.2e}"
+    );
+    assert!(df <= 1e-3, "frame: {df:e}");
+    assert!(dm <= 1e-3, "mask: {dm:e}");
+    assert!(dl <= 1e-3, "flow: {dl:e}");
+}
+
+/// f16 storage against f32 on the GPU: ≥ 50 dB PSNR (8-bit) on real frames, and no NaN or
+/// black output on saturated and dark pairs.
+#[test]
+fn ifnet_f16_stays_within_50_db_of_f32_on_real_saturated_and_dark_frames() {
+    let Some(ctx16) = context(true) else { return };
+    if ctx16.precision() != Precision::F16 {
+        eprintln!("SKIP: adapter {} has no shader-f16", ctx16.adapter().name);
+        return;
+    }
+    let Some(ctx32) = context(false) else { return };
+    let Some((net, img0, img1)) = ifnet_and_frames(64, 64) else {
+        return;
+    };
+    let white = Tensor::from_vec([1, 64, 64, 3], vec![1.0; 64 * 64 * 3]);
+    let black = Tensor::from_vec([1, 64, 64, 3], vec![0.0; 64 * 64 * 3]);
+    let mut g16 = GpuBackend::new(ctx16);
+    let mut g32 = GpuBackend::new(ctx32);
+    let _ = gpu_ifnet(&mut g16, &net, &img0, &img1, 0.5);
+    for (name, a, b) in [
+        ("photo", &img0, &img1),
+        ("saturated", &white, &white),
+        ("dark", &black, &black),
+        ("dark to saturated", &black, &white),
+    ] {
+        let ([f16, _, _], ms16) = gpu_ifnet(&mut g16, &net, a, b, 0.5);
+        let ([f32_, _, _], _) = gpu_ifnet(&mut g32, &net, a, b, 0.5);
+        assert!(
+            f16.data().iter().all(|v| v.is_finite()),
+            "{name}: NaN/inf in f16"
+        );
+        let psnr = psnr_8bit(&f16, &f32_);
+        let mean = f16.data().iter().sum::<f32>() / f16.len() as f32;
+        println!("{name}: f16 vs f32 PSNR {psnr:.1} dB, f16 mean {mean:.3}, f16 {ms16:.0} ms");
+        assert!(psnr >= 50.0, "{name}: {psnr:.1} dB");
+        if name == "saturated" {
+            assert!(
+                mean > 0.9,
+                "{name}: f16 output lost the frame (mean {mean})"
+            );
+        }
+    }
+}
