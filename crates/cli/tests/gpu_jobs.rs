@@ -1,0 +1,224 @@
+//! Whole jobs with `--device gpu` (lavapipe in CI) against the same jobs on the CPU, on small
+//! lossless (FFV1, yuv444p) clips cut from the shared media so a software Vulkan device runs
+//! them in seconds: `interpolate` ×2 on a 64×48, 3-frame crop of the Vimeo-90K eggs triplet,
+//! and `upscale` ×4 with realesr-animevideov3 on a 40×32, 2-frame crop of carphone, in f32 (within
+//! one level of the CPU) and f16 (at least 50 dB PSNR against the CPU). Skip with a printed
+//! reason without an adapter; fail under `CI`.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use common::{asset, ffmpeg, ffmpeg_rgb_f32, have_ff_tools, run_upframe};
+
+fn gpu_present() -> bool {
+    if upframe_pipeline::processors::gpu::list_adapters().is_empty() {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set but no GPU adapter was found (scripts/setup.sh installs lavapipe)");
+        }
+        eprintln!("SKIP: no GPU adapter (install mesa-vulkan-drivers for Mesa's lavapipe)");
+        return false;
+    }
+    true
+}
+
+/// `upframe interpolate --factor 2 --codec ffv1 --json` on `input` with `extra` arguments; the
+/// `--json` summary.
+fn interpolate(input: &Path, model: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("interpolate"),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        output.as_os_str(),
+        OsStr::new("-m"),
+        model.as_os_str(),
+    ];
+    args.extend(
+        ["--factor", "2", "--codec", "ffv1", "--json", "--quiet"]
+            .iter()
+            .chain(extra)
+            .map(OsStr::new),
+    );
+    let out = run_upframe(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("--json output")
+}
+
+#[test]
+fn interpolate_on_the_gpu_equals_the_cpu_within_one_level() {
+    if !have_ff_tools() || !gpu_present() {
+        return;
+    }
+    let (Some(model), Some(eggs)) = (
+        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
+        asset("media/interp/vimeo90k_triplet_eggs"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("eggs_64x48.mkv");
+    ffmpeg(&[
+        "-framerate",
+        "10",
+        "-i",
+        eggs.join("im%d.png").to_str().unwrap(),
+        "-vf",
+        "crop=64:48:160:100",
+        "-c:v",
+        "ffv1",
+        "-pix_fmt",
+        "yuv444p",
+        clip.to_str().unwrap(),
+    ]);
+    let cpu_out = dir.path().join("cpu.mkv");
+    let cpu = interpolate(&clip, &model, &cpu_out, &[]);
+    assert!(cpu["device"].is_null(), "{}", cpu["device"]);
+    let gpu_out = dir.path().join("gpu.mkv");
+    let start = std::time::Instant::now();
+    let gpu = interpolate(&clip, &model, &gpu_out, &["--device", "gpu"]);
+    println!(
+        "GPU job {:.1} s; device {}",
+        start.elapsed().as_secs_f64(),
+        gpu["device"]
+    );
+    assert!(
+        gpu["device"]["device"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("gpu:")),
+        "{}",
+        gpu["device"]
+    );
+    assert_eq!(gpu["device"]["precision"], "f32", "{}", gpu["device"]);
+    let a = ffmpeg_rgb_f32(&cpu_out, &[], "", 5);
+    let b = ffmpeg_rgb_f32(&gpu_out, &[], "", 5);
+    assert_eq!(a.len(), 5);
+    assert_eq!(b.len(), 5);
+    let mut worst = 0i64;
+    for (fa, fb) in a.iter().zip(&b) {
+        for (x, y) in fa.iter().zip(fb) {
+            let d = ((x * 255.0).round() as i64 - (y * 255.0).round() as i64).abs();
+            worst = worst.max(d);
+        }
+    }
+    println!("max difference GPU vs CPU: {worst} level(s)");
+    assert!(
+        worst <= 1,
+        "the GPU job differs from the CPU job by {worst} levels"
+    );
+}
+
+/// Largest difference in 8-bit levels and the 8-bit PSNR between two decoded clips.
+fn compare(a: &[Vec<f32>], b: &[Vec<f32>]) -> (i64, f64) {
+    let (mut worst, mut se, mut n) = (0i64, 0f64, 0usize);
+    for (fa, fb) in a.iter().zip(b) {
+        assert_eq!(fa.len(), fb.len());
+        for (x, y) in fa.iter().zip(fb) {
+            let d = (x * 255.0).round() as i64 - (y * 255.0).round() as i64;
+            worst = worst.max(d.abs());
+            se += (d * d) as f64;
+            n += 1;
+        }
+    }
+    let mse = se / n.max(1) as f64;
+    (worst, 10.0 * (255.0f64 * 255.0 / mse).log10())
+}
+
+/// `upframe upscale -n realesr-animevideov3 --codec ffv1 --json` on `input` with `extra`.
+fn upscale(input: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("upscale"),
+        OsStr::new("-i"),
+        input.as_os_str(),
+        OsStr::new("-o"),
+        output.as_os_str(),
+    ];
+    args.extend(
+        [
+            "-n",
+            "realesr-animevideov3",
+            "--codec",
+            "ffv1",
+            "--json",
+            "--quiet",
+        ]
+        .iter()
+        .chain(extra)
+        .map(OsStr::new),
+    );
+    let out = run_upframe(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("--json output")
+}
+
+#[test]
+fn upscale_on_the_gpu_equals_the_cpu_in_f32_and_within_the_f16_bar() {
+    if !have_ff_tools() || !gpu_present() {
+        return;
+    }
+    let Some(video) = asset("media/video/carphone_pristine.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("carphone_40x32.mkv");
+    ffmpeg(&[
+        "-i",
+        video.to_str().unwrap(),
+        "-frames:v",
+        "2",
+        "-an",
+        "-vf",
+        "crop=40:32:60:50",
+        "-c:v",
+        "ffv1",
+        "-pix_fmt",
+        "yuv444p",
+        clip.to_str().unwrap(),
+    ]);
+    let cpu_out = dir.path().join("cpu.mkv");
+    let cpu = upscale(&clip, &cpu_out, &[]);
+    assert!(cpu["device"].is_null(), "{}", cpu["device"]);
+    let a = ffmpeg_rgb_f32(&cpu_out, &[], "", 2);
+    assert_eq!(a.len(), 2);
+    for (precision, want) in [("fp32", "f32"), ("auto", "f16")] {
+        let gpu_out = dir.path().join(format!("gpu_{precision}.mkv"));
+        let start = std::time::Instant::now();
+        let gpu = upscale(
+            &clip,
+            &gpu_out,
+            &["--device", "gpu", "--precision", precision],
+        );
+        println!(
+            "GPU upscale job ({precision}) {:.1} s; device {}",
+            start.elapsed().as_secs_f64(),
+            gpu["device"]
+        );
+        assert!(
+            gpu["device"]["device"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("gpu:")),
+            "{}",
+            gpu["device"]
+        );
+        let b = ffmpeg_rgb_f32(&gpu_out, &[], "", 2);
+        assert_eq!(b.len(), 2);
+        let (worst, db) = compare(&a, &b);
+        println!("GPU {precision} vs CPU: max {worst} level(s), {db:.2} dB");
+        if gpu["device"]["precision"] == "f32" || want == "f32" {
+            assert_eq!(gpu["device"]["precision"], "f32", "{}", gpu["device"]);
+            assert!(worst <= 1, "f32 on the GPU differs by {worst} levels");
+        } else {
+            assert_eq!(gpu["device"]["precision"], want, "{}", gpu["device"]);
+            assert!(db >= 50.0, "f16 on the GPU: {db:.2} dB < 50 dB");
+        }
+    }
+}
