@@ -106,6 +106,8 @@ struct Counters {
     frames_out: u64,
     /// Output frames already in complete segments (a resumed job): counted, not made.
     skip: u64,
+    /// The output frame a chunk stops before (`None`: the end of the input).
+    stop: Option<u64>,
     interpolated: u64,
     started: Instant,
     last_progress: Instant,
@@ -228,10 +230,13 @@ pub fn run_interpolate_job_with(
     let mut output = open_job_output(vjob, &spec, out_fps, &processor_key)?;
 
     let frames_resumed = output.skip_frames;
+    // A chunk stops at its end (the join of chunks, and a complete chunk, at once).
+    let nothing_to_make = output.nothing_to_make();
     let now = Instant::now();
     let mut counters = Counters {
         frames_out: 0,
         skip: output.skip_frames,
+        stop: output.stop_frames,
         interpolated: 0,
         started: now,
         last_progress: now,
@@ -244,9 +249,9 @@ pub fn run_interpolate_job_with(
     // output frame to make: a resumed job skips the pairs of its complete segments entirely.
     let mut prev = Staged::new(first);
     let mut last_interval = 1i64;
-    let mut next = Some(second);
+    let mut next = Some(second).filter(|_| !nothing_to_make);
     let mut resume = None;
-    if frames_resumed > 0 {
+    if frames_resumed > 0 && !nothing_to_make {
         // The pair that makes the first new output frame, from the frames' timestamps; the
         // source seeks to its first frame, the context the new frames are made from.
         let mut plan = resume_plan(
@@ -301,6 +306,9 @@ pub fn run_interpolate_job_with(
         });
     }
     while let Some(raw) = next.take() {
+        if counters.stopped() {
+            break;
+        }
         let mut cur = Staged::new(raw);
         let slots = retimer
             .interval(prev.pts(&pts_of), cur.pts(&pts_of))
@@ -554,9 +562,15 @@ fn plan_over(
 }
 
 impl Counters {
-    /// Whether all of the next `n` output frames are in complete segments.
+    /// Whether all of the next `n` output frames are in complete segments (or past a
+    /// chunk's end).
     fn skips(&self, n: usize) -> bool {
-        self.frames_out + n as u64 <= self.skip
+        self.frames_out + n as u64 <= self.skip || self.stopped()
+    }
+
+    /// Whether a chunk's last output frame is written.
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| self.frames_out >= s)
     }
 }
 
@@ -587,6 +601,9 @@ fn emit(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(), JobError> {
     for slot in slots {
+        if counters.stopped() {
+            break;
+        }
         if counters.frames_out < counters.skip {
             counters.frames_out += 1;
             continue;

@@ -94,13 +94,17 @@ pub enum JournalError {
     /// A segment that cannot be appended (out of order, bad file name).
     #[error("{}: cannot record segment: {reason}", .path.display())]
     InvalidSegment { path: PathBuf, reason: String },
+    /// A chunk of a job run on many machines ([`crate::chunks`]) was already committed by
+    /// another run with other segments; this run's are not used.
+    #[error("{}: this chunk was already committed by another run", .manifest.display())]
+    ChunkCommitted { manifest: PathBuf },
     /// `remove_work_dir` was given a directory that is not an upframe work directory.
     #[error("{}: not an upframe work directory (name must be .NAME{WORK_DIR_SUFFIX}); not removing it", .dir.display())]
     NotWorkDir { dir: PathBuf },
 }
 
 /// Collapses whitespace (including newlines) so a message stays on one line.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -9,6 +9,7 @@
 //! Video outputs are resumable ([`resume`]): written as segments in a work directory with a
 //! journal ([`journal`]); a re-run of the same job skips the frames of complete segments.
 
+pub mod chunks;
 pub mod error;
 pub mod gpu;
 pub mod interpolate;
