@@ -253,6 +253,41 @@ fn chunks_equal_one_machine_interpolate_across_edges() {
     distributed_equals_single("interpolate", &input, &args, 3);
 }
 
+/// `enhance` (Lanczos ×2 then RIFE ×2, upscale first so RIFE sees the upscaled frames) with
+/// 5-frame segments: chunk edges inside a pair again.
+#[test]
+fn chunks_equal_one_machine_enhance_across_edges() {
+    let (Some(input), Some(model)) = (
+        asset("media/video/Megamind.avi"),
+        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
+    ) else {
+        return;
+    };
+    if !have_ff_tools() {
+        return;
+    }
+    let model = s(&model);
+    let args = [
+        "-n",
+        "lanczos",
+        "--scale",
+        "2",
+        "--interp-model",
+        &model,
+        "--order",
+        "upscale-first",
+        "--factor",
+        "2",
+        "--frames",
+        "12",
+        "--preset",
+        "ultrafast",
+        "--segment-frames",
+        "5",
+    ];
+    distributed_equals_single("enhance", &input, &args, 3);
+}
+
 /// Plans `LANCZOS` (with `extra`) into `dir/NAME.json`, work directory `dir/NAME-work`.
 fn lanczos_plan(input: &Path, dir: &Path, name: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
     let out = dir.join(format!("{name}.mkv"));
