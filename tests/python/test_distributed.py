@@ -192,6 +192,10 @@ def test_head_plus_worker_node_cluster(chaplin, lanczos_reference, tmp_path):
         if worker is not None:
             stop(worker)
         stop(head)
+        # The head leaves its address for `ray.init()` to find; it is gone now.
+        current = Path("/tmp/ray/ray_current_cluster")
+        if current.is_file() and current.read_text().strip() == address:
+            current.unlink()
 
 
 def chunk_workers():
