@@ -16,6 +16,8 @@ fi
 export PATH="$venv/bin:$PATH"
 pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" "maturin>=1.5,<2" "pytest>=7" "numpy>=1.21"
+# The optional extra `ray` (upframe.distributed and its tests, which start a local cluster).
+"${pip[@]}" "ray[default]>=2.9"
 # --no-build-isolation: build with the venv's maturin instead of fetching another copy.
 MATURIN_PEP517_ARGS="--profile ${UPFRAME_PY_PROFILE:-dev}" \
   "${pip[@]}" --no-build-isolation --force-reinstall --no-deps .

@@ -16,6 +16,18 @@ def run_job(
     options: Dict[str, Any],
     progress: Optional[Callable[[int, Optional[int]], Any]] = None,
 ) -> Dict[str, Any]: ...
+def plan(
+    command: str,
+    input: str,
+    output: str,
+    options: Dict[str, Any],
+    plan_path: str,
+    chunks: Optional[int] = None,
+    chunk_seconds: Optional[float] = None,
+    work_dir: Optional[str] = None,
+) -> Dict[str, Any]: ...
+def run_chunk(plan_path: str, chunk: int) -> Dict[str, Any]: ...
+def join(plan_path: str) -> Dict[str, Any]: ...
 
 class Upscaler:
     def __init__(

@@ -306,6 +306,17 @@ pub fn run_batch(
     batch_cmd::run(&cmd, &plan, job)
 }
 
+impl InterpolateArgs {
+    /// The library's options for these arguments.
+    pub fn to_options(&self) -> upframe::InterpolateOptions {
+        upframe::InterpolateOptions {
+            precision: self.job.precision,
+            device: self.job.device,
+            ..self.interp.to_options(&self.model)
+        }
+    }
+}
+
 pub fn run(args: InterpolateArgs) -> Result<()> {
     let shape = batch::shape(
         &args.input,
@@ -314,11 +325,7 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
         None,
         FolderRule::AlwaysSequence,
     )?;
-    let options = upframe::InterpolateOptions {
-        precision: args.job.precision,
-        device: args.job.device,
-        ..args.interp.to_options(&args.model)
-    };
+    let options = args.to_options();
     let mut job = InterpolateJob::new(&options, &args.job.to_options()).map_err(job_error)?;
     match shape {
         Shape::Single => {

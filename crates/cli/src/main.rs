@@ -4,6 +4,7 @@
 mod batch_cmd;
 mod bench_cmd;
 mod devices_cmd;
+mod distributed_cmd;
 mod enhance_cmd;
 mod interpolate_cmd;
 mod job_options;
@@ -48,6 +49,12 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// List the GPU adapters (name, vendor, backend, type, f16, limits) for --device gpu:N.
     Devices(devices_cmd::DevicesArgs),
+    /// Cut a job into chunks for many machines: writes a plan file (see run-chunk, join).
+    Plan(distributed_cmd::PlanArgs),
+    /// Make one chunk of a plan (on any machine that shares the work directory).
+    RunChunk(distributed_cmd::RunChunkArgs),
+    /// Check every chunk of a plan and join them into the output.
+    Join(distributed_cmd::JoinArgs),
 }
 
 /// Marks an error as "the user interrupted the run" so `main` exits with 130; `hint` says what
@@ -84,6 +91,9 @@ fn main() -> ExitCode {
         Command::Models(args) => models_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Devices(args) => devices_cmd::run(args),
+        Command::Plan(args) => distributed_cmd::plan(args),
+        Command::RunChunk(args) => distributed_cmd::run_chunk(args),
+        Command::Join(args) => distributed_cmd::join(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

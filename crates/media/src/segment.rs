@@ -83,6 +83,12 @@ pub struct SegmentPlan {
     /// Checked while joining: once set, the join stops with [`MediaError::Interrupted`]
     /// (the segments stay for the next run).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// The index of the first segment this sink holds (`done[0]`, or the first it writes):
+    /// 0 for a whole job; a chunk of a job run on many machines starts mid-video.
+    pub first_segment: u64,
+    /// Join the segments into the final file in `finish` (a whole job); `false`: `finish`
+    /// only completes the last segment (a chunk; the join happens once every chunk is done).
+    pub join: bool,
 }
 
 impl std::fmt::Debug for SegmentPlan {
@@ -91,6 +97,8 @@ impl std::fmt::Debug for SegmentPlan {
             .field("dir", &self.dir)
             .field("segment_frames", &self.segment_frames)
             .field("done", &self.done)
+            .field("first_segment", &self.first_segment)
+            .field("join", &self.join)
             .finish_non_exhaustive()
     }
 }
@@ -474,6 +482,8 @@ pub struct SegmentedSink {
     packets: Vec<Packet>,
     /// Where copied streams end (input seconds) when the video ended early.
     passthrough_end_s: Option<f64>,
+    first_segment: u64,
+    join: bool,
 }
 
 /// Opens a segmented sink for a video file output (see the module docs).
@@ -504,7 +514,7 @@ pub fn open_segmented_sink(
             .or(spec.source_path.as_deref()),
     )?;
     for (i, r) in plan.done.iter().enumerate() {
-        if r.index != i as u64 {
+        if r.index != plan.first_segment + i as u64 {
             return Err(MediaError::InvalidOutput {
                 path: plan.dir.clone(),
                 reason: format!("segment {} recorded out of order", r.index),
@@ -513,7 +523,9 @@ pub fn open_segmented_sink(
     }
     let choice = choose_codec(final_path, spec)?;
     let global_header = crate::mux::wants_global_header(final_path)?;
-    let done_frames = plan.done.iter().map(|r| r.frames).sum();
+    // Segments before the first are full ones (only the video's last segment is short).
+    let done_frames =
+        plan.first_segment * plan.segment_frames + plan.done.iter().map(|r| r.frames).sum::<u64>();
     let clock = FrameClock::new(spec, encoder_time_base(spec), done_frames);
     Ok(Box::new(SegmentedSink {
         final_path: final_path.to_path_buf(),
@@ -529,12 +541,14 @@ pub fn open_segmented_sink(
         current: None,
         packets: Vec::new(),
         passthrough_end_s: None,
+        first_segment: plan.first_segment,
+        join: plan.join,
     }))
 }
 
 impl SegmentedSink {
     fn open_segment(&mut self) -> Result<OpenSegment, MediaError> {
-        let index = self.records.len() as u64;
+        let index = self.first_segment + self.records.len() as u64;
         let encoder = VideoEncoder::open(
             &self.final_path,
             &self.spec,
@@ -795,6 +809,19 @@ impl FrameSink for SegmentedSink {
 
     fn finish(mut self: Box<Self>) -> Result<OutputSummary, MediaError> {
         self.close_segment()?;
+        if !self.join {
+            // A chunk: its segments are complete on disk; another process joins them.
+            return Ok(OutputSummary {
+                path: self.dir.clone(),
+                frames: self.records.iter().map(|r| r.frames).sum(),
+                bytes: self.records.iter().map(|r| r.bytes).sum(),
+                codec: self.choice.codec.clone(),
+                pix_fmt: pixel_name(self.choice.pix_fmt),
+                copied_streams: 0,
+                copied_packets: 0,
+                alpha_dropped: self.choice.alpha_dropped,
+            });
+        }
         if self.records.is_empty() {
             return Err(MediaError::InvalidOutput {
                 path: self.final_path.clone(),

@@ -96,6 +96,10 @@ pub enum JournalError {
     /// A segment that cannot be appended (out of order, bad file name).
     #[error("{}: cannot record segment: {reason}", .path.display())]
     InvalidSegment { path: PathBuf, reason: String },
+    /// A chunk of a job run on many machines ([`crate::resume::chunks`]) was already committed
+    /// by another run with other segments; this run's are not used.
+    #[error("{}: this chunk was already committed by another run", .manifest.display())]
+    ChunkCommitted { manifest: PathBuf },
     /// `remove_work_dir` was given a directory that is not an upframe work directory.
     #[error("{}: not an upframe work directory (name must be .NAME.upframe-work); not removing it", .dir.display())]
     NotWorkDir { dir: PathBuf },

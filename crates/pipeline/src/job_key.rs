@@ -1,6 +1,7 @@
-//! What a resumable job is, as the journal records it: [`JobKey`], ordered `key=value` pairs
-//! (input identity, every option that changes the output, model hashes), their validation and
-//! the user-facing description of what changed between two keys. Below both the job
+//! What a resumable job is and what it has done, as the journal records it: [`JobKey`], ordered
+//! `key=value` pairs (input identity, every option that changes the output, model hashes), their
+//! validation and the user-facing description of what changed between two keys; and
+//! [`SegmentEntry`], one complete segment. Below both the job
 //! description ([`crate::job_spec`], whose segment options carry the caller's key) and the
 //! journal ([`crate::resume::journal`], which stores it).
 
@@ -155,4 +156,13 @@ fn describe_changed(key: &str, old: &str, new: &str) -> String {
         Some(what) => format!("the input file changed ({what} {old_s} -> {new_s})"),
         None => format!("{} changed ({old_s} -> {new_s})", key_label(key)),
     }
+}
+
+/// One complete segment as recorded in the journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentEntry {
+    pub index: u64,
+    pub frames: u64,
+    pub bytes: u64,
+    pub file: String,
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use upframe_media::{DecodeOptions, EncodeOptions};
 
-use crate::job_key::JobKey;
+use crate::job_key::{JobKey, SegmentEntry};
 
 /// What to read, what to write and how.
 #[derive(Clone, Debug)]
@@ -82,6 +82,10 @@ pub struct SegmentOptions {
     /// What the caller's job is beyond [`VideoJob`]'s own fields (command, model name and
     /// options, weight file hashes): a change refuses to resume.
     pub key: JobKey,
+    /// One chunk of a job run on many machines, or the join of all of them
+    /// ([`crate::resume::chunks`]); `None`: the whole job in its own work directory. Needs
+    /// `frames`.
+    pub chunk: Option<ChunkMode>,
 }
 
 /// A callback for one-line notices to the user ("resuming after 3 segments ...").
@@ -110,5 +114,50 @@ impl fmt::Debug for Notice {
         } else {
             "Notice(none)"
         })
+    }
+}
+
+/// Which segments a chunk writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkRange {
+    pub index: usize,
+    /// The first segment index of the chunk.
+    pub first_segment: u64,
+    /// One past its last segment; `None`: to the end of the video (the last chunk).
+    pub end_segment: Option<u64>,
+}
+
+/// How a job uses a shared work directory instead of its own (in [`SegmentOptions`]).
+#[derive(Clone, Debug)]
+pub enum ChunkMode {
+    /// Write the segments of one chunk into `work_dir`, then commit the chunk.
+    Run {
+        work_dir: PathBuf,
+        chunk: ChunkRange,
+        /// Identifies the plan: a chunk of another plan is never taken for this one's.
+        plan_id: String,
+    },
+    /// Join the committed chunks ([`crate::resume::chunks::verify`]'s result) into the job's output; nothing is
+    /// decoded or computed.
+    Join {
+        work_dir: PathBuf,
+        chunks: Vec<CommittedChunk>,
+    },
+}
+
+/// A committed chunk as its manifest records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedChunk {
+    pub range: ChunkRange,
+    /// The key the chunk was made under (the job's, the output shape's, and `chunk.*`).
+    pub key: JobKey,
+    /// Its segments in order; `file` is relative to the chunk's directory.
+    pub segments: Vec<SegmentEntry>,
+}
+
+impl CommittedChunk {
+    /// Output frames the chunk holds.
+    pub fn frames(&self) -> u64 {
+        self.segments.iter().map(|s| s.frames).sum()
     }
 }

@@ -256,7 +256,7 @@ fn job_options(k: &Kwargs<'_>) -> PyResult<JobOptions> {
 }
 
 /// The command and its options, converted.
-enum Command {
+pub(crate) enum Command {
     Upscale(UpscaleOptions),
     Interpolate(InterpolateOptions),
     Enhance(EnhanceOptions),
@@ -268,18 +268,13 @@ enum Event {
     Done(Box<Result<Summary, upframe::Error>>),
 }
 
-/// Runs `command` on `input` → `output` with the keyword `options` and the `progress`
-/// callback; returns the summary as a dict.
-#[pyfunction]
-#[pyo3(signature = (command, input, output, options, progress=None))]
-pub fn run_job<'py>(
+/// The command name and keyword options, converted to the facade's options (validated
+/// there, once).
+fn parse_job<'py>(
     py: Python<'py>,
     command: &str,
-    input: PathBuf,
-    output: PathBuf,
     options: &Bound<'py, PyDict>,
-    progress: Option<Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<(Command, JobOptions)> {
     let (name, command_name): (&'static str, _) = match command {
         "upscale" => ("upscale", 0),
         "interpolate" => ("interpolate", 1),
@@ -354,6 +349,22 @@ pub fn run_job<'py>(
     };
     let job = job_options(&k)?;
     k.finish()?;
+    Ok((command, job))
+}
+
+/// Runs `command` on `input` → `output` with the keyword `options` and the `progress`
+/// callback; returns the summary as a dict.
+#[pyfunction]
+#[pyo3(signature = (command, input, output, options, progress=None))]
+pub fn run_job<'py>(
+    py: Python<'py>,
+    command: &str,
+    input: PathBuf,
+    output: PathBuf,
+    options: &Bound<'py, PyDict>,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (command, job) = parse_job(py, command, options)?;
     if let Some(p) = &progress {
         if !p.is_callable() {
             return Err(option_error(
@@ -463,5 +474,106 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
         d.set_item("interpolated", i.interpolated)?;
         d.set_item("scene_cuts", i.cuts.len())?;
     }
+    Ok(d)
+}
+
+/// `upframe.distributed` building blocks: the plan of `command` on `input` → `output` with the
+/// keyword `options`, written to `plan_path`; returns a summary dict (`chunks`, `plan_id`,
+/// `work_dir`, `segment_frames`, `output_frames`).
+#[pyfunction]
+#[pyo3(signature = (command, input, output, options, plan_path, chunks=None, chunk_seconds=None, work_dir=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn plan<'py>(
+    py: Python<'py>,
+    command: &str,
+    input: PathBuf,
+    output: PathBuf,
+    options: &Bound<'py, PyDict>,
+    plan_path: PathBuf,
+    chunks: Option<usize>,
+    chunk_seconds: Option<f64>,
+    work_dir: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    use upframe::distributed::{self, JobSpec, PlanOptions};
+    let (command, job) = parse_job(py, command, options)?;
+    let spec = match command {
+        Command::Upscale(o) => JobSpec::Upscale(o),
+        Command::Interpolate(o) => JobSpec::Interpolate(o),
+        Command::Enhance(o) => JobSpec::Enhance(o),
+    };
+    let how = PlanOptions {
+        chunks,
+        chunk_seconds,
+        work_dir,
+    };
+    let plan = py
+        .detach(|| {
+            let plan = distributed::plan(&input, &output, &spec, &job, &how)?;
+            plan.write(&plan_path)?;
+            Ok::<_, upframe::Error>(plan)
+        })
+        .map_err(|e| raise(py, &e))?;
+    let d = PyDict::new(py);
+    d.set_item("plan", &plan_path)?;
+    d.set_item("plan_id", &plan.plan_id)?;
+    d.set_item("chunks", plan.chunks.len())?;
+    d.set_item("work_dir", &plan.work_dir)?;
+    d.set_item("segment_frames", plan.segment_frames)?;
+    d.set_item("output_frames", plan.output_frames)?;
+    d.set_item("output", &plan.output)?;
+    Ok(d)
+}
+
+/// Makes chunk `chunk` of the plan at `plan_path` (the GIL released); returns a dict
+/// (`chunk`, `already_complete`, `frames`, `frames_made`, `seconds`).
+#[pyfunction]
+pub fn run_chunk<'py>(
+    py: Python<'py>,
+    plan_path: PathBuf,
+    chunk: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    use upframe::distributed::{self, ChunkOutcome, Plan};
+    let outcome = py
+        .detach(|| {
+            let plan = Plan::read(&plan_path)?;
+            distributed::run_chunk(&plan, chunk, &mut Hooks::default())
+        })
+        .map_err(|e| raise(py, &e))?;
+    let d = PyDict::new(py);
+    d.set_item("chunk", chunk)?;
+    match outcome {
+        ChunkOutcome::Done(s) => {
+            d.set_item("already_complete", false)?;
+            d.set_item("frames", s.output.frames)?;
+            d.set_item("frames_made", s.frames_made)?;
+            d.set_item("seconds", s.wall.as_secs_f64())?;
+        }
+        ChunkOutcome::AlreadyComplete => {
+            d.set_item("already_complete", true)?;
+            d.set_item("frames", 0)?;
+            d.set_item("frames_made", 0)?;
+            d.set_item("seconds", 0.0)?;
+        }
+    }
+    Ok(d)
+}
+
+/// Checks every chunk of the plan at `plan_path` and joins them into its output; returns a
+/// dict (`output`, `frames`, `chunks`, `seconds`).
+#[pyfunction]
+pub fn join<'py>(py: Python<'py>, plan_path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    use upframe::distributed::{self, Plan};
+    let summary = py
+        .detach(|| {
+            let plan = Plan::read(&plan_path)?;
+            distributed::join(&plan, &mut Hooks::default())
+        })
+        .map_err(|e| raise(py, &e))?;
+    let d = PyDict::new(py);
+    d.set_item("output", &summary.output.path)?;
+    d.set_item("frames", summary.output.frames)?;
+    d.set_item("chunks", summary.chunks)?;
+    d.set_item("bytes", summary.output.bytes)?;
+    d.set_item("seconds", summary.wall.as_secs_f64())?;
     Ok(d)
 }

@@ -308,6 +308,9 @@ fn _upframe(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_image, m)?)?;
     m.add_function(wrap_pyfunction!(write_image, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::run_job, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::plan, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::run_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::join, m)?)?;
     m.add_class::<Upscaler>()?;
     m.add_class::<Interpolator>()?;
     Ok(())

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use upframe_media::MediaError;
+use upframe_pipeline::resume::chunks::ChunkError;
 use upframe_pipeline::resume::journal::JournalError;
 use upframe_pipeline::{kept_segments, resume_hint, JobError};
 
@@ -54,6 +55,14 @@ pub enum Error {
     /// A batch cannot be planned (outputs that collide, a folder written onto itself, ...).
     #[error(transparent)]
     Batch(#[from] BatchError),
+    /// A plan of a job on many machines cannot be made, read or used (the text names the
+    /// file).
+    #[error("{message}")]
+    Plan { message: String },
+    /// A chunk of a job on many machines is missing, belongs to another plan, is damaged or
+    /// does not fit the others (the text names it).
+    #[error(transparent)]
+    Chunk(#[from] ChunkError),
 }
 
 fn hint_text(hint: &Option<String>) -> String {
@@ -81,8 +90,11 @@ impl Error {
         match self {
             Error::InvalidOption { .. } => ErrorKind::InvalidOption,
             Error::Model { .. } => ErrorKind::Model,
-            Error::Media { .. } | Error::Processing { .. } | Error::Batch(_) => ErrorKind::Input,
-            Error::CannotResume { .. } | Error::WorkDir(_) => ErrorKind::Resume,
+            Error::Media { .. }
+            | Error::Processing { .. }
+            | Error::Batch(_)
+            | Error::Plan { .. } => ErrorKind::Input,
+            Error::CannotResume { .. } | Error::WorkDir(_) | Error::Chunk(_) => ErrorKind::Resume,
             Error::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }

@@ -19,6 +19,7 @@ use upframe_models::registry;
 use upframe_pipeline::jobs::interpolate::{run_interpolate_job_with, InterpolateSummary};
 use upframe_pipeline::jobs::timing::Rate;
 use upframe_pipeline::processors::gpu::DeviceChoice;
+use upframe_pipeline::resume::chunks::ChunkMode;
 use upframe_pipeline::resume::journal::JobKey;
 use upframe_pipeline::{
     run_video_job_with, FrameProcessor, JobReport, JobSummary, Notice, Progress, ResolvedPrecision,
@@ -231,7 +232,7 @@ impl Summary {
 }
 
 /// The pipeline's job from `input` to `output` with the validated job options and `key`.
-fn video_job(
+pub(crate) fn video_job(
     job: &ValidJob,
     input: &Path,
     output: &Path,
@@ -249,11 +250,19 @@ fn video_job(
         frames: o.segment_frames,
         restart: o.restart,
         key,
+        chunk: None,
     });
     v.notice = hooks.notice.clone();
     v.max_pixels = o.max_pixels;
     v.cancel = hooks.cancel.flag();
     v
+}
+
+/// Restricts `job` to one chunk of a job run on many machines, when `chunk` says so.
+fn with_chunk(job: &mut VideoJob, chunk: &Option<ChunkMode>) {
+    if let (Some(segments), Some(chunk)) = (job.segments.as_mut(), chunk) {
+        segments.chunk = Some(chunk.clone());
+    }
 }
 
 /// The refusals that need no model: input missing, output over the input, taken output,
@@ -276,7 +285,7 @@ fn push_model_hash(key: &mut JobKey, id: &str, name: &str, model_dir: Option<&Pa
     }
 }
 
-fn upscale_key(command: &str, up: &ValidUpscale, job: &ValidJob) -> JobKey {
+pub(crate) fn upscale_key(command: &str, up: &ValidUpscale, job: &ValidJob) -> JobKey {
     let mut key = JobKey::new();
     key.push("command", command);
     job.push_key(&mut key);
@@ -320,6 +329,8 @@ pub struct UpscaleJob {
     job: ValidJob,
     key: Option<JobKey>,
     upscaler: Option<Upscaler>,
+    /// One chunk of a job run on many machines ([`crate::distributed`]).
+    pub(crate) chunk: Option<ChunkMode>,
 }
 
 impl UpscaleJob {
@@ -330,6 +341,7 @@ impl UpscaleJob {
             job: job.validate()?,
             key: None,
             upscaler: None,
+            chunk: None,
         })
     }
 
@@ -369,7 +381,8 @@ impl UpscaleJob {
     ) -> Result<Summary, Error> {
         self.load()?;
         let key = self.key.clone().unwrap_or_default();
-        let job = video_job(&self.job, input, output, key, hooks);
+        let mut job = video_job(&self.job, input, output, key, hooks);
+        with_chunk(&mut job, &self.chunk);
         let processing = self.processing();
         let upscaler = self.upscaler.as_mut().expect("loaded above");
         let processors = std::slice::from_mut(upscaler.processor_mut());
@@ -439,7 +452,7 @@ pub fn upscale(
 }
 
 /// The interpolation settings of the pipeline's job.
-fn pipeline_interpolate_job(
+pub(crate) fn pipeline_interpolate_job(
     video: VideoJob,
     interp: &ValidInterpolate,
 ) -> upframe_pipeline::jobs::interpolate::InterpolateJob {
@@ -462,8 +475,10 @@ fn run_interpolation(
     input: &Path,
     output: &Path,
     hooks: &mut Hooks<'_>,
+    chunk: &Option<ChunkMode>,
 ) -> Result<Summary, Error> {
-    let video = video_job(job, input, output, key, hooks);
+    let mut video = video_job(job, input, output, key, hooks);
+    with_chunk(&mut video, chunk);
     let pjob = pipeline_interpolate_job(video, interp);
     let result = run_interpolate_job_with(
         &pjob,
@@ -495,7 +510,7 @@ fn run_interpolation(
     Ok(summary)
 }
 
-fn interpolate_key(interp: &ValidInterpolate, job: &ValidJob) -> JobKey {
+pub(crate) fn interpolate_key(interp: &ValidInterpolate, job: &ValidJob) -> JobKey {
     let mut key = JobKey::new();
     key.push("command", "interpolate");
     job.push_key(&mut key);
@@ -515,6 +530,7 @@ pub struct InterpolateJob {
     job: ValidJob,
     key: Option<JobKey>,
     rife: Option<Interpolator>,
+    pub(crate) chunk: Option<ChunkMode>,
 }
 
 impl InterpolateJob {
@@ -524,6 +540,7 @@ impl InterpolateJob {
             job: job.validate()?,
             key: None,
             rife: None,
+            chunk: None,
         })
     }
 
@@ -577,6 +594,7 @@ impl InterpolateJob {
             input,
             output,
             hooks,
+            &self.chunk,
         )
     }
 }
@@ -637,7 +655,7 @@ pub fn cheaper_order(upscaler_cost: f64, ratio: f64, area_scale: f64) -> Order {
     }
 }
 
-fn enhance_key(e: &ValidEnhance, job: &ValidJob) -> JobKey {
+pub(crate) fn enhance_key(e: &ValidEnhance, job: &ValidJob) -> JobKey {
     let mut key = upscale_key("enhance", &e.upscale, job);
     e.interpolate.push_key(&mut key, "interp_model");
     push_model_hash(
@@ -663,6 +681,7 @@ pub struct EnhanceJob {
     job: ValidJob,
     key: Option<JobKey>,
     models: Option<(Upscaler, Interpolator)>,
+    pub(crate) chunk: Option<ChunkMode>,
 }
 
 impl EnhanceJob {
@@ -672,6 +691,7 @@ impl EnhanceJob {
             job: job.validate()?,
             key: None,
             models: None,
+            chunk: None,
         })
     }
 
@@ -766,6 +786,7 @@ impl EnhanceJob {
             input,
             output,
             hooks,
+            &self.chunk,
         )?;
         if let Some(p) = up_precision {
             summary.precision.insert(0, ("upscaler", p));

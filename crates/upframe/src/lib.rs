@@ -13,6 +13,8 @@
 //!   in [`Hooks`]; no printing, no process exit; resumable video output (a cancelled or
 //!   killed job resumes after its last complete segment when run again).
 //! - **Batches** ([`batch`]): which inputs make one job or a batch and where each output goes.
+//! - **One video on many machines** ([`distributed`]): a plan of chunks, one chunk per
+//!   worker, a join.
 //!
 //! ```
 //! use upframe::{Frame, Interpolator, InterpolateOptions, SampleDepth, UpscaleOptions, Upscaler};
@@ -32,6 +34,7 @@
 //! ```
 
 pub mod batch;
+pub mod distributed;
 mod error;
 mod jobs;
 pub mod options;

@@ -21,7 +21,55 @@ use upframe_pipeline::processors::rife::RIFE_SCALES;
 use upframe_pipeline::resume::journal::JobKey;
 use upframe_pipeline::{LanczosKernel, PrecisionChoice, DEFAULT_MAX_PIXELS};
 
+use serde::{Deserialize, Serialize};
+
 use crate::Error;
+
+/// A field stored as its text (`Display`, read back with `FromStr`): precision and device
+/// names as the user types them (in a plan file of a job run on many machines).
+mod as_text {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(D::Error::custom)
+    }
+}
+
+/// [`OnCut`] as the CLI's `--on-cut` words.
+mod on_cut_text {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+    use upframe_pipeline::jobs::interpolate::OnCut;
+
+    pub fn serialize<S: Serializer>(value: &OnCut, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match value {
+            OnCut::Repeat => "repeat",
+            OnCut::Blend => "blend",
+            OnCut::Interpolate => "interpolate",
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OnCut, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "repeat" => Ok(OnCut::Repeat),
+            "blend" => Ok(OnCut::Blend),
+            "interpolate" => Ok(OnCut::Interpolate),
+            other => Err(D::Error::custom(format!("unknown on_cut {other:?}"))),
+        }
+    }
+}
 
 /// The Real-ESRGAN model upframe uses when none is named (built into the binary).
 pub const DEFAULT_UPSCALE_MODEL: &str = "realesr-animevideov3";
@@ -29,7 +77,8 @@ pub const DEFAULT_UPSCALE_MODEL: &str = "realesr-animevideov3";
 pub const DEFAULT_RIFE_MODEL: &str = "rife-v4.26";
 
 /// How the alpha channel is upscaled (`--alpha`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum AlphaMode {
     /// Through the network (Real-ESRGAN's default).
     #[default]
@@ -42,7 +91,8 @@ pub enum AlphaMode {
 
 /// What to do with undecodable frames and inputs shorter than they declare
 /// (`--on-decode-error`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OnDecodeError {
     /// Stop with an error naming the frame or where the input ends.
     #[default]
@@ -52,7 +102,8 @@ pub enum OnDecodeError {
 }
 
 /// Which model of `enhance` runs first (`--order`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Order {
     /// Interpolate at the input size, then upscale every output frame.
     InterpolateFirst,
@@ -71,7 +122,8 @@ impl std::fmt::Display for Order {
 
 /// What `upscale` (and the upscaling half of `enhance`) runs: a Real-ESRGAN model or a
 /// Lanczos resizer, with `inference_realesrgan.py`'s settings.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UpscaleOptions {
     /// A registry name (`realesr-animevideov3`, `RealESRGAN_x4plus`, ...), a weight file, or
     /// `lanczos` / `lanczos4-opencv`.
@@ -92,11 +144,13 @@ pub struct UpscaleOptions {
     /// The network's arithmetic: fp32 (default: the reference results), bf16, or auto (bf16
     /// where this CPU multiplies bf16 natively and the model family's measurements say it is
     /// faster within the quality bar).
+    #[serde(with = "as_text")]
     pub precision: PrecisionChoice,
     /// Where the network runs: `Cpu` (default), `Gpu(None)` (the best adapter, software ones
     /// included), `Gpu(Some(n))` (entry n of `upframe devices`), or `Auto` (a discrete or
     /// integrated GPU when there is one, else the CPU). On a GPU, f16 storage is used where the
     /// adapter supports it unless the precision is fp32.
+    #[serde(with = "as_text")]
     pub device: Device,
 }
 
@@ -119,7 +173,8 @@ impl Default for UpscaleOptions {
 
 /// How many frames interpolation makes: `factor`, `fps` or `slowmo` (at most one; none means
 /// factor 2).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InterpolateOptions {
     /// A RIFE registry name (`rife-v4.26`) or weight file.
     pub model: String,
@@ -137,12 +192,15 @@ pub struct InterpolateOptions {
     pub refine: bool,
     /// SSIM below which a pair is a scene cut.
     pub scene_threshold: f64,
+    #[serde(with = "on_cut_text")]
     pub on_cut: OnCut,
     pub model_dir: Option<PathBuf>,
     /// RIFE's arithmetic (as [`UpscaleOptions::precision`]).
+    #[serde(with = "as_text")]
     pub precision: PrecisionChoice,
     /// Where RIFE runs (as [`UpscaleOptions::device`]; f16 storage on a GPU unless the
     /// precision is fp32).
+    #[serde(with = "as_text")]
     pub device: Device,
 }
 
@@ -168,7 +226,8 @@ impl Default for InterpolateOptions {
 /// `enhance`: an upscaler and RIFE in one pass. The RIFE model is `interpolate.model` (the
 /// CLI's `--interp-model`); `upscale.model_dir` is not used (`interpolate.model_dir` serves
 /// both, as the CLI's one `--model-dir`).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EnhanceOptions {
     pub upscale: UpscaleOptions,
     pub interpolate: InterpolateOptions,
@@ -177,7 +236,8 @@ pub struct EnhanceOptions {
 }
 
 /// Encoder, time window, passthrough, output and resume settings of every file job.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct JobOptions {
     /// FFmpeg encoder name; `None`: from the output extension.
     pub codec: Option<String>,

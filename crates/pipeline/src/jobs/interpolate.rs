@@ -13,7 +13,7 @@
 //! processing ([`PairStage`]: `pre`, scene-cut checks, the interpolator, `post`) and encoding
 //! each on their own thread, with bounded queues between them.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use upframe_media::{
@@ -115,6 +115,8 @@ struct Counters {
     frames_out: u64,
     /// Output frames already in complete segments (a resumed job): counted, not made.
     skip: u64,
+    /// The output frame a chunk stops before (`None`: the end of the input).
+    stop: Option<u64>,
     interpolated: u64,
 }
 
@@ -243,6 +245,10 @@ pub fn run_interpolate_job_with(
     let mut output = open_job_output(vjob, &spec, out_fps, &processor_key)?;
 
     let frames_resumed = output.skip_frames;
+    // A chunk stops at its end (the join of chunks, and a complete chunk, at once): the stage
+    // raises `chunk_done` after the chunk's last output frame and the decoder stops reading.
+    let nothing_to_make = output.nothing_to_make();
+    let chunk_done = AtomicBool::new(false);
     // Source frames read before the runner starts, `next` not counted (it goes through the
     // runner's decode stage).
     let mut frames_before = 1u64;
@@ -261,14 +267,16 @@ pub fn run_interpolate_job_with(
         counters: Counters {
             frames_out: 0,
             skip: frames_resumed,
+            stop: output.stop_frames,
             interpolated: 0,
         },
         cuts: Vec::new(),
         static_pairs: 0,
+        chunk_done: &chunk_done,
     };
-    let mut next = Some(second);
+    let mut next = Some(second).filter(|_| !nothing_to_make);
     let mut resume = None;
-    if frames_resumed > 0 {
+    if frames_resumed > 0 && !nothing_to_make {
         // The pair that makes the first new output frame, from the frames' timestamps; the
         // source seeks to its first frame, the context the new frames are made from.
         let mut plan = resume_plan(
@@ -333,8 +341,10 @@ pub fn run_interpolate_job_with(
         // `next` first (`None`: the source has already ended), then the rest of the source.
         let mut pending = Some(next);
         let source_ref = &mut source;
+        let chunk_done = &chunk_done;
         let mut read = || match pending.take() {
             Some(frame) => Ok(frame),
+            None if chunk_done.load(Ordering::Relaxed) => Ok(None),
             None => source_ref
                 .next_frame()
                 .map_err(|e| PipelineError::Source(Box::new(e))),
@@ -402,10 +412,16 @@ struct PairStage<'a> {
     counters: Counters,
     cuts: Vec<(u64, f64)>,
     static_pairs: u64,
+    /// Raised once a chunk's last output frame is made, so the decoder stops reading.
+    chunk_done: &'a AtomicBool,
 }
 
 impl Stage for PairStage<'_> {
     fn push(&mut self, raw: Frame, out: &mut Emit<'_>) -> Result<(), PipelineError> {
+        if self.counters.stopped() {
+            self.chunk_done.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
         let tick = self.tick;
         let pts_of = move |f: &Frame| frame_pts(f, tick);
         let mut cur = Staged::new(raw);
@@ -642,9 +658,15 @@ fn plan_over(
 }
 
 impl Counters {
-    /// Whether all of the next `n` output frames are in complete segments.
+    /// Whether all of the next `n` output frames are in complete segments (or past a
+    /// chunk's end).
     fn skips(&self, n: usize) -> bool {
-        self.frames_out + n as u64 <= self.skip
+        self.frames_out + n as u64 <= self.skip || self.stopped()
+    }
+
+    /// Whether a chunk's last output frame is written.
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| self.frames_out >= s)
     }
 }
 
@@ -676,6 +698,9 @@ fn emit(
     out: &mut Emit<'_>,
 ) -> Result<(), PipelineError> {
     for slot in slots {
+        if counters.stopped() {
+            break;
+        }
         if counters.frames_out < counters.skip {
             counters.frames_out += 1;
             continue;

@@ -187,9 +187,12 @@ pub fn run_video_job_with(
     let processor_key = chain_job_key(processors, info.width, info.height);
     let mut output = open_job_output(job, &spec, info.fps(), &processor_key)?;
     let frames_resumed = output.skip_frames;
+    // A chunk stops at its end (the join of chunks, and a complete chunk, at once).
+    let stop = output.stop_frames;
+    let nothing_to_make = output.nothing_to_make();
     // Output frame i is source frame i: a resumed job starts at the first frame no complete
     // segment holds, seeking there instead of decoding the frames before it.
-    let resume = if frames_resumed > 0 {
+    let resume = if frames_resumed > 0 && !nothing_to_make {
         let decoded = source.frames_decoded();
         let seek = source.seek_to_frame(frames_resumed, &job.cancel)?;
         Some(ResumeReport {
@@ -204,12 +207,21 @@ pub fn run_video_job_with(
     let options = RunOptions {
         queue_depth: job.queue_depth,
         cancel: job.cancel.clone(),
-        total_frames: total.map(|t| t.saturating_sub(frames_resumed)),
+        total_frames: total
+            .map(|t| stop.map_or(t, |s| t.min(s)))
+            .map(|t| t.saturating_sub(frames_resumed)),
         progress_interval: job.progress_interval,
     };
     let report = {
         let source_ref: &mut Box<dyn FrameSource> = &mut source;
+        let mut left = stop.map(|s| s.saturating_sub(frames_resumed));
         let mut read = || {
+            if let Some(n) = left.as_mut() {
+                if *n == 0 {
+                    return Ok(None);
+                }
+                *n -= 1;
+            }
             source_ref
                 .next_frame()
                 .map_err(|e| PipelineError::Source(Box::new(e)))

@@ -38,8 +38,8 @@ use std::time::UNIX_EPOCH;
 use sha2::{Digest, Sha256};
 
 pub use crate::error::JournalError;
-pub use crate::job_key::JobKey;
 use crate::job_key::{check_key_name, check_key_value, shorten};
+pub use crate::job_key::{JobKey, SegmentEntry};
 
 /// The first line of every journal.
 const HEADER: &str = "upframe-journal 1";
@@ -171,15 +171,6 @@ fn check_segment_file(file: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// One complete segment as recorded in the journal.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SegmentEntry {
-    pub index: u64,
-    pub frames: u64,
-    pub bytes: u64,
-    pub file: String,
 }
 
 impl SegmentEntry {

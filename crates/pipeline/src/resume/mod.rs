@@ -7,6 +7,7 @@
 //! Video file outputs are segmented by default ([`SegmentOptions`]); one image or an image
 //! sequence is written directly (there is nothing to join).
 
+pub mod chunks;
 pub mod journal;
 
 use std::fmt;
@@ -19,8 +20,9 @@ use upframe_media::{
     OutputSpec, SegmentPlan, SegmentRecord,
 };
 
+use self::chunks::{ChunkMode, Commit, CommittedChunk};
 use self::journal::{InputIdentity, JobKey, SegmentEntry};
-use crate::error::JobError;
+use crate::error::{JobError, JournalError};
 use crate::job_spec::{Notice, VideoJob};
 
 /// Seconds of output per segment when [`SegmentOptions::frames`] is not set: a crash loses at
@@ -33,7 +35,23 @@ pub(crate) struct JobOutput {
     /// Output frames already in complete segments: the job computes and writes only the
     /// frames after them.
     pub skip_frames: u64,
+    /// The job stops after this many output frames (a chunk's end; the join of all chunks
+    /// stops at once). `None`: at the end of the input.
+    pub stop_frames: Option<u64>,
     work_dir: Option<WorkDir>,
+    /// A chunk: committed once its segments are complete.
+    commit: Option<Commit>,
+    /// The join of chunks: their directories, removed once the output is committed.
+    joined: Option<(PathBuf, Vec<CommittedChunk>)>,
+}
+
+impl JobOutput {
+    /// Whether every output frame the job is asked for is already done (no frame needs
+    /// reading: the job only finishes, which joins or commits).
+    pub fn nothing_to_make(&self) -> bool {
+        self.stop_frames
+            .is_some_and(|stop| stop <= self.skip_frames)
+    }
 }
 
 /// A job's work directory while the job runs.
@@ -60,14 +78,32 @@ impl JobOutput {
         JobOutput {
             sink,
             skip_frames: 0,
+            stop_frames: None,
             work_dir: None,
+            commit: None,
+            joined: None,
         }
     }
 
-    /// Finishes the sink (joining segments) and removes the work directory.
+    /// Finishes the sink (joining segments) and removes the work directory; a chunk is
+    /// committed instead, and the join of chunks removes their directories.
     pub fn finish(self, notice: &Notice) -> Result<upframe_media::OutputSummary, JobError> {
-        let JobOutput { sink, work_dir, .. } = self;
+        let JobOutput {
+            sink,
+            work_dir,
+            commit,
+            joined,
+            ..
+        } = self;
         let summary = sink.finish()?;
+        if let Some(commit) = commit {
+            commit.commit()?;
+        }
+        if let Some((dir, chunks)) = joined {
+            if let Err(e) = chunks::remove_chunks(&dir, &chunks) {
+                notice.say(&format!("warning: {e}"));
+            }
+        }
         if let Some(mut work) = work_dir {
             work.finished = true;
             // The output is complete and committed: a leftover directory is only untidy.
@@ -158,6 +194,23 @@ pub(crate) fn open_job_output(
         .frames
         .unwrap_or_else(|| default_segment_frames(output_fps));
     let key = job_key(job, &segments.key, processors, segment_frames)?;
+    match &segments.chunk {
+        None => {}
+        Some(ChunkMode::Run {
+            work_dir,
+            chunk,
+            plan_id,
+        }) => {
+            let mut key = key;
+            key.push("output.size", format!("{}x{}", spec.width, spec.height));
+            key.push("output.channels", spec.channels.to_string());
+            chunks::push_chunk_key(&mut key, plan_id, chunk);
+            return open_chunk_output(job, spec, key, segment_frames, work_dir, chunk);
+        }
+        Some(ChunkMode::Join { work_dir, chunks }) => {
+            return open_join_output(job, spec, segment_frames, work_dir, chunks);
+        }
+    }
     let state = journal::prepare(&job.output, &key, segments.restart)?;
     if !state.done.is_empty() {
         job.notice.say(&format!(
@@ -195,6 +248,8 @@ pub(crate) fn open_job_output(
         segment_frames,
         done,
         cancel: Some(job.cancel.clone()),
+        first_segment: 0,
+        join: true,
         on_segment: Box::new(move |r: &SegmentRecord| {
             writer
                 .append(&SegmentEntry {
@@ -215,7 +270,168 @@ pub(crate) fn open_job_output(
     Ok(JobOutput {
         sink,
         skip_frames: state.done_frames,
+        stop_frames: None,
         work_dir: Some(work_dir),
+        commit: None,
+        joined: None,
+    })
+}
+
+/// The output of one chunk: its segments in its own directory of the shared work directory,
+/// resuming a partial run of the same chunk (one with another key is started over), stopping
+/// at the chunk's end.
+fn open_chunk_output(
+    job: &VideoJob,
+    spec: &OutputSpec,
+    key: JobKey,
+    segment_frames: u64,
+    work_dir: &Path,
+    chunk: &chunks::ChunkRange,
+) -> Result<JobOutput, JobError> {
+    let lock = chunks::ChunkLock::acquire(work_dir, chunk.index)?;
+    let manifest = chunks::manifest_path(work_dir, chunk.index);
+    if manifest.exists() {
+        // Committed while this run waited to start: its segments are not touched.
+        return Err(JournalError::ChunkCommitted { manifest }.into());
+    }
+    let name = chunks::chunk_output(work_dir, chunk.index);
+    let state = match journal::prepare(&name, &key, false) {
+        Err(JournalError::Changed { .. } | JournalError::Damaged { .. }) => {
+            journal::prepare(&name, &key, true)?
+        }
+        other => other?,
+    };
+    let first = chunk.first_segment;
+    let done: Vec<SegmentRecord> = state
+        .done
+        .iter()
+        .map(|e| SegmentRecord {
+            index: first + e.index,
+            frames: e.frames,
+            bytes: e.bytes,
+            file: e.file.clone(),
+        })
+        .collect();
+    if !done.is_empty() {
+        job.notice.say(&format!(
+            "chunk {}: resuming after {} complete segment{} in {}",
+            chunk.index,
+            done.len(),
+            if done.len() == 1 { "" } else { "s" },
+            state.dir.display()
+        ));
+    }
+    let skip_frames = first * segment_frames + state.done_frames;
+    // A short segment is the video's last: the chunk is complete.
+    let ended = done.last().is_some_and(|r| r.frames < segment_frames);
+    let stop_frames = if ended {
+        Some(skip_frames)
+    } else {
+        chunk.end_segment.map(|e| e * segment_frames)
+    };
+    let mut writer = state.writer;
+    let output_path = job.output.clone();
+    let plan = SegmentPlan {
+        dir: state.dir,
+        segment_frames,
+        done,
+        cancel: Some(job.cancel.clone()),
+        first_segment: first,
+        join: false,
+        on_segment: Box::new(move |r: &SegmentRecord| {
+            writer
+                .append(&SegmentEntry {
+                    index: r.index - first,
+                    frames: r.frames,
+                    bytes: r.bytes,
+                    file: r.file.clone(),
+                })
+                .map_err(|e| MediaError::Write {
+                    path: output_path.clone(),
+                    reason: e.to_string(),
+                })
+        }),
+    };
+    let sink = open_segmented_sink(&job.output, spec, plan)?;
+    Ok(JobOutput {
+        sink,
+        skip_frames,
+        stop_frames,
+        work_dir: None,
+        commit: Some(Commit {
+            lock,
+            work_dir: work_dir.to_path_buf(),
+            index: chunk.index,
+        }),
+        joined: None,
+    })
+}
+
+/// The join of every chunk ([`chunks::verify`]'s result) into the job's output, with the
+/// output shape the chunks recorded (the join runs no processor).
+fn open_join_output(
+    job: &VideoJob,
+    spec: &OutputSpec,
+    segment_frames: u64,
+    work_dir: &Path,
+    committed: &[CommittedChunk],
+) -> Result<JobOutput, JobError> {
+    let mut spec = spec.clone();
+    if let Some(first) = committed.first() {
+        let bad = |what: &str| JournalError::InvalidKey {
+            dir: chunks::chunk_dir(work_dir, first.range.index),
+            reason: format!("the chunk records no {what}"),
+        };
+        let size = first
+            .key
+            .get("output.size")
+            .ok_or_else(|| bad("output.size"))?;
+        let (w, h) = size
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+            .ok_or_else(|| bad("valid output.size"))?;
+        let channels = first
+            .key
+            .get("output.channels")
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| bad("output.channels"))?;
+        spec.width = w;
+        spec.height = h;
+        spec.channels = channels;
+    }
+    let mut done = Vec::new();
+    for c in committed {
+        let dir_name = chunks::chunk_dir(work_dir, c.range.index)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for (i, s) in c.segments.iter().enumerate() {
+            done.push(SegmentRecord {
+                index: c.range.first_segment + i as u64,
+                frames: s.frames,
+                bytes: s.bytes,
+                file: format!("{dir_name}/{}", s.file),
+            });
+        }
+    }
+    let total: u64 = done.iter().map(|r| r.frames).sum();
+    let plan = SegmentPlan {
+        dir: work_dir.to_path_buf(),
+        segment_frames,
+        done,
+        cancel: Some(job.cancel.clone()),
+        first_segment: 0,
+        join: true,
+        on_segment: Box::new(|_: &SegmentRecord| Ok(())),
+    };
+    let sink = open_segmented_sink(&job.output, &spec, plan)?;
+    Ok(JobOutput {
+        sink,
+        skip_frames: total,
+        stop_frames: Some(total),
+        work_dir: None,
+        commit: None,
+        joined: Some((work_dir.to_path_buf(), committed.to_vec())),
     })
 }
 
