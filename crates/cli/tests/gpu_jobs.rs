@@ -1,8 +1,8 @@
 //! Whole jobs with `--device gpu` (lavapipe in CI) against the same jobs on the CPU, on small
 //! lossless (FFV1, yuv444p) clips cut from the shared media so a software Vulkan device runs
 //! them in seconds: `interpolate` ×2 on a 64×48, 3-frame crop of the Vimeo-90K eggs triplet,
-//! and `upscale` ×4 with realesr-animevideov3 on a 40×32, 2-frame crop of carphone, in f32 (within
-//! one level of the CPU) and f16 (at least 50 dB PSNR against the CPU). Skip with a printed
+//! and `upscale` ×4 with realesr-animevideov3 on a 40×32, 2-frame crop of carphone, in f32 (at
+//! least 60 dB against the CPU after the 8-bit YUV encode) and f16 (at least 50 dB). Skip with a printed
 //! reason without an adapter; fail under `CI`.
 
 mod common;
@@ -215,7 +215,13 @@ fn upscale_on_the_gpu_equals_the_cpu_in_f32_and_within_the_f16_bar() {
         println!("GPU {precision} vs CPU: max {worst} level(s), {db:.2} dB");
         if gpu["device"]["precision"] == "f32" || want == "f32" {
             assert_eq!(gpu["device"]["precision"], "f32", "{}", gpu["device"]);
-            assert!(worst <= 1, "f32 on the GPU differs by {worst} levels");
+            // The networks agree within 1e-4 (crates/gpu/tests); here both went through an
+            // 8-bit YUV encode, where one flipped rounding in Y, U or V moves R, G or B by up
+            // to 2–3 levels: a few values, far above the f16 bar.
+            assert!(
+                worst <= 3 && db >= 60.0,
+                "f32 on the GPU: max {worst} levels, {db:.2} dB"
+            );
         } else {
             assert_eq!(gpu["device"]["precision"], want, "{}", gpu["device"]);
             assert!(db >= 50.0, "f16 on the GPU: {db:.2} dB < 50 dB");
