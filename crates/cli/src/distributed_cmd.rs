@@ -122,35 +122,32 @@ fn one_input(inputs: &[PathBuf]) -> Result<&PathBuf> {
 }
 
 pub fn plan(args: PlanArgs) -> Result<()> {
-    let (spec, job, input, output, how, quiet, json_out) = match &args.job {
+    // The job's own arguments (input, output, --quiet, --json) are read once, below.
+    let (spec, job, inputs, output, how) = match &args.job {
         PlanJob::Upscale { args, how } => (
             JobSpec::Upscale(args.to_options()),
             &args.job,
-            one_input(&args.input)?,
+            &args.input,
             &args.output,
             how,
-            args.job.quiet,
-            args.job.json,
         ),
         PlanJob::Interpolate { args, how } => (
             JobSpec::Interpolate(args.to_options()),
             &args.job,
-            one_input(&args.input)?,
+            &args.input,
             &args.output,
             how,
-            args.job.quiet,
-            args.job.json,
         ),
         PlanJob::Enhance { args, how } => (
             JobSpec::Enhance(args.to_options()),
             &args.job,
-            one_input(&args.input)?,
+            &args.input,
             &args.output,
             how,
-            args.job.quiet,
-            args.job.json,
         ),
     };
+    let input = one_input(inputs)?;
+    let (quiet, json_out) = (job.quiet, job.json);
     let options = PlanOptions {
         chunks: how.chunks,
         chunk_seconds: how.chunk_seconds,
