@@ -23,24 +23,18 @@ fn gpu_present() -> bool {
     true
 }
 
-/// `upframe interpolate --factor 2 --codec ffv1 --json` on `input` with `extra` arguments; the
+/// `upframe COMMAND -i input -o output --codec ffv1 --json --quiet` with `extra` arguments; the
 /// `--json` summary.
-fn interpolate(input: &Path, model: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
+fn run_job(command: &str, input: &Path, output: &Path, extra: &[&OsStr]) -> serde_json::Value {
     let mut args: Vec<&OsStr> = vec![
-        OsStr::new("interpolate"),
+        OsStr::new(command),
         OsStr::new("-i"),
         input.as_os_str(),
         OsStr::new("-o"),
         output.as_os_str(),
-        OsStr::new("-m"),
-        model.as_os_str(),
     ];
-    args.extend(
-        ["--factor", "2", "--codec", "ffv1", "--json", "--quiet"]
-            .iter()
-            .chain(extra)
-            .map(OsStr::new),
-    );
+    args.extend(["--codec", "ffv1", "--json", "--quiet"].map(OsStr::new));
+    args.extend(extra);
     let out = run_upframe(&args);
     assert!(
         out.status.success(),
@@ -48,6 +42,23 @@ fn interpolate(input: &Path, model: &Path, output: &Path, extra: &[&str]) -> ser
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("--json output")
+}
+
+/// `upframe interpolate -m model --factor 2` (see [`run_job`]).
+fn interpolate(input: &Path, model: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![OsStr::new("-m"), model.as_os_str()];
+    args.extend(["--factor", "2"].iter().chain(extra).map(OsStr::new));
+    run_job("interpolate", input, output, &args)
+}
+
+/// `upframe upscale -n realesr-animevideov3` (see [`run_job`]).
+fn upscale(input: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
+    let args: Vec<&OsStr> = ["-n", "realesr-animevideov3"]
+        .iter()
+        .chain(extra)
+        .map(OsStr::new)
+        .collect();
+    run_job("upscale", input, output, &args)
 }
 
 #[test]
@@ -99,13 +110,7 @@ fn interpolate_on_the_gpu_equals_the_cpu_within_one_level() {
     let b = ffmpeg_rgb_f32(&gpu_out, &[], "", 5);
     assert_eq!(a.len(), 5);
     assert_eq!(b.len(), 5);
-    let mut worst = 0i64;
-    for (fa, fb) in a.iter().zip(&b) {
-        for (x, y) in fa.iter().zip(fb) {
-            let d = ((x * 255.0).round() as i64 - (y * 255.0).round() as i64).abs();
-            worst = worst.max(d);
-        }
-    }
+    let (worst, _) = compare(&a, &b);
     println!("max difference GPU vs CPU: {worst} level(s)");
     assert!(
         worst <= 1,
@@ -127,37 +132,6 @@ fn compare(a: &[Vec<f32>], b: &[Vec<f32>]) -> (i64, f64) {
     }
     let mse = se / n.max(1) as f64;
     (worst, 10.0 * (255.0f64 * 255.0 / mse).log10())
-}
-
-/// `upframe upscale -n realesr-animevideov3 --codec ffv1 --json` on `input` with `extra`.
-fn upscale(input: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args: Vec<&OsStr> = vec![
-        OsStr::new("upscale"),
-        OsStr::new("-i"),
-        input.as_os_str(),
-        OsStr::new("-o"),
-        output.as_os_str(),
-    ];
-    args.extend(
-        [
-            "-n",
-            "realesr-animevideov3",
-            "--codec",
-            "ffv1",
-            "--json",
-            "--quiet",
-        ]
-        .iter()
-        .chain(extra)
-        .map(OsStr::new),
-    );
-    let out = run_upframe(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json output")
 }
 
 #[test]
