@@ -2,103 +2,13 @@
 //! Mesa's lavapipe, a software Vulkan driver running at about 1 GFLOP/s, hence the small
 //! shapes). Without an adapter these tests skip with a printed reason, and fail when `CI` is set.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
 
-use upframe_gpu::{Device, GpuBackend, GpuContext, GpuError, Precision};
-use upframe_models::{load_model, load_safetensors, Upscaler, WeightTensor};
+use common::{asset, context, max_diff, nhwc, psnr_8bit, Lcg};
+
+use upframe_gpu::{GpuBackend, GpuError, Precision};
+use upframe_models::{load_model, load_safetensors, Upscaler};
 use upframe_nn::{ops, Activation, Backend, Conv2d, Cpu, Fused, Tensor, Workspace};
-
-fn context(f16: bool) -> Option<Arc<GpuContext>> {
-    match GpuContext::open(Device::Gpu(None), f16) {
-        Ok(ctx) => {
-            println!(
-                "adapter: {} (precision {:?})",
-                ctx.adapter(),
-                ctx.precision()
-            );
-            Some(Arc::new(ctx))
-        }
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("CI is set but no GPU adapter opened: {e} (scripts/setup.sh installs lavapipe)")
-        }
-        Err(e) => {
-            eprintln!("SKIP: {e} (install mesa-vulkan-drivers for Mesa's lavapipe)");
-            None
-        }
-    }
-}
-
-fn assets_dir() -> PathBuf {
-    match std::env::var_os("UPFRAME_ASSETS") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
-    }
-}
-
-fn asset(relative: &str) -> Option<PathBuf> {
-    let path = assets_dir().join(relative);
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("asset {} is missing (CI is set)", path.display());
-    }
-    eprintln!("SKIP: asset {} is missing", path.display());
-    None
-}
-
-/// A deterministic pseudo-random stream in [-1, 1).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-    fn vec(&mut self, n: usize) -> Vec<f32> {
-        (0..n).map(|_| self.next()).collect()
-    }
-    fn tensor(&mut self, shape: [usize; 4]) -> Tensor {
-        Tensor::from_vec(shape, self.vec(shape.iter().product()))
-    }
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.shape(), b.shape(), "shapes differ");
-    a.data()
-        .iter()
-        .zip(b.data())
-        .map(|(x, y)| {
-            assert!(x.is_finite() && y.is_finite(), "non-finite value");
-            (x - y).abs()
-        })
-        .fold(0.0, f32::max)
-}
-
-/// PSNR of two images in [0, 1] after clamping and 8-bit quantisation (as frames are written).
-fn psnr_8bit(a: &Tensor, b: &Tensor) -> f64 {
-    let q = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as f64;
-    let mse = a
-        .data()
-        .iter()
-        .zip(b.data())
-        .map(|(&x, &y)| (q(x) - q(y)).powi(2))
-        .sum::<f64>()
-        / a.len() as f64;
-    if mse == 0.0 {
-        f64::INFINITY
-    } else {
-        10.0 * (255.0f64 * 255.0 / mse).log10()
-    }
-}
-
-fn nhwc(t: &WeightTensor) -> Tensor {
-    let [n, c, h, w] = <[usize; 4]>::try_from(t.shape.as_slice()).expect("4-D");
-    Tensor::from_nchw([n, c, h, w], &t.data)
-}
 
 /// `x` through `net` on the GPU, read back.
 fn gpu_forward(b: &mut GpuBackend, net: &Upscaler, x: &Tensor) -> Result<Tensor, GpuError> {
@@ -134,10 +44,10 @@ fn every_op_matches_the_cpu_on_random_shapes() {
         let weight = rng.vec(cout * cin * k * k);
         let bias = rng.vec(cout);
         let conv = Conv2d::new(&weight, [cout, cin, k, k], Some(&bias), stride, pad).unwrap();
-        let x = rng.tensor([2, h, w, cin]);
+        let x = rng.tensor([2, h, w, cin], 1.0);
         let oshape = conv.output_shape(x.shape());
-        let res = rng.tensor(oshape);
-        let post = rng.tensor(oshape);
+        let res = rng.tensor(oshape, 1.0);
+        let post = rng.tensor(oshape, 1.0);
         let scale = rng.vec(cout);
         let slopes = rng.vec(cout);
         let acts = [
@@ -175,8 +85,8 @@ fn every_op_matches_the_cpu_on_random_shapes() {
         }
     }
 
-    let x = rng.tensor([1, 6, 4, 8]);
-    let y = rng.tensor([1, 6, 4, 3]);
+    let x = rng.tensor([1, 6, 4, 8], 1.0);
+    let y = rng.tensor([1, 6, 4, 3], 1.0);
     let xg = gpu.upload(&x);
     let yg = gpu.upload(&y);
     let mut cpu = Cpu::new(&mut ws);
@@ -342,7 +252,7 @@ fn a_failed_allocation_is_reported_and_the_backend_recovers() {
         return;
     };
     let net = load_model(&weights).unwrap().into_upscaler().unwrap();
-    let x = Lcg(3).tensor([1, 8, 8, 3]).clone();
+    let x = Lcg(3).tensor([1, 8, 8, 3], 1.0).clone();
     let x = Tensor::from_vec(x.shape(), x.data().iter().map(|v| v.abs()).collect());
     let cpu = net.forward(&x, &mut Workspace::new()).unwrap();
     let mut gpu = GpuBackend::new(ctx.clone());
