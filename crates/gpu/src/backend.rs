@@ -49,6 +49,25 @@ impl GpuTensor {
     }
 }
 
+/// A download submitted by [`GpuBackend::begin_download`], finished by
+/// [`GpuBackend::finish_download`].
+#[derive(Debug)]
+pub struct PendingDownload {
+    staging: wgpu::Buffer,
+    bytes: u64,
+    shape: [usize; 4],
+    submission: wgpu::SubmissionIndex,
+    mapped: std::sync::mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    /// [`GpuBackend`]'s reset count when it began.
+    resets: u64,
+}
+
+impl PendingDownload {
+    pub fn shape(&self) -> [usize; 4] {
+        self.shape
+    }
+}
+
 /// Identity of a CPU-side parameter slice: address, length and a few sampled values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct SliceKey(usize, usize, [u32; 4]);
@@ -91,7 +110,11 @@ pub struct GpuBackend {
     next_slot: u64,
     /// Bound where a kernel's optional input is absent.
     placeholder: wgpu::Buffer,
-    staging: Option<wgpu::Buffer>,
+    /// Free read-back buffers; a download in flight holds its own until it finishes.
+    staging: Vec<wgpu::Buffer>,
+    /// Failures reset so far: a download begun before a reset is discarded, since the work it
+    /// reads may belong to the failed submission.
+    resets: u64,
     /// CPU-side conversion scratch (f16 uploads and downloads).
     scratch: Vec<u8>,
     failure: Option<GpuError>,
@@ -138,7 +161,8 @@ impl GpuBackend {
             params,
             next_slot: 0,
             placeholder,
-            staging: None,
+            staging: Vec::new(),
+            resets: 0,
             scratch: Vec::new(),
             failure: None,
             allocations: 0,
@@ -275,53 +299,109 @@ impl GpuBackend {
         g
     }
 
-    /// Runs everything recorded so far and copies `t` into `out` (same shape). Returns the
-    /// first failure since the last download instead, after freeing the tensor pool (so a
-    /// retry with smaller tiles starts from an empty device).
+    /// Runs everything recorded so far and copies `t` into `out` (same shape): a
+    /// [`GpuBackend::begin_download`] at once finished. Returns the first failure since the
+    /// last download instead, after freeing the tensor pool (so a retry with smaller tiles
+    /// starts from an empty device).
     pub fn download_into(&mut self, t: &GpuTensor, out: &mut Tensor) -> Result<(), GpuError> {
-        assert_eq!(t.shape, out.shape(), "download shape");
+        let pending = self.begin_download(t)?;
+        self.finish_download(pending, out)
+    }
+
+    /// Submits everything recorded so far with a copy of `t` into a read-back buffer, and
+    /// returns without waiting. The caller records and submits more work (the next frame)
+    /// and then calls [`GpuBackend::finish_download`]: the GPU computes while the CPU reads
+    /// back and converts the previous result — how frames stream without the CPU and the GPU
+    /// waiting on each other. Read-back buffers are reused (two in steady state).
+    pub fn begin_download(&mut self, t: &GpuTensor) -> Result<PendingDownload, GpuError> {
         let bytes = round_up(t.len() as u64 * self.elem_bytes(), 4);
-        let need_staging = self.staging.as_ref().is_none_or(|s| s.size() < bytes);
-        if need_staging && self.failure.is_none() {
-            self.staging = None;
-            self.staging = self.create_buffer(
+        let free = self
+            .staging
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.size() >= bytes)
+            .min_by_key(|(_, b)| b.size())
+            .map(|(i, _)| i);
+        let staging = match free {
+            Some(i) => Some(self.staging.swap_remove(i)),
+            None => self.create_buffer(
                 "staging",
                 bytes,
                 wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            );
-        }
+            ),
+        };
         if let Some(e) = self.failure.take() {
+            if let Some(b) = staging {
+                self.staging.push(b);
+            }
             return Err(self.reset(e));
         }
-        let staging = self.staging.clone().expect("staging buffer");
+        let staging = staging.expect("a staging buffer when no failure is recorded");
         let mut enc = self.take_encoder();
         enc.copy_buffer_to_buffer(&t.buffer, 0, &staging, 0, bytes);
-        self.ctx.queue.submit([enc.finish()]);
+        let submission = self.ctx.queue.submit([enc.finish()]);
         self.next_slot = 0;
-        let slice = staging.slice(0..bytes);
         let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
+        staging
+            .slice(0..bytes)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+        Ok(PendingDownload {
+            staging,
+            bytes,
+            shape: t.shape,
+            submission,
+            mapped: rx,
+            resets: self.resets,
+        })
+    }
+
+    /// Waits for `pending`'s submission (not for work submitted after it) and copies the
+    /// result into `out` (same shape). [`GpuError::Discarded`] when a failure was reset since
+    /// `pending` began: the caller runs that work again.
+    pub fn finish_download(
+        &mut self,
+        pending: PendingDownload,
+        out: &mut Tensor,
+    ) -> Result<(), GpuError> {
+        assert_eq!(pending.shape, out.shape(), "download shape");
+        let PendingDownload {
+            staging,
+            bytes,
+            submission,
+            mapped,
+            resets,
+            ..
+        } = pending;
+        let polled = self.ctx.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: None,
         });
-        let polled = self.ctx.device.poll(wgpu::PollType::wait_indefinitely());
         if let Some(e) = self.ctx.take_error() {
             return Err(self.reset(e));
         }
         if let Err(e) = polled {
             return Err(self.reset(GpuError::DeviceLost(e.to_string())));
         }
-        match rx.recv() {
+        match mapped.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(self.reset(GpuError::Backend(e.to_string()))),
             Err(_) => {
                 return Err(self.reset(GpuError::Backend("the read-back never completed".into())))
             }
         }
+        if resets != self.resets {
+            staging.unmap();
+            self.staging.push(staging);
+            return Err(GpuError::Discarded);
+        }
         {
+            let slice = staging.slice(0..bytes);
             let view = slice
                 .get_mapped_range()
                 .map_err(|e| GpuError::Backend(e.to_string()))?;
-            let n = t.len();
+            let n = out.len();
             match self.precision {
                 Precision::F32 => out
                     .data_mut()
@@ -334,6 +414,12 @@ impl GpuBackend {
             }
         }
         staging.unmap();
+        self.staging.push(staging);
+        // Two read-backs in flight at most in steady state: keep the two largest buffers.
+        if self.staging.len() > 2 {
+            self.staging.sort_by_key(|b| std::cmp::Reverse(b.size()));
+            self.staging.truncate(2);
+        }
         Ok(())
     }
 
@@ -349,8 +435,9 @@ impl GpuBackend {
         self.encoder = None;
         self.next_slot = 0;
         self.pool.clear();
-        self.staging = None;
+        self.staging.clear();
         self.failure = None;
+        self.resets += 1;
         // The device may have queued more errors caused by the first one.
         let _ = self.ctx.device.poll(wgpu::PollType::wait_indefinitely());
         let _ = self.ctx.take_error();

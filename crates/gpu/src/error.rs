@@ -21,6 +21,10 @@ pub enum GpuError {
     /// The device was lost (driver reset, hang): reopen, or retry with a smaller tile.
     #[error("GPU device lost: {0}")]
     DeviceLost(String),
+    /// Work in flight was dropped because an earlier failure reset the device's state; its
+    /// result is unknown and the work must run again (the failure itself was reported).
+    #[error("GPU work discarded after an earlier failure")]
+    Discarded,
     /// Any other failure the GPU API reported (a bug here, or a driver bug).
     #[error("GPU error: {0}")]
     Backend(String),

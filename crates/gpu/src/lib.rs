@@ -24,7 +24,7 @@ mod context;
 mod device;
 mod error;
 
-pub use backend::{GpuBackend, GpuTensor};
+pub use backend::{GpuBackend, GpuTensor, PendingDownload};
 pub use context::{GpuContext, Precision};
 pub use device::{list_adapters, AdapterSummary, Device};
 pub use error::GpuError;

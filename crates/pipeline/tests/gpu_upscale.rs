@@ -23,10 +23,28 @@ fn gpu_present() -> bool {
 
 /// The top-left `w`×`h` of a frame.
 fn crop(f: &Frame, w: usize, h: usize) -> Frame {
+    crop_at(f, 0, 0, w, h)
+}
+
+/// The `w`×`h` of a frame from `(x0, y0)`.
+fn crop_at(f: &Frame, x0: usize, y0: usize, w: usize, h: usize) -> Frame {
     let mut out = Frame::new(w, h, f.channels, f.depth);
     let c = f.channels;
     for y in 0..h {
-        out.data[y * w * c..(y + 1) * w * c].copy_from_slice(&f.data[y * f.width * c..][..w * c]);
+        out.data[y * w * c..(y + 1) * w * c]
+            .copy_from_slice(&f.data[((y0 + y) * f.width + x0) * c..][..w * c]);
+    }
+    out
+}
+
+/// `frames` through `submit` and then `drain`, as the job runner streams them.
+fn stream(up: &mut RealEsrganUpscaler, frames: &[Frame]) -> Vec<Frame> {
+    let mut out = Vec::new();
+    for f in frames {
+        out.extend(up.submit(f.clone()).unwrap());
+    }
+    while let Some(f) = up.drain().unwrap() {
+        out.push(f);
     }
     out
 }
@@ -160,4 +178,99 @@ fn device_choices_parse_and_cpu_needs_no_adapter() {
         .use_device(Device::Gpu(Some(past_end)), false)
         .unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+/// Streaming (frame N computes on the GPU while N-1 is read back and finished) gives the
+/// frames `process` gives, in order, whatever their sizes; one frame is held in flight.
+#[test]
+fn streamed_frames_equal_frames_processed_one_by_one() {
+    if !gpu_present() {
+        return;
+    }
+    let (Some(model), Some(photo)) = (
+        common::asset("models/realesr-animevideov3.pth"),
+        common::asset("media/sr/Set14/comic.png"),
+    ) else {
+        return;
+    };
+    let img = read_image(&photo).unwrap();
+    let mut frames: Vec<Frame> = [(0, 0), (40, 16), (80, 32)]
+        .iter()
+        .map(|&(x, y)| crop_at(&img, x, y, 40, 32))
+        .collect();
+    frames.push(crop_at(&img, 8, 8, 24, 20));
+    for (i, f) in frames.iter_mut().enumerate() {
+        f.index = i as u64;
+    }
+    for f16 in [false, true] {
+        let mut one_by_one = RealEsrganUpscaler::from_file(&model, options(0)).unwrap();
+        one_by_one.use_device(Device::Gpu(None), f16).unwrap();
+        let expected: Vec<Frame> = frames
+            .iter()
+            .map(|f| one_by_one.process(f.clone()).unwrap())
+            .collect();
+        let mut streaming = RealEsrganUpscaler::from_file(&model, options(0)).unwrap();
+        streaming.use_device(Device::Gpu(None), f16).unwrap();
+        assert!(
+            streaming.submit(frames[0].clone()).unwrap().is_none(),
+            "the first frame stays in flight"
+        );
+        let mut got = vec![streaming.submit(frames[1].clone()).unwrap().unwrap()];
+        got.extend(stream(&mut streaming, &frames[2..]));
+        assert_eq!(got.len(), frames.len());
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!((g.index, g.width, g.height), (e.index, e.width, e.height));
+            assert!(g.data == e.data, "frame {} differs when streamed", g.index);
+        }
+    }
+}
+
+/// An allocation failure while another frame is in flight: the failed frame runs again with
+/// half the tile, and the frame in flight (whose read-back the failure discarded) runs again
+/// too; both equal the CPU's output, in order.
+#[test]
+fn a_failure_with_a_frame_in_flight_runs_both_frames_again() {
+    if !gpu_present() {
+        return;
+    }
+    let (Some(model), Some(photo)) = (
+        common::asset("models/realesr-animevideov3.pth"),
+        common::asset("media/sr/Set14/comic.png"),
+    ) else {
+        return;
+    };
+    let img = read_image(&photo).unwrap();
+    let small = crop_at(&img, 10, 10, 32, 24);
+    let large = crop(&img, 64, 40);
+    let mut up = RealEsrganUpscaler::from_file(&model, options(0)).unwrap();
+    up.use_device(Device::Gpu(None), false).unwrap();
+    assert!(up.submit(small.clone()).unwrap().is_none());
+    // The large frame needs new buffers; the first of its 64-channel features fails.
+    up.fail_next_gpu_allocation_at_least(64 * 40 * 64 * 4);
+    let first = up
+        .submit(large.clone())
+        .unwrap()
+        .expect("the small frame comes out");
+    let second = up.drain().unwrap().expect("then the large one");
+    assert!(up.drain().unwrap().is_none());
+    let notes = up.take_notes();
+    println!("{notes:?}");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("GPU tile 32"), "{}", notes[0]);
+    let cpu_small = RealEsrganUpscaler::from_file(&model, options(0))
+        .unwrap()
+        .process(small)
+        .unwrap();
+    let cpu_large = RealEsrganUpscaler::from_file(&model, options(32))
+        .unwrap()
+        .process(large)
+        .unwrap();
+    for (name, gpu, cpu) in [
+        ("small", &first, &cpu_small),
+        ("large", &second, &cpu_large),
+    ] {
+        let max = max_level_diff(cpu, gpu);
+        println!("{name}: max diff {max} level(s)");
+        assert!(max <= 1, "{name}: GPU differs from the CPU by {max} levels");
+    }
 }

@@ -54,6 +54,70 @@ impl FrameProcessor for FailAt {
     }
 }
 
+/// Holds one frame back, as a processor that overlaps consecutive frames does (Real-ESRGAN on
+/// a GPU): the runner's streaming contract without needing a GPU.
+#[derive(Default)]
+struct HoldOne(Option<Frame>);
+impl FrameProcessor for HoldOne {
+    fn name(&self) -> &str {
+        "hold-one"
+    }
+    fn output_size(&self, w: usize, h: usize) -> (usize, usize) {
+        (w, h)
+    }
+    fn process(&mut self, frame: Frame) -> Result<Frame, PipelineError> {
+        Ok(frame)
+    }
+    fn submit(&mut self, frame: Frame) -> Result<Option<Frame>, PipelineError> {
+        Ok(self.0.replace(frame))
+    }
+    fn drain(&mut self) -> Result<Option<Frame>, PipelineError> {
+        Ok(self.0.take())
+    }
+}
+
+/// Processors that hold frames (streaming) lose none: at the source's end the chain drains in
+/// order, and after a decode error the frames decoded before it still come out.
+#[test]
+fn frames_held_by_streaming_processors_all_come_out_in_order() {
+    for fail_at in [None, Some(5u64)] {
+        let mut i = 0u64;
+        let mut read = || {
+            i += 1;
+            match fail_at {
+                Some(n) if i == n + 1 => {
+                    Err(PipelineError::Source(format!("bad frame {n}").into()))
+                }
+                _ if i > 20 => Ok(None),
+                _ => Ok(Some(numbered_frame(i - 1))),
+            }
+        };
+        let mut written = Vec::new();
+        let mut write = |f: &Frame| {
+            written.push(f.index);
+            Ok(())
+        };
+        let mut chain: Vec<Box<dyn FrameProcessor>> = vec![
+            Box::new(HoldOne::default()),
+            Box::new(Sleeper(Duration::ZERO)),
+            Box::new(HoldOne::default()),
+        ];
+        let r = run_job(
+            &mut read,
+            &mut chain,
+            &mut write,
+            &RunOptions::default(),
+            &mut |_| {},
+        );
+        let n = fail_at.unwrap_or(20);
+        assert_eq!(written, (0..n).collect::<Vec<_>>(), "fail_at {fail_at:?}");
+        match fail_at {
+            None => assert_eq!(r.unwrap().frames_out, 20),
+            Some(n) => assert_eq!(r.unwrap_err().to_string(), format!("bad frame {n}")),
+        }
+    }
+}
+
 #[test]
 fn frames_arrive_in_order_resized_with_pts_kept() {
     let n = 37u64;

@@ -3,8 +3,9 @@
 //!
 //! Every job runs here ([`run_stages`]): the processing thread drives a [`Stage`], which takes
 //! decoded frames one at a time and hands on any number of frames (one each for an upscale's
-//! processor chain, [`ChainStage`]; a time grid's worth for an interpolation, which keeps the
-//! previous frame). Memory stays flat whatever the input length: at most `queue_depth` frames
+//! processor chain, [`ChainStage`], where a GPU processor hands each one on a frame late so the
+//! GPU computes a frame while the CPU finishes the previous one; a time grid's worth for an
+//! interpolation, which keeps the previous frame). Memory stays flat whatever the input length: at most `queue_depth` frames
 //! wait in each queue, plus what each stage holds.
 //!
 //! Errors keep the order of the stream, as if the stages ran one after another: a stage that
@@ -144,17 +145,54 @@ pub trait Stage: Send {
     fn finish(&mut self, _emit: &mut Emit<'_>) -> Result<(), PipelineError> {
         Ok(())
     }
+
+    /// The source failed: frames held only to overlap work (not for want of later input) go
+    /// out, as the frames queued before the error do. Not called after cancellation or the
+    /// stage's own failure.
+    fn flush(&mut self, _emit: &mut Emit<'_>) -> Result<(), PipelineError> {
+        Ok(())
+    }
 }
 
 /// A chain of one-in, one-out processors as a [`Stage`] (an upscale).
 pub struct ChainStage<'a>(pub &'a mut [Box<dyn FrameProcessor>]);
 
-impl Stage for ChainStage<'_> {
-    fn push(&mut self, mut frame: Frame, emit: &mut Emit<'_>) -> Result<(), PipelineError> {
-        for p in self.0.iter_mut() {
-            frame = p.process(frame)?;
+impl ChainStage<'_> {
+    /// `frame` into processor `first` and whatever comes out on through the rest of the
+    /// chain (processors may hold frames: [`FrameProcessor::submit`]).
+    fn feed(
+        &mut self,
+        first: usize,
+        mut frame: Frame,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), PipelineError> {
+        for p in self.0[first..].iter_mut() {
+            match p.submit(frame)? {
+                Some(out) => frame = out,
+                None => return Ok(()),
+            }
         }
         emit.send(frame)
+    }
+}
+
+impl Stage for ChainStage<'_> {
+    fn push(&mut self, frame: Frame, emit: &mut Emit<'_>) -> Result<(), PipelineError> {
+        self.feed(0, frame, emit)
+    }
+
+    /// Drains the processors in chain order, each one's frames through the ones after it.
+    fn finish(&mut self, emit: &mut Emit<'_>) -> Result<(), PipelineError> {
+        for i in 0..self.0.len() {
+            while let Some(frame) = self.0[i].drain()? {
+                self.feed(i + 1, frame, emit)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, emit: &mut Emit<'_>) -> Result<(), PipelineError> {
+        self.finish(emit)
     }
 }
 
@@ -380,11 +418,16 @@ fn process_stage(
             break;
         }
     }
-    // The decode stage has finished when the loop ran out of frames (its sender is gone).
-    if !failed && !control.should_stop() && source_ended.load(Ordering::SeqCst) {
+    // The decode stage has finished when the loop ran out of frames (its sender is gone):
+    // at the source's end, or after its error.
+    if !failed && !control.should_stop() {
         let t = Instant::now();
         let blocked = emit.blocked;
-        let r = stage.finish(&mut emit);
+        let r = if source_ended.load(Ordering::SeqCst) {
+            stage.finish(&mut emit)
+        } else {
+            stage.flush(&mut emit)
+        };
         busy += t.elapsed().saturating_sub(emit.blocked - blocked);
         if let Err(e) = r {
             if !emit.closed {

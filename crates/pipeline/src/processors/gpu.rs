@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use upframe_gpu::{GpuBackend, GpuContext};
+use upframe_gpu::{GpuBackend, GpuContext, PendingDownload};
 use upframe_models::{Architecture, ModelError, Upscaler};
 use upframe_nn::{Backend, Tensor, Workspace};
 
@@ -141,14 +141,38 @@ impl GpuUpscaleRunner {
         x: &Tensor,
         ws: &mut Workspace,
     ) -> Result<Tensor, GpuRunError> {
+        let pending = self.start(net, x)?;
+        self.finish(pending, ws)
+    }
+
+    /// Uploads `x`, records `net(x)` and submits it with its read-back, without waiting:
+    /// [`GpuUpscaleRunner::finish`] collects the result after the caller has started more work.
+    pub fn start(&mut self, net: &Upscaler, x: &Tensor) -> Result<PendingDownload, GpuRunError> {
         let b = &mut self.backend;
         let xg = b.upload(x);
-        let yg = net.forward_on(&xg, b).map_err(GpuRunError::Model)?;
+        let yg = match net.forward_on(&xg, b) {
+            Ok(yg) => yg,
+            Err(e) => {
+                b.recycle(xg);
+                return Err(GpuRunError::Model(e));
+            }
+        };
         b.recycle(xg);
-        let mut out = ws.tensor(yg.shape());
-        let read = b.download_into(&yg, &mut out);
+        // The output's buffer goes back to the pool at once: work recorded later runs after
+        // this read-back on the same queue.
+        let pending = b.begin_download(&yg);
         b.recycle(yg);
-        match read {
+        pending.map_err(GpuRunError::Gpu)
+    }
+
+    /// Waits for a [`GpuUpscaleRunner::start`]ed network run; its output in a tensor from `ws`.
+    pub fn finish(
+        &mut self,
+        pending: PendingDownload,
+        ws: &mut Workspace,
+    ) -> Result<Tensor, GpuRunError> {
+        let mut out = ws.tensor(pending.shape());
+        match self.backend.finish_download(pending, &mut out) {
             Ok(()) => Ok(out),
             Err(e) => {
                 ws.recycle(out);

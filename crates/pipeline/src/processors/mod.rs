@@ -35,6 +35,21 @@ pub trait FrameProcessor: Send {
     /// Transforms one frame. Implementations keep `pts`, `index` and `depth` of the input.
     fn process(&mut self, frame: Frame) -> Result<Frame, PipelineError>;
 
+    /// Starts one frame and returns the oldest finished frame, if any, in input order: the
+    /// streaming form of [`FrameProcessor::process`]. A processor that overlaps consecutive
+    /// frames (Real-ESRGAN on a GPU: frame N computes while N-1 is read back and finished on
+    /// the CPU) holds frames and returns `None` meanwhile; the default processes the frame at
+    /// once. A caller that submits calls [`FrameProcessor::drain`] at the end and does not
+    /// mix in `process` calls.
+    fn submit(&mut self, frame: Frame) -> Result<Option<Frame>, PipelineError> {
+        self.process(frame).map(Some)
+    }
+
+    /// One frame [`FrameProcessor::submit`] still holds (the oldest), `None` when none is left.
+    fn drain(&mut self) -> Result<Option<Frame>, PipelineError> {
+        Ok(None)
+    }
+
     /// Decisions this processor takes from its surroundings (e.g. a tile size from the free
     /// memory) for `width`×`height` input frames, fixed now for the whole job and recorded in
     /// a resumable job's key, so a resumed run that would decide differently is refused

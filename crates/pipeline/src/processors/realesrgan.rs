@@ -21,6 +21,7 @@
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+use upframe_gpu::PendingDownload;
 use upframe_media::{Frame, SampleDepth};
 use upframe_models::registry::ResolvedModel;
 use upframe_models::{
@@ -129,10 +130,35 @@ pub struct RealEsrganUpscaler {
     auto_tile: Option<(usize, usize, usize)>,
     /// Set by [`RealEsrganUpscaler::use_device`] when the network runs on a GPU.
     gpu: Option<GpuUpscaleRunner>,
-    /// The memory failure of the last GPU run, which makes `enhance_rgb` retry smaller.
+    /// The memory failure of the last GPU run, which makes `run_padded` retry smaller.
     gpu_failure: Option<GpuError>,
     /// One-line notes for the user (GPU tile retries), drained by [`RealEsrganUpscaler::take_notes`].
     notes: Vec<String>,
+    /// The frame [`FrameProcessor::submit`] holds while its network runs on the GPU.
+    in_flight: Option<StartedFrame>,
+}
+
+/// A frame between [`RealEsrganUpscaler::start_frame`] and
+/// [`RealEsrganUpscaler::finish_frame`]: its metadata (the samples are taken), its alpha, and
+/// the network's run on its colour.
+struct StartedFrame {
+    frame: Frame,
+    alpha: Option<Vec<f32>>,
+    net: NetRun,
+}
+
+/// The network's run on one frame's colour.
+enum NetRun {
+    /// Finished: the output cropped to `h·s × w·s`, not yet clamped.
+    Done(Tensor),
+    /// Submitted to the GPU; `padded` (the network's input) is kept to run again if the
+    /// read-back fails. `h`×`w`: the frame's size before padding.
+    InFlight {
+        pending: PendingDownload,
+        padded: Tensor,
+        h: usize,
+        w: usize,
+    },
 }
 
 impl RealEsrganUpscaler {
@@ -165,6 +191,7 @@ impl RealEsrganUpscaler {
             gpu: None,
             gpu_failure: None,
             notes: Vec::new(),
+            in_flight: None,
         })
     }
 
@@ -258,11 +285,9 @@ impl RealEsrganUpscaler {
         matches!(self.options.outscale, Some(s) if s != self.scale as f64)
     }
 
-    /// `RealESRGANer.pre_process` + `process`/`tile_process` + `post_process` on an NHWC RGB
-    /// tensor in `[0, 1]`; returns the unclamped `[1, h·s, w·s, 3]` output.
-    fn enhance_rgb(&mut self, img: Tensor) -> Result<Tensor, PipelineError> {
+    /// `RealESRGANer.pre_process`: the `pre_pad` and then the `mod_scale` reflect pads.
+    fn pre_process(&mut self, img: Tensor) -> Result<Tensor, PipelineError> {
         let [_, h, w, _] = img.shape();
-        let s = self.scale;
         let pre = self.options.pre_pad;
         // Reflect padding needs a pad smaller than the dimension (as F.pad does).
         let padded = if pre > 0 {
@@ -280,7 +305,7 @@ impl RealEsrganUpscaler {
             img
         };
         // RealESRGANer pads to a multiple of 2 (x2 models) or 4 (x1 models).
-        let mod_scale = match s {
+        let mod_scale = match self.scale {
             2 => 2,
             1 => 4,
             _ => 1,
@@ -290,40 +315,42 @@ impl RealEsrganUpscaler {
             (mod_scale - ph % mod_scale) % mod_scale,
             (mod_scale - pw % mod_scale) % mod_scale,
         );
-        let padded = if mod_h > 0 || mod_w > 0 {
-            if mod_h >= ph || mod_w >= pw {
-                return Err(self.size_error(
-                    w,
-                    h,
-                    "too small for the model's reflect padding".into(),
-                ));
-            }
-            let p = pad(&padded, [0, mod_h, 0, mod_w], PadMode::Reflect);
-            self.ws.recycle(padded);
-            p
-        } else {
-            padded
-        };
+        if mod_h == 0 && mod_w == 0 {
+            return Ok(padded);
+        }
+        if mod_h >= ph || mod_w >= pw {
+            return Err(self.size_error(w, h, "too small for the model's reflect padding".into()));
+        }
+        let p = pad(&padded, [0, mod_h, 0, mod_w], PadMode::Reflect);
+        self.ws.recycle(padded);
+        Ok(p)
+    }
+
+    /// The network on a padded input, whole or in tiles, retrying with smaller GPU tiles
+    /// after a GPU memory failure.
+    fn run_padded(&mut self, padded: &Tensor) -> Result<Tensor, PipelineError> {
         let [_, ph, pw, _] = padded.shape();
-        let out = loop {
+        loop {
             let tile = self.tile_for(ph, pw);
             let run = if tile == 0 || (tile >= ph && tile >= pw) {
-                self.run_network(&padded)
+                self.run_network(padded)
             } else {
-                self.tile_process(&padded, tile)
+                self.tile_process(padded, tile)
             };
             match run {
-                Ok(out) => break out,
+                Ok(out) => return Ok(out),
                 Err(e) if self.retry_smaller(ph, pw) => drop(e),
                 Err(e) => return Err(e),
             }
-        };
-        self.ws.recycle(padded);
-        // post_process: crop the mod pad, then the pre pad (both right/bottom), i.e. keep the
-        // top-left h·s × w·s.
-        let (out_h, out_w) = (h * s, w * s);
+        }
+    }
+
+    /// `RealESRGANer.post_process`: crops the mod pad, then the pre pad (both right/bottom),
+    /// i.e. keeps the top-left `h·s × w·s` of the network's output for an `h`×`w` input.
+    fn post_process(&mut self, out: Tensor, h: usize, w: usize) -> Tensor {
+        let (out_h, out_w) = (h * self.scale, w * self.scale);
         if out.h() == out_h && out.w() == out_w {
-            return Ok(out);
+            return out;
         }
         let c = out.c();
         let mut cropped = self.ws.tensor([1, out_h, out_w, c]);
@@ -332,29 +359,117 @@ impl RealEsrganUpscaler {
             row.copy_from_slice(&out.data()[y * src_row..y * src_row + out_w * c]);
         }
         self.ws.recycle(out);
-        Ok(cropped)
+        cropped
+    }
+
+    /// Starts the network on RGB planes in `[0, 1]` (`rgb`: `h·w·3` interleaved). On a GPU,
+    /// when the frame runs whole, the run is submitted and left in flight; anything else (the
+    /// CPU, tiles, a failed submission) runs to the end here.
+    fn start_rgb(&mut self, rgb: Vec<f32>, w: usize, h: usize) -> Result<NetRun, PipelineError> {
+        let padded = self.pre_process(Tensor::from_vec([1, h, w, 3], rgb))?;
+        let [_, ph, pw, _] = padded.shape();
+        let whole = match self.tile_for(ph, pw) {
+            0 => true,
+            t => t >= ph && t >= pw,
+        };
+        if let (true, Some(gpu)) = (whole, &mut self.gpu) {
+            match gpu.start(&self.net, &padded) {
+                Ok(pending) => {
+                    return Ok(NetRun::InFlight {
+                        pending,
+                        padded,
+                        h,
+                        w,
+                    })
+                }
+                Err(e) => self.retry_after(e, ph, pw)?,
+            }
+        }
+        let out = self.run_padded(&padded)?;
+        self.ws.recycle(padded);
+        Ok(NetRun::Done(self.post_process(out, h, w)))
+    }
+
+    /// The clamped network output of a [`RealEsrganUpscaler::start_rgb`]. A GPU run that
+    /// failed (out of memory, or discarded by another frame's failure) runs again here with
+    /// the tile the failure left.
+    fn finish_rgb(&mut self, run: NetRun) -> Result<Tensor, PipelineError> {
+        let mut out = match run {
+            NetRun::Done(out) => out,
+            NetRun::InFlight {
+                pending,
+                padded,
+                h,
+                w,
+            } => {
+                let gpu = self.gpu.as_mut().expect("a GPU run has a GPU");
+                let out = match gpu.finish(pending, &mut self.ws) {
+                    Ok(out) => out,
+                    Err(GpuRunError::Gpu(GpuError::Discarded)) => {
+                        tracing::info!(
+                            "{}: a GPU failure discarded the frame in flight; running it again",
+                            self.name
+                        );
+                        self.run_padded(&padded)?
+                    }
+                    Err(e) => {
+                        let [_, ph, pw, _] = padded.shape();
+                        self.retry_after(e, ph, pw)?;
+                        self.run_padded(&padded)?
+                    }
+                };
+                self.ws.recycle(padded);
+                self.post_process(out, h, w)
+            }
+        };
+        for v in out.data_mut() {
+            *v = v.clamp(0.0, 1.0);
+        }
+        Ok(out)
+    }
+
+    /// After a failed GPU run on a padded `ph`×`pw` input: `Ok` when it was a memory failure
+    /// and the tile was halved (the caller runs the frame again), else the processor's error.
+    fn retry_after(&mut self, e: GpuRunError, ph: usize, pw: usize) -> Result<(), PipelineError> {
+        let message = match e {
+            GpuRunError::Model(e) => e.to_string(),
+            GpuRunError::Gpu(e) => {
+                let message = e.to_string();
+                if e.is_memory() {
+                    self.gpu_failure = Some(e);
+                    if self.retry_smaller(ph, pw) {
+                        return Ok(());
+                    }
+                }
+                message
+            }
+        };
+        Err(self.processor_error(message))
+    }
+
+    fn processor_error(&self, message: String) -> PipelineError {
+        PipelineError::Processor {
+            processor: self.name.clone(),
+            message,
+        }
     }
 
     fn run_network(&mut self, x: &Tensor) -> Result<Tensor, PipelineError> {
-        let processor_error = |name: &str, message: String| PipelineError::Processor {
-            processor: name.to_string(),
-            message,
-        };
         let Some(gpu) = &mut self.gpu else {
             return self
                 .net
                 .forward(x, &mut self.ws)
-                .map_err(|e| processor_error(&self.name, e.to_string()));
+                .map_err(|e| self.processor_error(e.to_string()));
         };
         match gpu.run(&self.net, x, &mut self.ws) {
             Ok(out) => Ok(out),
-            Err(GpuRunError::Model(e)) => Err(processor_error(&self.name, e.to_string())),
+            Err(GpuRunError::Model(e)) => Err(self.processor_error(e.to_string())),
             Err(GpuRunError::Gpu(e)) => {
                 let message = e.to_string();
                 if e.is_memory() {
                     self.gpu_failure = Some(e);
                 }
-                Err(processor_error(&self.name, message))
+                Err(self.processor_error(message))
             }
         }
     }
@@ -481,61 +596,13 @@ impl RealEsrganUpscaler {
 
     /// The network output for RGB planes in `[0, 1]` (`rgb`: `h·w·3` interleaved), clamped.
     fn upscale_rgb(&mut self, rgb: Vec<f32>, w: usize, h: usize) -> Result<Tensor, PipelineError> {
-        let input = Tensor::from_vec([1, h, w, 3], rgb);
-        let mut out = self.enhance_rgb(input)?;
-        for v in out.data_mut() {
-            *v = v.clamp(0.0, 1.0);
-        }
-        Ok(out)
-    }
-}
-
-/// OpenCV's `BGR2GRAY` on float pixels given as RGB.
-#[inline]
-fn opencv_gray(r: f32, g: f32, b: f32) -> f32 {
-    b * 0.114 + g * 0.587 + r * 0.299
-}
-
-impl FrameProcessor for RealEsrganUpscaler {
-    fn name(&self) -> &str {
-        &self.name
+        let run = self.start_rgb(rgb, w, h)?;
+        self.finish_rgb(run)
     }
 
-    fn output_size(&self, width: usize, height: usize) -> (usize, usize) {
-        match self.options.outscale {
-            Some(o) if self.resizes() => outscale_size(width, height, o),
-            _ => (width * self.scale, height * self.scale),
-        }
-    }
-
-    fn job_key(&mut self, width: usize, height: usize) -> Vec<(String, String)> {
-        // The size the network sees: pre_pad, then RealESRGANer's multiple of 2 or 4.
-        let m = match self.scale {
-            2 => 2,
-            1 => 4,
-            _ => 1,
-        };
-        let pre = self.options.pre_pad;
-        let (ph, pw) = (
-            (height + pre).div_ceil(m) * m,
-            (width + pre).div_ceil(m) * m,
-        );
-        let tile = self.tile_for(ph, pw);
-        let mut key = vec![
-            ("tile".into(), tile.to_string()),
-            // bf16 and fp32 frames differ slightly: a resume never mixes them.
-            (
-                "precision".into(),
-                self.precision.precision.name().to_string(),
-            ),
-        ];
-        if let Some(c) = self.device_choice() {
-            key.push(("device".into(), format!("{} {}", c.device, c.precision)));
-        }
-        key
-    }
-
-    fn process(&mut self, mut frame: Frame) -> Result<Frame, PipelineError> {
+    /// The first half of [`FrameProcessor::process`]: checks the frame, splits off alpha and
+    /// starts the network on the colour (see [`RealEsrganUpscaler::start_rgb`]).
+    fn start_frame(&mut self, mut frame: Frame) -> Result<StartedFrame, PipelineError> {
         let (w, h, ch) = (frame.width, frame.height, frame.channels);
         if !(1..=4).contains(&ch) || frame.data.len() != w * h * ch || w == 0 || h == 0 {
             return Err(self.size_error(
@@ -544,8 +611,6 @@ impl FrameProcessor for RealEsrganUpscaler {
                 format!("{ch} channels with {} samples", frame.data.len()),
             ));
         }
-        let s = self.scale;
-        let (ow, oh) = (w * s, h * s);
         let colour_channels = if ch <= 2 { 1 } else { 3 };
         let has_alpha = frame.has_alpha();
         // RGB (gray replicated) in, as RealESRGANer feeds the network.
@@ -564,7 +629,20 @@ impl FrameProcessor for RealEsrganUpscaler {
             }
             rgb
         };
-        let out_rgb = self.upscale_rgb(rgb, w, h)?;
+        frame.data = Vec::new();
+        let net = self.start_rgb(rgb, w, h)?;
+        Ok(StartedFrame { frame, alpha, net })
+    }
+
+    /// The second half of [`FrameProcessor::process`]: collects the network's output and
+    /// finishes the frame (alpha, quantisation, `outscale`).
+    fn finish_frame(&mut self, started: StartedFrame) -> Result<Frame, PipelineError> {
+        let StartedFrame { frame, alpha, net } = started;
+        let (w, h, ch) = (frame.width, frame.height, frame.channels);
+        let s = self.scale;
+        let (ow, oh) = (w * s, h * s);
+        let colour_channels = if ch <= 2 { 1 } else { 3 };
+        let out_rgb = self.finish_rgb(net)?;
         let alpha_out: Option<Vec<f32>> = if let Some(alpha) = alpha {
             Some(match self.options.alpha {
                 AlphaUpsampler::RealEsrgan => {
@@ -639,6 +717,83 @@ impl FrameProcessor for RealEsrganUpscaler {
             pts: frame.pts,
             index: frame.index,
         })
+    }
+}
+
+/// OpenCV's `BGR2GRAY` on float pixels given as RGB.
+#[inline]
+fn opencv_gray(r: f32, g: f32, b: f32) -> f32 {
+    b * 0.114 + g * 0.587 + r * 0.299
+}
+
+impl FrameProcessor for RealEsrganUpscaler {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn output_size(&self, width: usize, height: usize) -> (usize, usize) {
+        match self.options.outscale {
+            Some(o) if self.resizes() => outscale_size(width, height, o),
+            _ => (width * self.scale, height * self.scale),
+        }
+    }
+
+    fn job_key(&mut self, width: usize, height: usize) -> Vec<(String, String)> {
+        // The size the network sees: pre_pad, then RealESRGANer's multiple of 2 or 4.
+        let m = match self.scale {
+            2 => 2,
+            1 => 4,
+            _ => 1,
+        };
+        let pre = self.options.pre_pad;
+        let (ph, pw) = (
+            (height + pre).div_ceil(m) * m,
+            (width + pre).div_ceil(m) * m,
+        );
+        let tile = self.tile_for(ph, pw);
+        let mut key = vec![
+            ("tile".into(), tile.to_string()),
+            // bf16 and fp32 frames differ slightly: a resume never mixes them.
+            (
+                "precision".into(),
+                self.precision.precision.name().to_string(),
+            ),
+        ];
+        if let Some(c) = self.device_choice() {
+            key.push(("device".into(), format!("{} {}", c.device, c.precision)));
+        }
+        key
+    }
+
+    fn process(&mut self, frame: Frame) -> Result<Frame, PipelineError> {
+        debug_assert!(
+            self.in_flight.is_none(),
+            "process() after submit() without drain()"
+        );
+        let started = self.start_frame(frame)?;
+        self.finish_frame(started)
+    }
+
+    /// On a GPU, frame N's network runs while frame N-1 is read back and finished here on the
+    /// CPU (quantised, resized): one frame is held in flight.
+    fn submit(&mut self, frame: Frame) -> Result<Option<Frame>, PipelineError> {
+        let started = self.start_frame(frame)?;
+        let in_flight = matches!(started.net, NetRun::InFlight { .. });
+        match self.in_flight.replace(started) {
+            Some(previous) => self.finish_frame(previous).map(Some),
+            None if in_flight => Ok(None),
+            None => {
+                let started = self.in_flight.take().expect("just stored");
+                self.finish_frame(started).map(Some)
+            }
+        }
+    }
+
+    fn drain(&mut self) -> Result<Option<Frame>, PipelineError> {
+        match self.in_flight.take() {
+            Some(started) => self.finish_frame(started).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
