@@ -274,3 +274,29 @@ fn a_failure_with_a_frame_in_flight_runs_both_frames_again() {
         assert!(max <= 1, "{name}: GPU differs from the CPU by {max} levels");
     }
 }
+
+/// Tiles stream on the GPU too (tile k+1 computes while tile k is read back and stitched):
+/// the output equals the CPU's with the same tiles.
+#[test]
+fn streamed_tiles_match_the_cpu_with_the_same_tiles() {
+    if !gpu_present() {
+        return;
+    }
+    let (Some(model), Some(photo)) = (
+        common::asset("models/realesr-animevideov3.pth"),
+        common::asset("media/sr/Set14/comic.png"),
+    ) else {
+        return;
+    };
+    let img = crop_at(&read_image(&photo).unwrap(), 30, 20, 40, 32);
+    let cpu = RealEsrganUpscaler::from_file(&model, options(16))
+        .unwrap()
+        .process(img.clone())
+        .unwrap();
+    let mut up = RealEsrganUpscaler::from_file(&model, options(16)).unwrap();
+    up.use_device(Device::Gpu(None), false).unwrap();
+    let gpu = up.process(img).unwrap();
+    let max = max_level_diff(&cpu, &gpu);
+    println!("6 tiles of 16: max diff {max} level(s)");
+    assert!(max <= 1, "tiled GPU output differs from the CPU by {max} levels");
+}

@@ -147,6 +147,13 @@ struct StartedFrame {
     net: NetRun,
 }
 
+/// Where a tile's output goes: its core `(x0, y0, x1, y1)` in the padded input, and the
+/// corner its input (core plus `tile_pad`) was read from.
+struct TilePlace {
+    core: (usize, usize, usize, usize),
+    read_from: (usize, usize),
+}
+
 /// The network's run on one frame's colour.
 enum NetRun {
     /// Finished: the output cropped to `h·s × w·s`, not yet clamped.
@@ -431,20 +438,11 @@ impl RealEsrganUpscaler {
     /// After a failed GPU run on a padded `ph`×`pw` input: `Ok` when it was a memory failure
     /// and the tile was halved (the caller runs the frame again), else the processor's error.
     fn retry_after(&mut self, e: GpuRunError, ph: usize, pw: usize) -> Result<(), PipelineError> {
-        let message = match e {
-            GpuRunError::Model(e) => e.to_string(),
-            GpuRunError::Gpu(e) => {
-                let message = e.to_string();
-                if e.is_memory() {
-                    self.gpu_failure = Some(e);
-                    if self.retry_smaller(ph, pw) {
-                        return Ok(());
-                    }
-                }
-                message
-            }
-        };
-        Err(self.processor_error(message))
+        let error = self.gpu_error(e);
+        if self.retry_smaller(ph, pw) {
+            return Ok(());
+        }
+        Err(error)
     }
 
     fn processor_error(&self, message: String) -> PipelineError {
@@ -461,15 +459,21 @@ impl RealEsrganUpscaler {
                 .forward(x, &mut self.ws)
                 .map_err(|e| self.processor_error(e.to_string()));
         };
-        match gpu.run(&self.net, x, &mut self.ws) {
-            Ok(out) => Ok(out),
-            Err(GpuRunError::Model(e)) => Err(self.processor_error(e.to_string())),
-            Err(GpuRunError::Gpu(e)) => {
+        gpu.run(&self.net, x, &mut self.ws)
+            .map_err(|e| self.gpu_error(e))
+    }
+
+    /// The processor's error for a failed GPU run; a memory failure is also kept for
+    /// [`RealEsrganUpscaler::retry_smaller`].
+    fn gpu_error(&mut self, e: GpuRunError) -> PipelineError {
+        match e {
+            GpuRunError::Model(e) => self.processor_error(e.to_string()),
+            GpuRunError::Gpu(e) => {
                 let message = e.to_string();
                 if e.is_memory() {
                     self.gpu_failure = Some(e);
                 }
-                Err(self.processor_error(message))
+                self.processor_error(message)
             }
         }
     }
@@ -502,6 +506,9 @@ impl RealEsrganUpscaler {
     }
 
     /// `RealESRGANer.tile_process`.
+    ///
+    /// On a GPU the tiles stream: tile k+1 is submitted before tile k is read back and
+    /// stitched, so the GPU computes while the CPU copies.
     fn tile_process(&mut self, img: &Tensor, tile: usize) -> Result<Tensor, PipelineError> {
         let [_, height, width, c] = img.shape();
         let s = self.scale;
@@ -511,34 +518,76 @@ impl RealEsrganUpscaler {
         let tile = tile.div_ceil(align) * align;
         let tile_pad = self.options.tile_pad.div_ceil(align) * align;
         let mut output = self.ws.tensor([1, height * s, width * s, c]);
-        let out_row = width * s * c;
+        let mut in_flight: Option<(PendingDownload, TilePlace)> = None;
         for ty in 0..height.div_ceil(tile) {
             for tx in 0..width.div_ceil(tile) {
                 let (x0, y0) = (tx * tile, ty * tile);
                 let (x1, y1) = ((x0 + tile).min(width), (y0 + tile).min(height));
                 let (x0p, y0p) = (x0.saturating_sub(tile_pad), y0.saturating_sub(tile_pad));
                 let (x1p, y1p) = ((x1 + tile_pad).min(width), (y1 + tile_pad).min(height));
+                let place = TilePlace {
+                    core: (x0, y0, x1, y1),
+                    read_from: (x0p, y0p),
+                };
                 let (tw, th) = (x1p - x0p, y1p - y0p);
                 let mut input = self.ws.tensor([1, th, tw, c]);
                 for (y, row) in input.data_mut().chunks_exact_mut(tw * c).enumerate() {
                     let start = ((y0p + y) * width + x0p) * c;
                     row.copy_from_slice(&img.data()[start..start + tw * c]);
                 }
-                let out_tile = self.run_network(&input)?;
+                let Some(gpu) = &mut self.gpu else {
+                    let out_tile = self.run_network(&input)?;
+                    self.ws.recycle(input);
+                    self.stitch(&mut output, out_tile, &place);
+                    continue;
+                };
+                let started = gpu.start(&self.net, &input);
                 self.ws.recycle(input);
-                let tile_row = out_tile.w() * c;
-                let (ox, oy) = ((x0 - x0p) * s, (y0 - y0p) * s);
-                let (core_w, core_h) = ((x1 - x0) * s, (y1 - y0) * s);
-                for y in 0..core_h {
-                    let src = (oy + y) * tile_row + ox * c;
-                    let dst = (y0 * s + y) * out_row + x0 * s * c;
-                    output.data_mut()[dst..dst + core_w * c]
-                        .copy_from_slice(&out_tile.data()[src..src + core_w * c]);
+                let pending = started.map_err(|e| self.gpu_error(e))?;
+                if let Some((previous, place)) = in_flight.replace((pending, place)) {
+                    self.finish_tile(&mut output, previous, &place)?;
                 }
-                self.ws.recycle(out_tile);
             }
         }
+        if let Some((last, place)) = in_flight {
+            self.finish_tile(&mut output, last, &place)?;
+        }
         Ok(output)
+    }
+
+    /// Reads back a streamed tile and stitches it.
+    fn finish_tile(
+        &mut self,
+        output: &mut Tensor,
+        pending: PendingDownload,
+        place: &TilePlace,
+    ) -> Result<(), PipelineError> {
+        let gpu = self.gpu.as_mut().expect("a streamed tile has a GPU");
+        let out_tile = gpu
+            .finish(pending, &mut self.ws)
+            .map_err(|e| self.gpu_error(e))?;
+        self.stitch(output, out_tile, place);
+        Ok(())
+    }
+
+    /// Copies the core of a tile's output into `output` (`tile_process`'s `output[...] =
+    /// output_tile[...]`).
+    fn stitch(&mut self, output: &mut Tensor, out_tile: Tensor, place: &TilePlace) {
+        let s = self.scale;
+        let c = output.c();
+        let out_row = output.w() * c;
+        let (x0, y0, x1, y1) = place.core;
+        let (x0p, y0p) = place.read_from;
+        let tile_row = out_tile.w() * c;
+        let (ox, oy) = ((x0 - x0p) * s, (y0 - y0p) * s);
+        let (core_w, core_h) = ((x1 - x0) * s, (y1 - y0) * s);
+        for y in 0..core_h {
+            let src = (oy + y) * tile_row + ox * c;
+            let dst = (y0 * s + y) * out_row + x0 * s * c;
+            output.data_mut()[dst..dst + core_w * c]
+                .copy_from_slice(&out_tile.data()[src..src + core_w * c]);
+        }
+        self.ws.recycle(out_tile);
     }
 
     /// The tile size for a padded input of `h`×`w`: the configured one, or (0) none when the
