@@ -2,7 +2,8 @@
 //! lossless (FFV1, yuv444p) clips cut from the shared media so a software Vulkan device runs
 //! them in seconds: `interpolate` ×2 on a 64×48, 3-frame crop of the Vimeo-90K eggs triplet,
 //! and `upscale` ×4 with realesr-animevideov3 on a 40×32, 2-frame crop of carphone, in f32 (at
-//! least 60 dB against the CPU after the 8-bit YUV encode) and f16 (at least 50 dB). Skip with a printed
+//! least 60 dB against the CPU after the 8-bit YUV encode) and f16 (at least 50 dB), and
+//! interpolate-first `enhance` (the upscaler streaming after RIFE). Skip with a printed
 //! reason without an adapter; fail under `CI`.
 
 mod common;
@@ -201,4 +202,72 @@ fn upscale_on_the_gpu_equals_the_cpu_in_f32_and_within_the_f16_bar() {
             assert!(db >= 50.0, "f16 on the GPU: {db:.2} dB < 50 dB");
         }
     }
+}
+
+/// `enhance` interpolate-first on the GPU: RIFE makes the frames and the upscaler after it
+/// streams them (each output frame's network runs while the previous one is read back), so
+/// the job also checks that no frame held in flight is lost at the end.
+#[test]
+fn enhance_interpolate_first_on_the_gpu_equals_the_cpu() {
+    if !have_ff_tools() || !gpu_present() {
+        return;
+    }
+    let (Some(model), Some(eggs)) = (
+        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
+        asset("media/interp/vimeo90k_triplet_eggs"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("eggs_32x32.mkv");
+    ffmpeg(&[
+        "-framerate",
+        "10",
+        "-i",
+        eggs.join("im%d.png").to_str().unwrap(),
+        "-vf",
+        "crop=32:32:170:110",
+        "-c:v",
+        "ffv1",
+        "-pix_fmt",
+        "yuv444p",
+        clip.to_str().unwrap(),
+    ]);
+    let enhance = |output: &Path, extra: &[&str]| {
+        let mut args = vec![OsStr::new("--interp-model"), model.as_os_str()];
+        args.extend(
+            [
+                "-n",
+                "realesr-animevideov3",
+                "--order",
+                "interpolate-first",
+                "--factor",
+                "2",
+            ]
+            .iter()
+            .chain(extra)
+            .map(OsStr::new),
+        );
+        run_job("enhance", &clip, output, &args)
+    };
+    let cpu_out = dir.path().join("cpu.mkv");
+    enhance(&cpu_out, &[]);
+    let gpu_out = dir.path().join("gpu.mkv");
+    let start = std::time::Instant::now();
+    let gpu = enhance(&gpu_out, &["--device", "gpu", "--precision", "fp32"]);
+    println!(
+        "GPU enhance job {:.1} s; device {}",
+        start.elapsed().as_secs_f64(),
+        gpu["device"]
+    );
+    assert_eq!(gpu["frames_out"], 6, "{gpu}");
+    let a = ffmpeg_rgb_f32(&cpu_out, &[], "", 6);
+    let b = ffmpeg_rgb_f32(&gpu_out, &[], "", 6);
+    assert_eq!((a.len(), b.len()), (6, 6));
+    let (worst, db) = compare(&a, &b);
+    println!("GPU enhance vs CPU: max {worst} level(s), {db:.2} dB");
+    assert!(
+        worst <= 3 && db >= 60.0,
+        "enhance on the GPU: max {worst} levels, {db:.2} dB"
+    );
 }

@@ -298,5 +298,8 @@ fn streamed_tiles_match_the_cpu_with_the_same_tiles() {
     let gpu = up.process(img).unwrap();
     let max = max_level_diff(&cpu, &gpu);
     println!("6 tiles of 16: max diff {max} level(s)");
-    assert!(max <= 1, "tiled GPU output differs from the CPU by {max} levels");
+    assert!(
+        max <= 1,
+        "tiled GPU output differs from the CPU by {max} levels"
+    );
 }

@@ -24,7 +24,9 @@ use upframe_media::{
 use crate::error::{JobError, PipelineError};
 use crate::job_spec::VideoJob;
 use crate::jobs::job::{expected_frames, unwrap_media, ResumeReport, StartCallback};
-use crate::jobs::runner::{run_stages, Emit, JobReport, Progress, RunOptions, Stage};
+use crate::jobs::runner::{
+    drain_chain, feed_chain, run_stages, Emit, JobReport, Progress, RunOptions, Stage,
+};
 use crate::jobs::scene::{is_static, ssim, thumbnail, DEFAULT_CUT_THRESHOLD};
 use crate::jobs::timing::{Rate, Retimer, Slot};
 use crate::processors::{
@@ -478,19 +480,26 @@ impl Stage for PairStage<'_> {
             .last(self.prev.pts(&pts_of), self.last_interval);
         if self.counters.skips(slots.len()) {
             self.counters.frames_out += slots.len() as u64;
-            return Ok(());
+        } else {
+            self.prev.ready(self.pre)?;
+            emit(
+                &slots,
+                self.prev.frame(),
+                self.prev.frame(),
+                PairMode::Repeat,
+                self.interpolator,
+                self.post,
+                &mut self.counters,
+                out,
+            )?;
         }
-        self.prev.ready(self.pre)?;
-        emit(
-            &slots,
-            self.prev.frame(),
-            self.prev.frame(),
-            PairMode::Repeat,
-            self.interpolator,
-            self.post,
-            &mut self.counters,
-            out,
-        )
+        drain_chain(self.post, out)
+    }
+
+    /// The frames `post` holds (a GPU upscaler's frame in flight) were made before the
+    /// source's error: they go out.
+    fn flush(&mut self, out: &mut Emit<'_>) -> Result<(), PipelineError> {
+        drain_chain(self.post, out)
     }
 }
 
@@ -720,8 +729,8 @@ fn emit(
         };
         frame.pts = Some(slot.pts);
         frame.index = counters.frames_out;
-        let frame = apply(post, frame)?;
-        out.send(frame)?;
+        // Counted when made: a streaming `post` may hand it on with the next one.
+        feed_chain(post, 0, frame, out)?;
         counters.frames_out += 1;
     }
     Ok(())

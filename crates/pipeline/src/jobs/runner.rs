@@ -157,43 +157,49 @@ pub trait Stage: Send {
 /// A chain of one-in, one-out processors as a [`Stage`] (an upscale).
 pub struct ChainStage<'a>(pub &'a mut [Box<dyn FrameProcessor>]);
 
-impl ChainStage<'_> {
-    /// `frame` into processor `first` and whatever comes out on through the rest of the
-    /// chain (processors may hold frames: [`FrameProcessor::submit`]).
-    fn feed(
-        &mut self,
-        first: usize,
-        mut frame: Frame,
-        emit: &mut Emit<'_>,
-    ) -> Result<(), PipelineError> {
-        for p in self.0[first..].iter_mut() {
-            match p.submit(frame)? {
-                Some(out) => frame = out,
-                None => return Ok(()),
-            }
-        }
-        emit.send(frame)
-    }
-}
-
 impl Stage for ChainStage<'_> {
     fn push(&mut self, frame: Frame, emit: &mut Emit<'_>) -> Result<(), PipelineError> {
-        self.feed(0, frame, emit)
+        feed_chain(self.0, 0, frame, emit)
     }
 
-    /// Drains the processors in chain order, each one's frames through the ones after it.
     fn finish(&mut self, emit: &mut Emit<'_>) -> Result<(), PipelineError> {
-        for i in 0..self.0.len() {
-            while let Some(frame) = self.0[i].drain()? {
-                self.feed(i + 1, frame, emit)?;
-            }
-        }
-        Ok(())
+        drain_chain(self.0, emit)
     }
 
     fn flush(&mut self, emit: &mut Emit<'_>) -> Result<(), PipelineError> {
-        self.finish(emit)
+        drain_chain(self.0, emit)
     }
+}
+
+/// `frame` into `chain[first]` and whatever comes out on through the rest of the chain to
+/// `emit` (processors may hold frames: [`FrameProcessor::submit`]).
+pub(crate) fn feed_chain(
+    chain: &mut [Box<dyn FrameProcessor>],
+    first: usize,
+    mut frame: Frame,
+    emit: &mut Emit<'_>,
+) -> Result<(), PipelineError> {
+    for p in chain[first..].iter_mut() {
+        match p.submit(frame)? {
+            Some(out) => frame = out,
+            None => return Ok(()),
+        }
+    }
+    emit.send(frame)
+}
+
+/// The frames `chain`'s processors still hold, in chain order, each one's through the ones
+/// after it, to `emit`.
+pub(crate) fn drain_chain(
+    chain: &mut [Box<dyn FrameProcessor>],
+    emit: &mut Emit<'_>,
+) -> Result<(), PipelineError> {
+    for i in 0..chain.len() {
+        while let Some(frame) = chain[i].drain()? {
+            feed_chain(chain, i + 1, frame, emit)?;
+        }
+    }
+    Ok(())
 }
 
 /// Each stage's own error, and the hard stop (cancellation).
