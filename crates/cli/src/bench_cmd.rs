@@ -9,15 +9,23 @@
 //! `--precision fp32|bf16|auto` picks the arithmetic of upframe's networks (each case records
 //! the precision it ran and why); PyTorch's `bf16` mode (autocast bfloat16 + channels_last) is
 //! its counterpart: `upframe bench --precision bf16 --torch --torch-modes channels_last,bf16`.
+//!
+//! `--device gpu|gpu:N` runs the networks on the GPU backend instead (f16 storage unless
+//! `--precision fp32`, as the jobs do); each timed run is then one frame's round trip: upload,
+//! the network, read-back. `--input-size WxH` runs every case at another size (small shapes
+//! for a slow software adapter such as lavapipe).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
-use upframe_nn::{Conv2d, Epilogue, Precision, Tensor, Workspace};
+use upframe_gpu::{Device, GpuBackend, GpuContext, GpuError};
+use upframe_models::IfNetOptions;
+use upframe_nn::{Backend, Conv2d, Epilogue, Fused, Precision, Tensor, Workspace};
 use upframe_pipeline::{resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision};
 
 /// Arguments of `upframe bench`.
@@ -60,6 +68,44 @@ pub struct BenchArgs {
     /// of this source tree).
     #[arg(long)]
     pub torch_harness: Option<PathBuf>,
+    /// Where upframe's networks run: cpu, gpu, gpu:N (see `upframe devices`) or auto (a
+    /// hardware GPU when there is one). On a GPU each timed run is one frame's round trip
+    /// (upload, network, read-back) with f16 storage unless --precision fp32.
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
+    /// Run every case at this input size, WxH (e.g. 64x64 on a software adapter), instead of
+    /// its own; not with --torch, whose harness runs the cases' own sizes.
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub input_size: Option<(usize, usize)>,
+}
+
+/// `WxH` with both at least 1.
+fn parse_size(s: &str) -> Result<(usize, usize), String> {
+    let parsed = s
+        .split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
+    match parsed {
+        Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
+        _ => Err(format!("'{s}': use WxH, e.g. 64x64")),
+    }
+}
+
+/// How each case's forwards run: the CPU engine's precision, or a GPU; the input size.
+struct Setup {
+    precision: Precision,
+    gpu: Option<Arc<GpuContext>>,
+    /// `(width, height)` instead of the case's own.
+    size: Option<(usize, usize)>,
+}
+
+impl Setup {
+    /// The case's NHWC input shape `[1, h, w, c]`, or `--input-size`'s.
+    fn shape(&self, h: usize, w: usize, c: usize) -> [usize; 4] {
+        match self.size {
+            Some((sw, sh)) => [1, sh, sw, c],
+            None => [1, h, w, c],
+        }
+    }
 }
 
 const TORCH_MODES: [&str; 4] = ["eager", "channels_last", "compile", "bf16"];
@@ -129,6 +175,10 @@ pub struct CaseResult {
 
 #[derive(Debug, Serialize)]
 struct Report {
+    /// `cpu`, or the GPU adapter with its storage precision.
+    device: String,
+    /// `[width, height]` when `--input-size` replaced the cases' sizes.
+    input_size: Option<(usize, usize)>,
     threads: usize,
     runs: usize,
     warmup: usize,
@@ -167,10 +217,36 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             python.display()
         );
     }
+    if args.torch && args.input_size.is_some() {
+        bail!("--input-size cannot go with --torch: the PyTorch harness runs the cases' own sizes");
+    }
     // upframe-nn runs on rayon's global pool, which reads this once, when first used.
     std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
+    let f16 = args.precision != PrecisionChoice::Fp32;
+    let gpu = match args.device {
+        Device::Cpu => None,
+        device => match GpuContext::open(device, f16) {
+            Ok(ctx) => Some(Arc::new(ctx)),
+            Err(e @ GpuError::NoAdapter(_)) if device == Device::Auto => {
+                eprintln!("--device auto: {e}; the CPU runs");
+                None
+            }
+            Err(e) => return Err(e).context(format!("--device {device}")),
+        },
+    };
+    let device = match &gpu {
+        None => "cpu".to_string(),
+        Some(ctx) => format!(
+            "gpu:{} {} ({} storage)",
+            ctx.adapter().index,
+            ctx.adapter().name,
+            gpu_precision(ctx)
+        ),
+    };
 
     let mut report = Report {
+        device,
+        input_size: args.input_size,
         threads: args.threads,
         runs: args.runs,
         warmup: args.warmup,
@@ -183,11 +259,22 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         if !args.json {
             eprintln!("{}: upframe ...", case.name);
         }
-        let resolved = resolve_precision(args.precision, case.family);
+        let mut resolved = resolve_precision(args.precision, case.family);
+        if let Some(ctx) = &gpu {
+            resolved.reason = format!(
+                "on the GPU: {} storage, f32 sums (f16 unless --precision fp32)",
+                gpu_precision(ctx)
+            );
+        }
         if !args.json {
             eprintln!("{}: precision {}", case.name, resolved.reason);
         }
-        let upframe = match time_upframe(case, &models_dir, &resolved, args.warmup, args.runs) {
+        let setup = Setup {
+            precision: resolved.precision,
+            gpu: gpu.clone(),
+            size: args.input_size,
+        };
+        let upframe = match time_upframe(case, &models_dir, &setup, args.warmup, args.runs) {
             Ok(t) => Cell::Timed(t),
             Err(e) => Cell::Failed {
                 error: format!("{e:#}"),
@@ -203,7 +290,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         } else {
             Vec::new()
         };
-        let row = make_row(case, &resolved, upframe, torch);
+        let mut row = make_row(case, &resolved, upframe, torch);
+        if let Some(ctx) = &gpu {
+            row.precision = Some(gpu_precision(ctx));
+        }
         if !args.json {
             eprintln!("{}", summary_line(&row));
         }
@@ -249,15 +339,23 @@ fn default_harness_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/torch_ref")
 }
 
+/// `f16` or `f32`: the GPU's storage precision.
+fn gpu_precision(ctx: &GpuContext) -> &'static str {
+    match ctx.precision() {
+        upframe_gpu::Precision::F16 => "f16",
+        upframe_gpu::Precision::F32 => "f32",
+    }
+}
+
 fn time_upframe(
     case: &'static Case,
     models_dir: &Path,
-    precision: &ResolvedPrecision,
+    setup: &Setup,
     warmup: usize,
     runs: usize,
 ) -> anyhow::Result<Timing> {
     reset_peak_rss();
-    let mut forward = (case.prepare)(models_dir, precision.precision)
+    let mut forward = (case.prepare)(models_dir, setup)
         .with_context(|| format!("preparing case {}", case.name))?;
     for _ in 0..warmup {
         forward().with_context(|| format!("running case {}", case.name))?;
@@ -444,7 +542,12 @@ fn render_table(report: &Report, with_torch: bool) -> String {
     let mut out = String::new();
     let torch = report.torch_version.as_deref().unwrap_or("not run");
     out += &format!(
-        "upframe bench: {} threads, median of {} after {} warmup; torch {}; load average {} -> {}\n\n",
+        "upframe bench on {}{}: {} threads, median of {} after {} warmup; torch {}; load average {} -> {}\n\n",
+        report.device,
+        report
+            .input_size
+            .map(|(w, h)| format!(", every case at {w}x{h}"))
+            .unwrap_or_default(),
         report.threads,
         report.runs,
         report.warmup,
@@ -557,7 +660,7 @@ pub struct Case {
     pub target: Option<(f64, f64)>,
     /// The family whose `--precision auto` measurements apply.
     pub family: ModelFamily,
-    prepare: fn(&Path, Precision) -> anyhow::Result<Forward>,
+    prepare: fn(&Path, &Setup) -> anyhow::Result<Forward>,
 }
 
 pub const CASES: [Case; 5] = [
@@ -623,10 +726,23 @@ fn random_input(shape: [usize; 4], seed: u64) -> Tensor {
     Tensor::from_vec(shape, pseudo_random(shape.iter().product(), seed))
 }
 
-fn prepare_upscaler(path: &Path, precision: Precision) -> anyhow::Result<Forward> {
+fn prepare_upscaler(path: &Path, setup: &Setup) -> anyhow::Result<Forward> {
     let mut net = upframe_models::load_upscaler(path)?;
-    net.set_precision(precision);
-    let x = random_input([1, 270, 480, 3], 1);
+    net.set_precision(setup.precision);
+    let x = random_input(setup.shape(270, 480, 3), 1);
+    if let Some(ctx) = &setup.gpu {
+        let mut b = GpuBackend::new(ctx.clone());
+        let mut out: Option<Tensor> = None;
+        return Ok(Box::new(move || {
+            let xg = b.upload(&x);
+            let y = net.forward_on(&xg, &mut b)?;
+            b.recycle(xg);
+            let out = out.get_or_insert_with(|| Tensor::zeros(y.shape()));
+            let read = b.download_into(&y, out);
+            b.recycle(y);
+            Ok(read?)
+        }));
+    }
     let mut ws = Workspace::new();
     Ok(Box::new(move || {
         let y = net.forward(&x, &mut ws)?;
@@ -635,16 +751,16 @@ fn prepare_upscaler(path: &Path, precision: Precision) -> anyhow::Result<Forward
     }))
 }
 
-fn prepare_animevideov3(models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
-    prepare_upscaler(&models_dir.join(ANIMEVIDEOV3_FILE), precision)
+fn prepare_animevideov3(models_dir: &Path, setup: &Setup) -> anyhow::Result<Forward> {
+    prepare_upscaler(&models_dir.join(ANIMEVIDEOV3_FILE), setup)
 }
 
-fn prepare_anime_6b(models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
-    prepare_upscaler(&models_dir.join(ANIME_6B_FILE), precision)
+fn prepare_anime_6b(models_dir: &Path, setup: &Setup) -> anyhow::Result<Forward> {
+    prepare_upscaler(&models_dir.join(ANIME_6B_FILE), setup)
 }
 
-fn prepare_rife(models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
-    prepare_interpolator(&models_dir.join(RIFE_FILE), precision)
+fn prepare_rife(models_dir: &Path, setup: &Setup) -> anyhow::Result<Forward> {
+    prepare_interpolator(&models_dir.join(RIFE_FILE), setup)
 }
 
 /// RIFE v4.0's weights: `rife-v4.0/flownet.pkl` under `--models-dir`, else the registry's model
@@ -677,15 +793,33 @@ fn rife40_weights(models_dir: &Path) -> anyhow::Result<PathBuf> {
     )
 }
 
-fn prepare_rife40(models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
-    prepare_interpolator(&rife40_weights(models_dir)?, precision)
+fn prepare_rife40(models_dir: &Path, setup: &Setup) -> anyhow::Result<Forward> {
+    prepare_interpolator(&rife40_weights(models_dir)?, setup)
 }
 
-fn prepare_interpolator(weights: &Path, precision: Precision) -> anyhow::Result<Forward> {
+fn prepare_interpolator(weights: &Path, setup: &Setup) -> anyhow::Result<Forward> {
     let mut net = upframe_models::load_interpolator(weights)?;
-    net.set_precision(precision);
-    let img0 = random_input([1, 640, 960, 3], 2);
-    let img1 = random_input([1, 640, 960, 3], 3);
+    net.set_precision(setup.precision);
+    let img0 = random_input(setup.shape(640, 960, 3), 2);
+    let img1 = random_input(setup.shape(640, 960, 3), 3);
+    if let Some(ctx) = &setup.gpu {
+        let mut b = GpuBackend::new(ctx.clone());
+        let mut frame: Option<Tensor> = None;
+        return Ok(Box::new(move || {
+            let g0 = b.upload(&img0);
+            let g1 = b.upload(&img1);
+            let out = net.forward_on(&g0, &g1, 0.5, 1.0, IfNetOptions::default(), &mut b);
+            b.recycle(g0);
+            b.recycle(g1);
+            let out = out?;
+            let frame = frame.get_or_insert_with(|| Tensor::zeros(out.frame.shape()));
+            let read = b.download_into(&out.frame, frame);
+            for t in [out.frame, out.flow, out.mask, out.mask_logits] {
+                b.recycle(t);
+            }
+            Ok(read?)
+        }));
+    }
     let mut ws = Workspace::new();
     Ok(Box::new(move || {
         let out = net.forward(&img0, &img1, 0.5, 1.0, &mut ws)?;
@@ -696,7 +830,7 @@ fn prepare_interpolator(weights: &Path, precision: Precision) -> anyhow::Result<
     }))
 }
 
-fn prepare_conv64(_models_dir: &Path, precision: Precision) -> anyhow::Result<Forward> {
+fn prepare_conv64(_models_dir: &Path, setup: &Setup) -> anyhow::Result<Forward> {
     // Small weights keep activations in a realistic range; values do not affect the timing.
     let weight: Vec<f32> = pseudo_random(64 * 64 * 9, 4)
         .iter()
@@ -706,8 +840,21 @@ fn prepare_conv64(_models_dir: &Path, precision: Precision) -> anyhow::Result<Fo
         .iter()
         .map(|v| v * 0.1 - 0.05)
         .collect();
-    let conv = Conv2d::new(&weight, [64, 64, 3, 3], Some(&bias), 1, 1)?.with_precision(precision);
-    let x = random_input([1, 270, 480, 64], 6);
+    let conv =
+        Conv2d::new(&weight, [64, 64, 3, 3], Some(&bias), 1, 1)?.with_precision(setup.precision);
+    let x = random_input(setup.shape(270, 480, 64), 6);
+    if let Some(ctx) = &setup.gpu {
+        let mut b = GpuBackend::new(ctx.clone());
+        let mut out = Tensor::zeros(x.shape());
+        return Ok(Box::new(move || {
+            let xg = b.upload(&x);
+            let y = b.conv2d(&conv, &xg, &Fused::none());
+            b.recycle(xg);
+            let read = b.download_into(&y, &mut out);
+            b.recycle(y);
+            Ok(read?)
+        }));
+    }
     let mut ws = Workspace::new();
     Ok(Box::new(move || {
         let y = conv.forward_ws(&x, &Epilogue::none(), &mut ws);
@@ -719,6 +866,15 @@ fn prepare_conv64(_models_dir: &Path, precision: Precision) -> anyhow::Result<Fo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_sizes_parse_as_width_by_height() {
+        assert_eq!(parse_size("64x32"), Ok((64, 32)));
+        assert_eq!(parse_size("16X16"), Ok((16, 16)));
+        for bad in ["64", "0x16", "x16", "64x", "ax3"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

@@ -271,3 +271,63 @@ fn enhance_interpolate_first_on_the_gpu_equals_the_cpu() {
         "enhance on the GPU: max {worst} levels, {db:.2} dB"
     );
 }
+
+/// `upframe bench --device gpu --input-size`: the cases run on the adapter at the given size,
+/// and the report says where (the lavapipe row of the closing note's table comes from here).
+#[test]
+fn bench_runs_the_cases_on_the_gpu_at_a_small_size() {
+    if !gpu_present() {
+        return;
+    }
+    let Some(models) = asset("models") else {
+        return;
+    };
+    let bench = |extra: &[&str]| {
+        let mut args = vec![
+            OsStr::new("bench"),
+            OsStr::new("--models-dir"),
+            models.as_os_str(),
+        ];
+        args.extend(
+            [
+                "--cases",
+                "conv64_270x480,animevideov3_270x480",
+                "--input-size",
+                "16x16",
+                "--runs",
+                "1",
+                "--json",
+            ]
+            .iter()
+            .chain(extra)
+            .map(OsStr::new),
+        );
+        let out = run_upframe(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("--json output")
+    };
+    let gpu = bench(&["--device", "gpu"]);
+    println!("{gpu}");
+    assert!(
+        gpu["device"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("gpu:")),
+        "{}",
+        gpu["device"]
+    );
+    assert_eq!(gpu["input_size"], serde_json::json!([16, 16]));
+    for case in gpu["cases"].as_array().unwrap() {
+        assert_eq!(case["precision"], "f32", "{case}");
+        assert!(
+            case["upframe"]["median_ms"].as_f64().unwrap() > 0.0,
+            "{case}"
+        );
+    }
+    let cpu = bench(&[]);
+    assert_eq!(cpu["device"], "cpu");
+    assert_eq!(cpu["cases"][0]["precision"], "fp32");
+}
