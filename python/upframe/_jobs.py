@@ -16,8 +16,9 @@ exception raised by ``progress`` stops the job the same way and is re-raised.
 
 Each returns a summary dict: ``input`` and ``output`` (``pathlib.Path``), ``processing``, ``input_size``,
 ``output_size``, ``frames_in``, ``frames_decoded``, ``frames_made`` (this run), ``frames_resumed``,
-``frames_skipped``, ``frames_out`` (the whole file), ``seconds``, ``fps``, and for
-interpolation ``interpolated`` and ``scene_cuts``.
+``frames_skipped``, ``frames_out`` (the whole file), ``seconds``, ``fps``, ``device`` (where the
+upscaler ran, for ``interpolate`` RIFE: as :attr:`upframe.Upscaler.device`, ``None`` on the CPU
+by default), and for interpolation ``interpolated`` and ``scene_cuts``.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def interpolate(
 ) -> Summary:
     """Interpolates frames with RIFE (``upframe interpolate``): ``factor`` (default 2), ``fps``
     (``60``, ``"30000/1001"``) or ``slowmo``; ``on_cut`` is ``"repeat"``, ``"blend"`` or
-    ``"interpolate"``. ``**job_options`` as :func:`upscale`."""
+    ``"interpolate"``. ``**job_options`` as :func:`upscale` (``device`` is where RIFE runs)."""
     return _run(
         "interpolate",
         input,
@@ -199,7 +200,8 @@ def enhance(
     """Upscales and interpolates in one pass (``upframe enhance``): the upscaling options of
     :func:`upscale`, the interpolation options of :func:`interpolate` (the RIFE model is
     ``interp_model``), ``order`` (``"interpolate-first"`` or ``"upscale-first"``; default
-    the cheaper) and the job options."""
+    the cheaper) and the job options (``device`` is where both networks run, as on the
+    command line)."""
     return _run(
         "enhance",
         input,

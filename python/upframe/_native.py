@@ -14,7 +14,7 @@ The work runs in native code with the GIL released, so other Python threads keep
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Sequence, Tuple, Union, overload
+from typing import Dict, List, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -89,6 +89,7 @@ class Upscaler:
             images.
         precision: ``"fp32"`` (default), ``"bf16"`` or ``"auto"`` (the CLI's ``--precision``).
         device: ``"cpu"`` (default), ``"gpu"``, ``"gpu:N"`` or ``"auto"`` (``--device``).
+            What it settled on is :attr:`device`.
 
     Raises:
         ModelError: unknown model, missing or unusable weights.
@@ -129,6 +130,14 @@ class Upscaler:
     def name(self) -> str:
         """The model's name (weight file stem or registry name)."""
         return self._core.name
+
+    @property
+    def device(self) -> Optional[Dict[str, Optional[str]]]:
+        """Where the network runs, when a device other than the CPU was asked for: a dict
+        with ``device`` (``"cpu"`` or ``"gpu:N"``), ``adapter`` (the GPU's name), ``precision``
+        (``"f32"`` or ``"f16"`` storage on a GPU) and ``fallback`` (why ``"auto"`` stayed on the
+        CPU), as the CLI's ``--json`` summary; ``None`` on the CPU by default."""
+        return self._core.device
 
     def output_size(self, width: int, height: int) -> Tuple[int, int]:
         """The ``(width, height)`` of the output for a ``width`` × ``height`` input."""
@@ -172,12 +181,17 @@ class Interpolator:
         rife_refine: run the refinement network (weights that have one, e.g. v4.0).
         model_dir: where named models are looked up.
         channel_order: ``"rgb"`` (default) or ``"bgr"``.
-        precision: ``"fp32"`` (default), ``"bf16"`` or ``"auto"``.
+        precision: ``"fp32"`` (default), ``"bf16"`` or ``"auto"``. On a GPU, ``"fp32"`` keeps
+            f32 storage; the others use f16 storage where the adapter has it.
+        device: ``"cpu"`` (default), ``"gpu"`` (the best adapter, software ones included),
+            ``"gpu:N"`` (entry N of ``upframe devices``) or ``"auto"`` (a discrete or
+            integrated GPU when there is one, else the CPU), as the CLI's ``--device``. What it
+            settled on is :attr:`device`.
 
     Raises:
         ModelError: unknown model, missing or unusable weights.
-        OptionError: an option the weights cannot run, or a ``rife_scale`` that is not a
-            power of two from 1/16 to 4.
+        OptionError: an option the weights cannot run, a ``rife_scale`` that is not a
+            power of two from 1/16 to 4, or a ``device`` that is unknown or cannot be opened.
     """
 
     def __init__(
@@ -190,6 +204,7 @@ class Interpolator:
         model_dir: Union[str, "os.PathLike[str]", None] = None,
         channel_order: str = "rgb",
         precision: Optional[str] = None,
+        device: Optional[str] = None,
     ) -> None:
         self._bgr = _channel_order(channel_order)
         self._core = _upframe.Interpolator(
@@ -199,6 +214,7 @@ class Interpolator:
             bool(rife_refine),
             _optional_path(model_dir),
             precision,
+            device,
         )
 
     @property
@@ -210,6 +226,11 @@ class Interpolator:
     def version(self) -> str:
         """The network layout's version (``v4.25/v4.26``, ``v4.0/v4.1``, ...)."""
         return self._core.version
+
+    @property
+    def device(self) -> Optional[Dict[str, Optional[str]]]:
+        """Where RIFE runs, as :attr:`Upscaler.device` (``None`` on the CPU by default)."""
+        return self._core.device
 
     def _pair(self, first: Image, second: Image, t: float) -> np.ndarray:
         a, cast_back = _native(first)

@@ -108,6 +108,7 @@ def test_interpolate_and_enhance_jobs(clip, rife_dir, tmp_path):
         clip, out, model=str(rife_dir), factor=2, frames=6, no_audio=True
     )
     assert summary["interpolated"] >= 5 and summary["frames_out"] >= 11, summary
+    assert summary["device"] is None, summary
     out2 = tmp_path / "enh.mkv"
     summary = upframe.enhance(
         clip,
@@ -120,6 +121,26 @@ def test_interpolate_and_enhance_jobs(clip, rife_dir, tmp_path):
         no_audio=True,
     )
     assert summary["output_size"] == (352, 288) and summary["frames_out"] >= 7, summary
+
+
+def test_interpolate_job_takes_device(clip, rife_dir, tmp_path):
+    # "auto" records its choice either way: the CPU with the reason where the only adapter is
+    # software (lavapipe in CI), else the GPU.
+    summary = upframe.interpolate(
+        clip,
+        tmp_path / "auto.mkv",
+        model=str(rife_dir),
+        factor=2,
+        frames=2,
+        no_audio=True,
+        device="auto",
+    )
+    d = summary["device"]
+    assert d is not None and summary["interpolated"] >= 1, summary
+    assert d["device"] == "cpu" and d["fallback"] or d["device"].startswith("gpu:"), d
+    with pytest.raises(upframe.OptionError, match="--device tpu"):
+        upframe.interpolate(clip, tmp_path / "o.mkv", model=str(rife_dir), device="tpu")
+    assert listing(tmp_path) == ["auto.mkv"]
 
 
 def test_bad_input_raises_input_error_and_writes_nothing(tmp_path):

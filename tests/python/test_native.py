@@ -5,6 +5,7 @@ calls."""
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 import time
@@ -120,6 +121,82 @@ def test_interpolator_dtypes_and_alpha(rife):
     pairs = rife.interpolate([a, a], [b, b])
     assert isinstance(pairs, list) and len(pairs) == 2
     np.testing.assert_array_equal(pairs[0], mid8)
+
+
+def eggs_pair(h: int = 48, w: int = 64):
+    """A tiny real pair: the top-left ``h``×``w`` of the Vimeo-90K eggs triplet's im1 and im3
+    (RIFE pads it to 128×128, which lavapipe runs in seconds)."""
+    folder = asset("media/interp/vimeo90k_triplet_eggs")
+    a = np.ascontiguousarray(upframe.read_image(folder / "im1.png")[:h, :w])
+    b = np.ascontiguousarray(upframe.read_image(folder / "im3.png")[:h, :w])
+    return a, b
+
+
+def gpu_interpolator(rife_dir, **options):
+    """``Interpolator(device="gpu")``; without an adapter the test fails under ``CI`` and is
+    skipped with the reason elsewhere, as the Rust GPU tests do."""
+    try:
+        return upframe.Interpolator(str(rife_dir), device="gpu", **options)
+    except upframe.OptionError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but no GPU adapter opened: {e} (scripts/setup.sh installs lavapipe)")
+        pytest.skip(f"no GPU adapter: {e} (install mesa-vulkan-drivers for Mesa's lavapipe)")
+
+
+def test_interpolator_device_cpu_is_the_default(rife, rife_dir):
+    a, b = eggs_pair()
+    cpu = upframe.Interpolator(str(rife_dir), device="cpu")
+    assert rife.device is None and cpu.device is None
+    np.testing.assert_array_equal(cpu(a, b), rife(a, b))
+    np.testing.assert_array_equal(cpu(a, b, t=0.25), rife(a, b, t=0.25))
+
+
+def test_interpolator_on_the_gpu_matches_the_cpu_within_one_level(rife, rife_dir):
+    gpu = gpu_interpolator(rife_dir)
+    d = gpu.device
+    assert d is not None and d["device"].startswith("gpu:"), d
+    assert d["adapter"] and d["fallback"] is None, d
+    # precision fp32 (the default) keeps f32 storage on the GPU.
+    assert d["precision"] == "f32", d
+    # lavapipe: about 4 s a pair (measured: 0 levels apart, float32 1.8e-7).
+    a, b = eggs_pair()
+    mid = gpu(a, b, t=0.25)
+    assert mid.dtype == np.uint8 and mid.shape == a.shape
+    assert levels_apart(mid, rife(a, b, t=0.25)) <= 1
+    midf = gpu(a.astype(np.float32) / 255, b.astype(np.float32) / 255)
+    cpuf = rife(a.astype(np.float32) / 255, b.astype(np.float32) / 255)
+    assert midf.dtype == np.float32 and float(np.abs(midf - cpuf).max()) <= 1e-4
+
+
+def test_interpolator_device_auto_says_where_it_runs(rife, rife_dir):
+    auto = upframe.Interpolator(str(rife_dir), device="auto")
+    d = auto.device
+    assert d is not None and set(d) == {"device", "adapter", "precision", "fallback"}, d
+    a, b = eggs_pair()
+    if d["device"] == "cpu":
+        # No discrete or integrated GPU (lavapipe is software): the CPU, saying why.
+        assert isinstance(d["fallback"], str) and d["fallback"], d
+        np.testing.assert_array_equal(auto(a, b), rife(a, b))
+    else:
+        assert d["device"].startswith("gpu:") and d["fallback"] is None, d
+
+
+def test_upscaler_device_says_where_it_runs(animevideov3, up):
+    assert up.device is None
+    assert upframe.Upscaler(str(animevideov3), device="cpu").device is None
+    d = upframe.Upscaler(str(animevideov3), device="auto").device
+    assert d is not None and set(d) == {"device", "adapter", "precision", "fallback"}, d
+    assert d["device"] == "cpu" and d["fallback"] or d["device"].startswith("gpu:"), d
+
+
+def test_interpolator_bad_device_raises_option_error(rife_dir):
+    with pytest.raises(upframe.OptionError, match="--device tpu"):
+        upframe.Interpolator(str(rife_dir), device="tpu")
+    with pytest.raises(upframe.OptionError, match="--device gpu:x"):
+        upframe.Interpolator(str(rife_dir), device="gpu:x")
+    # A well-formed index that no adapter has.
+    with pytest.raises(upframe.OptionError, match="--device gpu:99"):
+        upframe.Interpolator(str(rife_dir), device="gpu:99")
 
 
 def test_bad_weights_raise_model_error(tmp_path):

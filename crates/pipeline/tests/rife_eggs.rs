@@ -134,3 +134,37 @@ fn eggs_middle_frame_matches_pytorch_and_ground_truth() {
     let again = rife.interpolate(&im1, &im3, 0.5).unwrap();
     assert_eq!(again.data, mid.data);
 }
+
+/// The top-left `w`×`h` of `f`.
+fn crop(f: &Frame, w: usize, h: usize) -> Frame {
+    let mut out = Frame::new(w, h, f.channels, f.depth);
+    let c = f.channels;
+    for y in 0..h {
+        out.data[y * w * c..(y + 1) * w * c].copy_from_slice(&f.data[y * f.width * c..][..w * c]);
+    }
+    out
+}
+
+/// The padded inputs are reused while the padded size holds; a smaller frame with the same
+/// padded size (96×64 then 64×48, both 128×128 padded) must still see zeros around it, not the
+/// previous frame's pixels: its result equals a fresh interpolator's exactly.
+#[test]
+fn a_smaller_frame_with_the_same_padded_size_sees_zero_padding() {
+    let (Some(dir), Some(weights)) = (
+        common::asset("media/interp/vimeo90k_triplet_eggs"),
+        common::asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
+    ) else {
+        return;
+    };
+    let im1 = read_image(&dir.join("im1.png")).unwrap();
+    let im3 = read_image(&dir.join("im3.png")).unwrap();
+    let (big0, big1) = (crop(&im1, 96, 64), crop(&im3, 96, 64));
+    let (small0, small1) = (crop(&im1, 64, 48), crop(&im3, 64, 48));
+    let mut fresh = RifeInterpolator::load(&weights, 1.0).unwrap();
+    assert_eq!(fresh.padded_size(96, 64), fresh.padded_size(64, 48));
+    let want = fresh.interpolate(&small0, &small1, 0.5).unwrap();
+    let mut reused = RifeInterpolator::load(&weights, 1.0).unwrap();
+    reused.interpolate(&big0, &big1, 0.5).unwrap();
+    let got = reused.interpolate(&small0, &small1, 0.5).unwrap();
+    assert_eq!(got.data, want.data, "stale pixels in the padding");
+}

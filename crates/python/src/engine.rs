@@ -136,6 +136,15 @@ impl Upscaler {
         }
     }
 
+    /// Where the network runs and why, when a device other than the CPU was asked for (the
+    /// facade's choice; a `dni` mix runs on the CPU).
+    pub fn device(&self) -> Option<&upframe::DeviceChoice> {
+        match &self.inner {
+            UpscalerImpl::Facade(u) => u.device(),
+            UpscalerImpl::Dni(_) => None,
+        }
+    }
+
     pub fn output_size(&self, width: usize, height: usize) -> (usize, usize) {
         match &self.inner {
             UpscalerImpl::Facade(u) => u.output_size(width, height),
@@ -197,6 +206,11 @@ impl Interpolator {
 
     pub fn version(&self) -> String {
         self.inner.version().to_string()
+    }
+
+    /// Where RIFE runs and why, when a device other than the CPU was asked for.
+    pub fn device(&self) -> Option<&upframe::DeviceChoice> {
+        self.inner.device()
     }
 
     pub fn interpolate(&mut self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {

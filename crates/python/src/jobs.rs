@@ -303,7 +303,7 @@ fn parse_job<'py>(
         Some(true) => PrecisionChoice::Fp32,
         _ => precision,
     };
-    // Where the upscaling network runs (RIFE runs on the CPU), as on the command line.
+    // Where the networks run (the upscaler's and RIFE's), as on the command line.
     let device = match k.string("device")? {
         Some(text) => Some(crate::engine::device(&text).map_err(|e| error(py, e.kind, e.message))?),
         None => None,
@@ -321,6 +321,9 @@ fn parse_job<'py>(
         1 => {
             let mut interp = interpolate_options(&k, "model")?;
             interp.precision = precision;
+            if let Some(d) = device {
+                interp.device = d;
+            }
             interp.model_dir = k.path("model_dir")?;
             Command::Interpolate(interp)
         }
@@ -332,6 +335,9 @@ fn parse_job<'py>(
             }
             let mut interpolate = interpolate_options(&k, "interp_model")?;
             interpolate.precision = precision;
+            if let Some(d) = device {
+                interpolate.device = d;
+            }
             interpolate.model_dir = k.path("model_dir")?;
             let order = k.choice(
                 "order",
@@ -470,6 +476,7 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
     d.set_item("frames_out", s.output.frames)?;
     d.set_item("seconds", s.wall.as_secs_f64())?;
     d.set_item("fps", s.fps())?;
+    d.set_item("device", crate::device_dict(py, s.device.as_ref())?)?;
     if let Some(i) = &s.interpolation {
         d.set_item("interpolated", i.interpolated)?;
         d.set_item("scene_cuts", i.cuts.len())?;

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use upframe_media::SampleDepth;
 
 use crate::convert::{Dtype, ImageArray, OutputImage};
@@ -31,11 +32,28 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A device choice as a dict with the keys of the CLI's `--json` `device` object (`device`,
+/// `adapter`, `precision`, `fallback`); `None` on the CPU by default, as there.
+pub(crate) fn device_dict<'py>(
+    py: Python<'py>,
+    choice: Option<&upframe::DeviceChoice>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let Some(c) = choice else { return Ok(None) };
+    let d = PyDict::new(py);
+    d.set_item("device", &c.device)?;
+    d.set_item("adapter", &c.adapter)?;
+    d.set_item("precision", &c.precision)?;
+    d.set_item("fallback", &c.fallback)?;
+    Ok(Some(d))
+}
+
 /// A Real-ESRGAN upscaler (network, tiling and padding options fixed at construction).
 #[pyclass(module = "upframe._upframe", frozen)]
 struct Upscaler {
     inner: Mutex<engine::Upscaler>,
     name: String,
+    /// What `device` settled on (fixed at construction).
+    device: Option<upframe::DeviceChoice>,
 }
 
 #[pymethods]
@@ -75,6 +93,7 @@ impl Upscaler {
             .map_err(|e| raise(py, e))?;
         Ok(Upscaler {
             name: up.name().to_string(),
+            device: up.device().cloned(),
             inner: Mutex::new(up),
         })
     }
@@ -82,6 +101,12 @@ impl Upscaler {
     #[getter]
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Where the network runs (see [`device_dict`]).
+    #[getter]
+    fn device<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        device_dict(py, self.device.as_ref())
     }
 
     fn output_size(&self, width: usize, height: usize) -> (usize, usize) {
@@ -170,12 +195,15 @@ struct Interpolator {
     inner: Mutex<engine::Interpolator>,
     name: String,
     version: String,
+    /// What `device` settled on (fixed at construction).
+    device: Option<upframe::DeviceChoice>,
 }
 
 #[pymethods]
 impl Interpolator {
     #[new]
-    #[pyo3(signature = (model, rife_scale, ensemble, refine, model_dir, precision=None))]
+    #[pyo3(signature = (model, rife_scale, ensemble, refine, model_dir, precision=None, device=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         model: String,
@@ -184,6 +212,7 @@ impl Interpolator {
         refine: bool,
         model_dir: Option<PathBuf>,
         precision: Option<String>,
+        device: Option<String>,
     ) -> PyResult<Self> {
         let mut options = upframe::InterpolateOptions {
             model,
@@ -196,14 +225,24 @@ impl Interpolator {
         if let Some(p) = &precision {
             options.precision = engine::precision_choice(p).map_err(|e| raise(py, e))?;
         }
+        if let Some(d) = &device {
+            options.device = engine::device(d).map_err(|e| raise(py, e))?;
+        }
         let rife = py
             .detach(|| engine::Interpolator::new(&options))
             .map_err(|e| raise(py, e))?;
         Ok(Interpolator {
             name: rife.name().to_string(),
             version: rife.version(),
+            device: rife.device().cloned(),
             inner: Mutex::new(rife),
         })
+    }
+
+    /// Where RIFE runs (see [`device_dict`]).
+    #[getter]
+    fn device<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        device_dict(py, self.device.as_ref())
     }
 
     #[getter]

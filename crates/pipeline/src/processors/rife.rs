@@ -47,6 +47,8 @@ pub struct RifeInterpolator {
     precision: ResolvedPrecision,
     padded0: Option<Tensor>,
     padded1: Option<Tensor>,
+    /// The frame size (width, height) whose pixels `padded0`/`padded1` hold: zero outside it.
+    padded_for: (usize, usize),
     /// Set by [`RifeInterpolator::use_device`] when the network runs on a GPU.
     gpu: Option<RifeGpu>,
     notes: Vec<String>,
@@ -84,6 +86,7 @@ impl RifeInterpolator {
             precision: resolve_precision(PrecisionChoice::Fp32, ModelFamily::Rife),
             padded0: None,
             padded1: None,
+            padded_for: (0, 0),
             gpu: None,
             notes: Vec::new(),
         })
@@ -338,17 +341,23 @@ impl FrameInterpolator for RifeInterpolator {
         let (ph, pw) = self.padded_size(w, h);
         let shape = [1, ph, pw, 3];
         // Reuse the padded inputs while the size holds; only the frame region is rewritten,
-        // so the zero padding stays zero.
-        let mut p0 = match self.padded0.take() {
-            Some(t) if t.shape() == shape => t,
+        // so the zero padding stays zero. A frame of another size with the same padded size
+        // (the library and Python take any size per pair) clears them first: the previous
+        // frame's pixels outside the new one would otherwise be read as padding.
+        let same_frame = self.padded_for == (w, h);
+        let reuse = |t: Option<Tensor>| match t {
+            Some(t) if t.shape() == shape && same_frame => t,
+            Some(mut t) if t.shape() == shape => {
+                t.data_mut().fill(0.0);
+                t
+            }
             _ => Tensor::zeros(shape),
         };
-        let mut p1 = match self.padded1.take() {
-            Some(t) if t.shape() == shape => t,
-            _ => Tensor::zeros(shape),
-        };
+        let mut p0 = reuse(self.padded0.take());
+        let mut p1 = reuse(self.padded1.take());
         fill_padded(first, &mut p0);
         fill_padded(second, &mut p1);
+        self.padded_for = (w, h);
         let result = self.merged(&p0, &p1, t);
         self.padded0 = Some(p0);
         self.padded1 = Some(p1);
