@@ -428,11 +428,12 @@ fn ifnet_v40_refinement_f32_matches_the_cpu_engine() {
     }
 }
 
-/// f16 storage against f32 on the GPU for v4.0 with the refinement net and `ensemble` (every
-/// path the 4.2x test does not reach): ≥ 50 dB PSNR (8-bit) on real frames, and no NaN or black
-/// output on saturated and dark pairs.
+/// f16 storage against f32 on the GPU for v4.0 with the refinement net (the kernels the 4.2x
+/// test does not reach; `ensemble` only reruns the same kernels on the reversed pair and is
+/// left out to keep CI short): ≥ 50 dB PSNR (8-bit) on real frames, and no NaN or black output
+/// on saturated and dark pairs.
 #[test]
-fn ifnet_v40_refined_ensemble_f16_stays_within_50_db_of_f32() {
+fn ifnet_v40_refined_f16_stays_within_50_db_of_f32() {
     let Some(ctx16) = context(true) else { return };
     if ctx16.precision() != Precision::F16 {
         eprintln!("SKIP: adapter {} has no shader-f16", ctx16.adapter().name);
@@ -444,7 +445,7 @@ fn ifnet_v40_refined_ensemble_f16_stays_within_50_db_of_f32() {
     };
     let Some(net) = rife40() else { return };
     let options = IfNetOptions {
-        ensemble: true,
+        ensemble: false,
         refine: true,
     };
     let white = Tensor::from_vec([1, 64, 64, 3], vec![1.0; 64 * 64 * 3]);
@@ -465,7 +466,7 @@ fn ifnet_v40_refined_ensemble_f16_stays_within_50_db_of_f32() {
         );
         let psnr = psnr_8bit(&f16, &f32_);
         let mean = f16.data().iter().sum::<f32>() / f16.len() as f32;
-        println!("v4.0 refined ensemble {name}: f16 vs f32 PSNR {psnr:.1} dB, f16 mean {mean:.3}, f16 {ms16:.0} ms");
+        println!("v4.0 refined {name}: f16 vs f32 PSNR {psnr:.1} dB, f16 mean {mean:.3}, f16 {ms16:.0} ms");
         assert!(psnr >= 50.0, "{name}: {psnr:.1} dB");
         if name == "saturated" {
             assert!(

@@ -196,9 +196,9 @@ fn streamed_frames_equal_frames_processed_one_by_one() {
     let img = read_image(&photo).unwrap();
     let mut frames: Vec<Frame> = [(0, 0), (40, 16), (80, 32)]
         .iter()
-        .map(|&(x, y)| crop_at(&img, x, y, 40, 32))
+        .map(|&(x, y)| crop_at(&img, x, y, 32, 24))
         .collect();
-    frames.push(crop_at(&img, 8, 8, 24, 20));
+    frames.push(crop_at(&img, 8, 8, 20, 16));
     for (i, f) in frames.iter_mut().enumerate() {
         f.index = i as u64;
     }
