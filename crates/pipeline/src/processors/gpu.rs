@@ -181,6 +181,11 @@ impl GpuUpscaleRunner {
         }
     }
 
+    /// Device buffers created so far (constant in steady state).
+    pub fn buffers_created(&self) -> usize {
+        self.backend.allocations()
+    }
+
     /// The test hook of [`GpuContext::fail_next_allocation_at_least`].
     pub fn fail_next_allocation_at_least(&self, bytes: u64) {
         self.backend.context().fail_next_allocation_at_least(bytes);

@@ -229,6 +229,13 @@ impl RealEsrganUpscaler {
         std::mem::take(&mut self.notes)
     }
 
+    /// GPU buffers created so far (`None` on the CPU): constant once frames of one size
+    /// stream, which the tests check.
+    #[doc(hidden)]
+    pub fn gpu_buffers_created(&self) -> Option<usize> {
+        self.gpu.as_ref().map(GpuUpscaleRunner::buffers_created)
+    }
+
     /// Test hook: the next GPU allocation of at least `bytes` fails as out of memory.
     #[doc(hidden)]
     pub fn fail_next_gpu_allocation_at_least(&self, bytes: u64) {
