@@ -46,7 +46,7 @@ pub use jobs::{
     Interpolation, JobStart, Stages, Summary, UpscaleJob, UPSCALER_TO_RIFE_COST,
 };
 pub use options::{
-    AlphaMode, EnhanceOptions, InterpolateOptions, JobOptions, OnDecodeError, Order,
+    AlphaMode, Choice, EnhanceOptions, InterpolateOptions, JobOptions, OnDecodeError, Order,
     UpscaleOptions, ValidEnhance, ValidInterpolate, ValidJob, ValidUpscale,
 };
 pub use processors::{Interpolator, Upscaler};
