@@ -2,7 +2,9 @@
 //! [`InterpolateOptions`], [`EnhanceOptions`], [`JobOptions`], each with the CLI's defaults)
 //! and its validated form, checked once here (the pattern of ripgrep's `HiArgs` and rav1e's
 //! `Config::validate`: parse → one validated struct → run). Every refusal is an
-//! [`Error::InvalidOption`] naming the option as the user types it.
+//! [`Error::InvalidOption`] naming the option as the user types it. The syntax of values typed
+//! as text (times, bit rates, precision and device names, choice words) is read here too, so
+//! the CLI and the Python package accept the same text with the same errors.
 //!
 //! The validated forms also render the resumable job's key ([`JobKey`]): every option that
 //! changes the output, as `option.NAME=value` ("default" when not given), so a resumed job
