@@ -238,7 +238,9 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for LibraryParser<T> {
         let text = value
             .to_str()
             .ok_or_else(|| clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd))?;
-        (self.0)(text).map_err(|e| clap::Error::raw(ErrorKind::ValueValidation, e).with_cmd(cmd))
+        // `format` adds the usage line and the `--help` tip, as clap's own value errors have.
+        (self.0)(text)
+            .map_err(|e| clap::Error::raw(ErrorKind::ValueValidation, e).format(&mut cmd.clone()))
     }
 }
 
