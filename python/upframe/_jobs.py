@@ -36,45 +36,18 @@ Progress = Callable[[int, Optional[int]], Any]
 Summary = Dict[str, Any]
 """What a finished job did."""
 Time = Union[float, str]
-"""Seconds (``12.5``) or ``"[HH:]MM:SS[.ms]"``."""
+"""Seconds (``12.5``) or ``"[HH:]MM:SS[.ms]"`` (``"1:02.5"``): ``start`` and ``duration``."""
+Bitrate = Union[int, str]
+"""Bits per second (``8_000_000``) or ``"8M"``, ``"2500k"``, ``"1500000"``: ``bitrate``."""
 
 
-def _seconds(name: str, value: Optional[Time]) -> Optional[float]:
-    """``12.5`` or ``"[HH:]MM:SS[.ms]"`` as seconds (the CLI's time syntax)."""
-    if value is None or not isinstance(value, str):
-        return value
-    parts = value.strip().split(":")
-    try:
-        if len(parts) > 3 or any(p == "" for p in parts):
-            raise ValueError
-        total = 0.0
-        for i, part in enumerate(parts):
-            total = total * 60 + (float(part) if i == len(parts) - 1 else int(part))
-    except ValueError:
-        from .errors import OptionError
-
-        raise OptionError(
-            f"--{name} {value!r}: use seconds (12.5) or [HH:]MM:SS[.ms]"
-        ) from None
-    return total
-
-
-def _bitrate(value: Union[int, str, None]) -> Optional[int]:
-    """``8_000_000``, ``"8M"``, ``"2500k"`` as bits per second (the CLI's syntax)."""
-    if value is None or not isinstance(value, str):
-        return value
-    text = value.strip()
-    mult = {"k": 1e3, "m": 1e6, "g": 1e9}.get(text[-1:].lower(), 1.0)
-    number = text[:-1] if mult != 1.0 else text
-    try:
-        bits = float(number) * mult
-        if not bits > 0:
-            raise ValueError
-    except ValueError:
-        from .errors import OptionError
-
-        raise OptionError(f"--bitrate {value!r}: use e.g. 8M, 2500k or 1500000") from None
-    return round(bits)
+def _options(options: Dict[str, Any]) -> Dict[str, Any]:
+    """The keyword options as the native core takes them: paths as ``str``, ``None`` left out.
+    Values are converted and checked there (by the library's parsers: a time or bit rate
+    string is read there too)."""
+    if options.get("model_dir") is not None:
+        options["model_dir"] = os.fspath(options["model_dir"])
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _run(
@@ -84,14 +57,9 @@ def _run(
     progress: Optional[Progress],
     options: Dict[str, Any],
 ) -> Summary:
-    for name in ("start", "duration"):
-        options[name] = _seconds(name, options.get(name))
-    options["bitrate"] = _bitrate(options.get("bitrate"))
-    for name in ("model_dir",):
-        if options.get(name) is not None:
-            options[name] = os.fspath(options[name])
-    clean = {k: v for k, v in options.items() if v is not None}
-    return _upframe.run_job(command, os.fspath(input), os.fspath(output), clean, progress)
+    return _upframe.run_job(
+        command, os.fspath(input), os.fspath(output), _options(options), progress
+    )
 
 
 def upscale(
@@ -118,10 +86,12 @@ def upscale(
         tile, tile_pad, pre_pad, alpha, denoise_strength, model_dir: as the CLI's options.
         progress: ``progress(done, total)``.
         **job_options: ``precision`` (``"fp32"``, ``"bf16"``, ``"auto"``), ``device``
-            (``"cpu"``, ``"gpu"``, ``"gpu:N"``, ``"auto"``), ``codec``, ``crf``, ``bitrate``, ``preset``, ``pix_fmt``, ``start``,
-            ``duration``, ``frames``, ``no_audio``, ``no_subtitles``, ``overwrite``,
-            ``on_decode_error``, ``segment_frames``, ``restart``, ``framerate``,
-            ``max_pixels``.
+            (``"cpu"``, ``"gpu"``, ``"gpu:N"``, ``"auto"``), ``codec``, ``crf``, ``bitrate``
+            (bits per second: ``8_000_000``, or a string ``"8M"``, ``"2500k"``), ``preset``,
+            ``pix_fmt``, ``start`` and ``duration`` (seconds: ``12.5``, or a string
+            ``"[HH:]MM:SS[.ms]"`` such as ``"1:02.5"``), ``frames``, ``no_audio``,
+            ``no_subtitles``, ``overwrite``, ``on_decode_error`` (``"abort"``, ``"skip"``),
+            ``segment_frames``, ``restart``, ``framerate``, ``max_pixels``.
 
     Raises:
         InputError, OutputError, ModelError, OptionError, ResumeError, Interrupted.

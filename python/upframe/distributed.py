@@ -28,21 +28,12 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from . import _upframe
-from ._jobs import PathLike, _bitrate, _seconds
+from ._jobs import PathLike, _options
 
 __all__ = ["upscale", "interpolate", "enhance", "plan", "run_chunk", "join"]
 
 ChunkProgress = Callable[[int, Optional[int]], Any]
 """``progress(frames_done, frames_total)``, called as chunks complete."""
-
-
-def _clean(options: Dict[str, Any]) -> Dict[str, Any]:
-    for name in ("start", "duration"):
-        options[name] = _seconds(name, options.get(name))
-    options["bitrate"] = _bitrate(options.get("bitrate"))
-    if options.get("model_dir") is not None:
-        options["model_dir"] = os.fspath(options["model_dir"])
-    return {k: v for k, v in options.items() if v is not None}
 
 
 def plan(
@@ -62,7 +53,7 @@ def plan(
         command,
         os.fspath(input),
         os.fspath(output),
-        _clean(dict(options)),
+        _options(dict(options)),
         os.fspath(plan_path),
         chunks,
         chunk_seconds,

@@ -7,6 +7,7 @@ written."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 from pathlib import Path
@@ -176,3 +177,47 @@ def test_taken_output_and_bad_options(clip, tmp_path):
     with pytest.raises(upframe.ModelError, match="no-such-model"):
         upframe.upscale(clip, tmp_path / "o.mkv", model="no-such-model")
     assert listing(tmp_path) == ["taken.mkv"]
+
+
+def test_times_and_bitrates_as_numbers_or_strings(clip, tmp_path):
+    """``start``/``duration`` and ``bitrate`` take a number or the CLI's syntax as a string
+    (read by the library's parsers, the ones the CLI uses), with the same result; a bad value
+    raises OptionError naming the option and the syntax, and writes nothing."""
+    lanczos = dict(model="lanczos", scale=2, no_audio=True, preset="ultrafast")
+    numbers = upframe.upscale(
+        clip, tmp_path / "a.mkv", start=1, duration=0.5, bitrate=300_000, **lanczos
+    )
+    strings = upframe.upscale(
+        clip,
+        tmp_path / "b.mkv",
+        start="0:01",
+        duration="00:00:00.5",
+        bitrate="300k",
+        **lanczos,
+    )
+    assert numbers["frames_out"] == strings["frames_out"] > 0, (numbers, strings)
+    assert listing(tmp_path) == ["a.mkv", "b.mkv"]
+    out = tmp_path / "o.mkv"
+    refusals = [
+        (
+            dict(start="1:xx"),
+            "--start '1:xx': invalid time: use seconds (12.5) or [HH:]MM:SS[.ms]",
+        ),
+        (dict(duration="-3"), "--duration '-3': invalid time"),
+        (dict(duration=0), "--duration must be greater than 0"),
+        (dict(start=[1]), "--start: expected seconds"),
+        (
+            dict(bitrate="fast"),
+            "--bitrate 'fast': invalid bit rate: use e.g. 8M, 2500k or 1500000",
+        ),
+        (dict(bitrate=0), "--bitrate must be greater than 0"),
+        (dict(bitrate=8e6), "--bitrate: expected bits per second"),
+        (dict(alpha="nope"), "--alpha nope: expected one of realesrgan, linear, lanczos"),
+        (dict(on_decode_error="ignore"), "--on-decode-error ignore: expected one of abort, skip"),
+    ]
+    for options, message in refusals:
+        with pytest.raises(upframe.OptionError, match=re.escape(message)):
+            upframe.upscale(clip, out, **{**lanczos, **options})
+    with pytest.raises(upframe.OptionError, match=re.escape("--order sideways: expected one of")):
+        upframe.enhance(clip, out, order="sideways", **lanczos)
+    assert listing(tmp_path) == ["a.mkv", "b.mkv"]

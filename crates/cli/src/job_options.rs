@@ -1,10 +1,15 @@
 //! The command-line face of the options every video job shares (encoder, time window,
 //! stream passthrough, decode-error policy, output safety, progress, JSON summary): their
-//! parsing into [`upframe::JobOptions`] (validated by the library, not here), the Ctrl-C /
-//! SIGTERM handler that cancels a job, and how a library error is shown (with the exact
+//! parsing into [`upframe::JobOptions`] (the time and bit-rate syntax read by the library's
+//! parsers through [`LibraryParser`], every value validated by the library, not here), the
+//! Ctrl-C / SIGTERM handler that cancels a job, and how a library error is shown (with the exact
 //! command that starts over when a job cannot be resumed).
 
 use anyhow::{anyhow, Result};
+use std::ffi::OsStr;
+
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
 use clap::{Args, ValueEnum};
 use upframe::{CancelToken, Error as UpframeError, DEFAULT_MAX_PIXELS};
 
@@ -30,7 +35,7 @@ pub struct JobOptions {
     #[arg(long, value_name = "N")]
     pub crf: Option<f32>,
     /// Target bit rate instead of CRF, e.g. 8M or 2500k.
-    #[arg(long, value_name = "B", value_parser = parse_bitrate)]
+    #[arg(long, value_name = "B", value_parser = LibraryParser(upframe::options::parse_bitrate))]
     pub bitrate: Option<u64>,
     /// Encoder preset (x264/x265: ultrafast ... veryslow). Default medium.
     #[arg(long, value_name = "P")]
@@ -39,10 +44,10 @@ pub struct JobOptions {
     #[arg(long, value_name = "F")]
     pub pix_fmt: Option<String>,
     /// Start at this time: seconds (12.5) or [HH:]MM:SS[.ms].
-    #[arg(long, value_name = "T", value_parser = parse_time)]
+    #[arg(long, value_name = "T", value_parser = LibraryParser(|s| upframe::options::parse_time("--start", s)))]
     pub start: Option<f64>,
     /// Process this long: seconds or [HH:]MM:SS[.ms].
-    #[arg(long, value_name = "T", value_parser = parse_time)]
+    #[arg(long, value_name = "T", value_parser = LibraryParser(|s| upframe::options::parse_time("--duration", s)))]
     pub duration: Option<f64>,
     /// Process at most N frames.
     #[arg(long, value_name = "N")]
@@ -214,43 +219,28 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
-/// Seconds from `12.5`, `1:02.5` or `01:01:02.5`.
-pub fn parse_time(s: &str) -> Result<f64, String> {
-    let bad = || format!("invalid time '{s}': use seconds (12.5) or [HH:]MM:SS[.ms]");
-    let parts: Vec<&str> = s.trim().split(':').collect();
-    if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
-        return Err(bad());
-    }
-    let mut total = 0.0;
-    for (i, p) in parts.iter().enumerate() {
-        let last = i + 1 == parts.len();
-        let v: f64 = if last {
-            p.parse().map_err(|_| bad())?
-        } else {
-            p.parse::<u32>().map_err(|_| bad())? as f64
-        };
-        total = total * 60.0 + v;
-    }
-    if !total.is_finite() || total < 0.0 {
-        return Err(bad());
-    }
-    Ok(total)
-}
+/// A clap value parser that is one of the library's option parsers
+/// ([`upframe::options::parse_time`], [`upframe::options::parse_bitrate`]): the syntax is
+/// the library's, and so is the error, shown as it is (it names the option and the accepted
+/// syntax already, so clap's "invalid value for" wrapping would say it twice).
+#[derive(Clone)]
+pub struct LibraryParser<T>(pub fn(&str) -> Result<T, UpframeError>);
 
-/// Bits per second from `8M`, `2500k` or `1500000`.
-pub fn parse_bitrate(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.chars().last() {
-        Some('k') | Some('K') => (&t[..t.len() - 1], 1e3),
-        Some('m') | Some('M') => (&t[..t.len() - 1], 1e6),
-        Some('g') | Some('G') => (&t[..t.len() - 1], 1e9),
-        _ => (t, 1.0),
-    };
-    match num.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok((v * mult).round() as u64),
-        _ => Err(format!(
-            "invalid bit rate '{s}': use e.g. 8M, 2500k or 1500000"
-        )),
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for LibraryParser<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value
+            .to_str()
+            .ok_or_else(|| clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        // `format` adds the usage line and the `--help` tip, as clap's own value errors have.
+        (self.0)(text)
+            .map_err(|e| clap::Error::raw(ErrorKind::ValueValidation, e).format(&mut cmd.clone()))
     }
 }
 
@@ -334,17 +324,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_parse() {
-        assert_eq!(parse_time("12.5"), Ok(12.5));
-        assert_eq!(parse_time("1:02.5"), Ok(62.5));
-        assert_eq!(parse_time("01:01:02"), Ok(3662.0));
-        assert!(parse_time("").is_err());
-        assert!(parse_time("-3").is_err());
-        assert!(parse_time("1::2").is_err());
-        assert!(parse_time("abc").is_err());
-    }
-
-    #[test]
     fn shell_words_quote() {
         assert_eq!(shell_quote("out.mp4"), "out.mp4");
         assert_eq!(shell_quote("my film.mkv"), "'my film.mkv'");
@@ -352,12 +331,45 @@ mod tests {
         assert_eq!(shell_quote(""), "''");
     }
 
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        job: JobOptions,
+    }
+
+    /// `--start`, `--duration` and `--bitrate` are read by the library's parsers, and their
+    /// errors are the library's messages (naming the option and the syntax) as they are.
     #[test]
-    fn bitrates_parse() {
-        assert_eq!(parse_bitrate("8M"), Ok(8_000_000));
-        assert_eq!(parse_bitrate("2500k"), Ok(2_500_000));
-        assert_eq!(parse_bitrate("1500000"), Ok(1_500_000));
-        assert!(parse_bitrate("0").is_err());
-        assert!(parse_bitrate("fast").is_err());
+    fn library_parsers_read_times_and_bitrates() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "upframe",
+            "--start",
+            "1:02.5",
+            "--duration",
+            "3",
+            "--bitrate",
+            "2500k",
+        ])
+        .unwrap();
+        assert_eq!(cli.job.start, Some(62.5));
+        assert_eq!(cli.job.duration, Some(3.0));
+        assert_eq!(cli.job.bitrate, Some(2_500_000));
+        let e = Cli::try_parse_from(["upframe", "--duration", "1:xx"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ValueValidation);
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "error: --duration '1:xx': invalid time: use seconds (12.5) or [HH:]MM:SS[.ms]"
+            ),
+            "{text}"
+        );
+        let text = Cli::try_parse_from(["upframe", "--bitrate", "0"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.starts_with("error: --bitrate '0': invalid bit rate: use e.g. 8M"),
+            "{text}"
+        );
     }
 }

@@ -44,6 +44,28 @@ fn usage_errors_exit_2_and_help_lists_working_commands() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // A time or bit rate the library's parser refuses: a usage error with its message, which
+    // names the option and the syntax once.
+    for (option, value, message) in [
+        (
+            "--start",
+            "1:xx",
+            "error: --start '1:xx': invalid time: use seconds (12.5) or [HH:]MM:SS[.ms]",
+        ),
+        (
+            "--bitrate",
+            "fast",
+            "error: --bitrate 'fast': invalid bit rate: use e.g. 8M, 2500k or 1500000",
+        ),
+    ] {
+        let out = upframe()
+            .args(["upscale", "-i", "a", "-o", "b", option, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(message), "{stderr}");
+    }
 }
 
 /// Every command's help describes -i/-o, and -m, -n and --model are one option everywhere

@@ -12,7 +12,9 @@
 //! with the job's "interrupted; N segments kept ..." message.
 //!
 //! Keyword options are the CLI's long option names in snake_case; each is converted to the
-//! facade's option structs and validated there, once.
+//! facade's option structs and validated there, once. What has a syntax of its own is read by
+//! the facade's parsers too: times (`start="1:02.5"`) and bit rates (`bitrate="8M"`) given as
+//! strings, and the choice words (`on_cut="blend"`, through [`Choice::parse`]).
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -21,8 +23,9 @@ use std::time::Duration;
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
+use upframe::options::{parse_bitrate, parse_device, parse_precision, parse_time};
 use upframe::{
-    AlphaMode, CancelToken, EnhanceOptions, Hooks, InterpolateOptions, JobOptions, OnCut,
+    AlphaMode, CancelToken, Choice, EnhanceOptions, Hooks, InterpolateOptions, JobOptions, OnCut,
     OnDecodeError, Order, PrecisionChoice, Summary, UpscaleOptions,
 };
 
@@ -110,26 +113,55 @@ impl<'py> Kwargs<'py> {
         })
     }
 
-    /// One of `choices` (the CLI's value names), case-insensitive.
-    fn choice<T: Copy>(&self, name: &str, choices: &[(&str, T)]) -> PyResult<Option<T>> {
-        let Some(text) = self.string(name)? else {
-            return Ok(None);
-        };
-        let wanted = text.to_ascii_lowercase().replace('_', "-");
-        match choices.iter().find(|(n, _)| *n == wanted) {
-            Some((_, v)) => Ok(Some(*v)),
-            None => {
-                let names: Vec<&str> = choices.iter().map(|c| c.0).collect();
-                Err(option_error(
+    /// One of the facade's words for a [`Choice`] option (case-insensitive, `_` for `-`).
+    fn choice<T: Choice>(&self, name: &str) -> PyResult<Option<T>> {
+        self.string(name)?
+            .map(|text| T::parse(&text).map_err(|e| raise(self.py(), &e)))
+            .transpose()
+    }
+
+    /// A number, or a string in the facade's syntax for this option (`parse`: a time, a bit
+    /// rate), whose error names the option and the syntax; `what` says what a number must be.
+    fn number_or_text<T>(
+        &self,
+        name: &str,
+        what: &str,
+        number: impl FnOnce(&Bound<'py, PyAny>) -> PyResult<T>,
+        parse: impl FnOnce(&str) -> Result<T, upframe::Error>,
+    ) -> PyResult<Option<T>> {
+        match self.take(name)? {
+            Some(v) if v.is_instance_of::<PyString>() => parse(&v.str()?.to_string())
+                .map(Some)
+                .map_err(|e| raise(self.py(), &e)),
+            Some(v) => number(&v).map(Some).map_err(|_| {
+                let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
+                option_error(
                     self.py(),
-                    format!(
-                        "--{} {text}: expected one of {}",
-                        name.replace('_', "-"),
-                        names.join(", ")
-                    ),
-                ))
-            }
+                    format!("--{}: expected {what}, got {shown}", name.replace('_', "-")),
+                )
+            }),
+            None => Ok(None),
         }
+    }
+
+    /// Seconds, as a number (`12.5`) or a string (`"1:02.5"`, `"[HH:]MM:SS[.ms]"`).
+    fn time(&self, name: &str, option: &'static str) -> PyResult<Option<f64>> {
+        self.number_or_text(
+            name,
+            "seconds (a number) or a string \"[HH:]MM:SS[.ms]\"",
+            |v| v.extract::<f64>(),
+            |text| parse_time(option, text),
+        )
+    }
+
+    /// Bits per second, as a whole number or a string (`"8M"`, `"2500k"`).
+    fn bitrate(&self, name: &str) -> PyResult<Option<u64>> {
+        self.number_or_text(
+            name,
+            "bits per second (a whole number) or a string such as \"8M\" or \"2500k\"",
+            |v| v.extract::<u64>(),
+            parse_bitrate,
+        )
     }
 
     /// Refuses what no conversion took.
@@ -163,14 +195,7 @@ fn upscale_options(k: &Kwargs<'_>, model_key: &str) -> PyResult<UpscaleOptions> 
     if let Some(v) = k.size("pre_pad")? {
         o.pre_pad = v;
     }
-    if let Some(v) = k.choice(
-        "alpha",
-        &[
-            ("realesrgan", AlphaMode::Realesrgan),
-            ("linear", AlphaMode::Linear),
-            ("lanczos", AlphaMode::Lanczos),
-        ],
-    )? {
+    if let Some(v) = k.choice::<AlphaMode>("alpha")? {
         o.alpha = v;
     }
     o.denoise_strength = k.float("denoise_strength")?;
@@ -201,14 +226,7 @@ fn interpolate_options(k: &Kwargs<'_>, model_key: &str) -> PyResult<InterpolateO
     if let Some(v) = k.float("scene_threshold")? {
         o.scene_threshold = v;
     }
-    if let Some(v) = k.choice(
-        "on_cut",
-        &[
-            ("repeat", OnCut::Repeat),
-            ("blend", OnCut::Blend),
-            ("interpolate", OnCut::Interpolate),
-        ],
-    )? {
+    if let Some(v) = k.choice::<OnCut>("on_cut")? {
         o.on_cut = v;
     }
     Ok(o)
@@ -218,11 +236,11 @@ fn job_options(k: &Kwargs<'_>) -> PyResult<JobOptions> {
     let mut o = JobOptions {
         codec: k.string("codec")?,
         crf: k.float("crf")?.map(|v| v as f32),
-        bitrate: k.count("bitrate")?,
+        bitrate: k.bitrate("bitrate")?,
         preset: k.string("preset")?,
         pix_fmt: k.string("pix_fmt")?,
-        start: k.float("start")?,
-        duration: k.float("duration")?,
+        start: k.time("start", "--start")?,
+        duration: k.time("duration", "--duration")?,
         frames: k.count("frames")?,
         segment_frames: k.count("segment_frames")?,
         framerate: k.text("framerate")?,
@@ -240,13 +258,7 @@ fn job_options(k: &Kwargs<'_>) -> PyResult<JobOptions> {
     if let Some(v) = k.bool("restart")? {
         o.restart = v;
     }
-    if let Some(v) = k.choice(
-        "on_decode_error",
-        &[
-            ("abort", OnDecodeError::Abort),
-            ("skip", OnDecodeError::Skip),
-        ],
-    )? {
+    if let Some(v) = k.choice::<OnDecodeError>("on_decode_error")? {
         o.on_decode_error = v;
     }
     if let Some(v) = k.count("max_pixels")? {
@@ -288,16 +300,10 @@ fn parse_job<'py>(
         command: name,
     };
     // One --precision for every network of the job, as on the command line.
-    let precision = k
-        .choice(
-            "precision",
-            &[
-                ("auto", PrecisionChoice::Auto),
-                ("fp32", PrecisionChoice::Fp32),
-                ("bf16", PrecisionChoice::Bf16),
-            ],
-        )?
-        .unwrap_or_default();
+    let precision = match k.string("precision")? {
+        Some(text) => parse_precision(&text).map_err(|e| raise(py, &e))?,
+        None => PrecisionChoice::default(),
+    };
     // inference_realesrgan.py's switch: the same as precision="fp32".
     let precision = match k.bool("fp32")? {
         Some(true) => PrecisionChoice::Fp32,
@@ -305,7 +311,7 @@ fn parse_job<'py>(
     };
     // Where the networks run (the upscaler's and RIFE's), as on the command line.
     let device = match k.string("device")? {
-        Some(text) => Some(crate::engine::device(&text).map_err(|e| error(py, e.kind, e.message))?),
+        Some(text) => Some(parse_device(&text).map_err(|e| raise(py, &e))?),
         None => None,
     };
     let command = match command_name {
@@ -339,13 +345,7 @@ fn parse_job<'py>(
                 interpolate.device = d;
             }
             interpolate.model_dir = k.path("model_dir")?;
-            let order = k.choice(
-                "order",
-                &[
-                    ("interpolate-first", Order::InterpolateFirst),
-                    ("upscale-first", Order::UpscaleFirst),
-                ],
-            )?;
+            let order = k.choice::<Order>("order")?;
             Command::Enhance(EnhanceOptions {
                 upscale,
                 interpolate,

@@ -6,6 +6,9 @@
 //! - **Options, validated once** ([`options`]): [`UpscaleOptions`], [`InterpolateOptions`],
 //!   [`EnhanceOptions`], [`JobOptions`], with the CLI's defaults; `validate()` gives the
 //!   checked form or an [`Error::InvalidOption`] naming the option as the user types it.
+//!   Values typed as text are read there too, for the CLI and the Python package alike:
+//!   times and bit rates ([`options::parse_time`], [`options::parse_bitrate`]), precision and
+//!   device names, and the words of choice options ([`Choice`]).
 //! - **Processors on frames** ([`Upscaler`], [`Interpolator`]): HWC `f32` frames
 //!   ([`Frame`]) in, frames out.
 //! - **Jobs on files** ([`upscale`], [`interpolate`], [`enhance`], or [`UpscaleJob`] & co. to
@@ -46,7 +49,7 @@ pub use jobs::{
     Interpolation, JobStart, Stages, Summary, UpscaleJob, UPSCALER_TO_RIFE_COST,
 };
 pub use options::{
-    AlphaMode, EnhanceOptions, InterpolateOptions, JobOptions, OnDecodeError, Order,
+    AlphaMode, Choice, EnhanceOptions, InterpolateOptions, JobOptions, OnDecodeError, Order,
     UpscaleOptions, ValidEnhance, ValidInterpolate, ValidJob, ValidUpscale,
 };
 pub use processors::{Interpolator, Upscaler};

@@ -2,7 +2,9 @@
 //! [`InterpolateOptions`], [`EnhanceOptions`], [`JobOptions`], each with the CLI's defaults)
 //! and its validated form, checked once here (the pattern of ripgrep's `HiArgs` and rav1e's
 //! `Config::validate`: parse → one validated struct → run). Every refusal is an
-//! [`Error::InvalidOption`] naming the option as the user types it.
+//! [`Error::InvalidOption`] naming the option as the user types it. The syntax of values typed
+//! as text (times, bit rates, precision and device names, choice words) is read here too, so
+//! the CLI and the Python package accept the same text with the same errors.
 //!
 //! The validated forms also render the resumable job's key ([`JobKey`]): every option that
 //! changes the output, as `option.NAME=value` ("default" when not given), so a resumed job
@@ -48,26 +50,119 @@ mod as_text {
     }
 }
 
-/// [`OnCut`] as the CLI's `--on-cut` words.
+/// [`OnCut`] as its [`Choice`] words (`--on-cut`).
 mod on_cut_text {
     use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
     use upframe_pipeline::jobs::interpolate::OnCut;
 
+    use super::Choice;
+
     pub fn serialize<S: Serializer>(value: &OnCut, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match value {
-            OnCut::Repeat => "repeat",
-            OnCut::Blend => "blend",
-            OnCut::Interpolate => "interpolate",
-        })
+        s.serialize_str(value.word())
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OnCut, D::Error> {
-        match String::deserialize(d)?.as_str() {
-            "repeat" => Ok(OnCut::Repeat),
-            "blend" => Ok(OnCut::Blend),
-            "interpolate" => Ok(OnCut::Interpolate),
-            other => Err(D::Error::custom(format!("unknown on_cut {other:?}"))),
+        OnCut::parse(&String::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
+/// An option whose value is one of a few words (`--alpha`, `--on-cut`, `--on-decode-error`,
+/// `--order`). The words live here, once: the Python package parses them with
+/// [`Choice::parse`], and plan files and job keys write them with [`Choice::word`].
+pub trait Choice: Copy + PartialEq + Sized + 'static {
+    /// The option as the user types it (`--alpha`).
+    const OPTION: &'static str;
+    /// Every value, in the order an error lists them.
+    const ALL: &'static [Self];
+
+    /// The word the user types for this value.
+    fn word(self) -> &'static str;
+
+    /// The value `text` names: case-insensitive, with `_` read as `-` (Python's snake_case
+    /// spelling of `upscale-first`); otherwise an [`Error::InvalidOption`] that lists the words.
+    fn parse(text: &str) -> Result<Self, Error> {
+        let wanted = text.to_ascii_lowercase().replace('_', "-");
+        if let Some(v) = Self::ALL.iter().find(|v| v.word() == wanted) {
+            return Ok(*v);
         }
+        let words: Vec<&str> = Self::ALL.iter().map(|v| v.word()).collect();
+        Err(Error::option(
+            Self::OPTION,
+            format!(
+                "{} {text}: expected one of {}",
+                Self::OPTION,
+                words.join(", ")
+            ),
+        ))
+    }
+}
+
+/// `--precision` from its words (`auto`, `fp32`, `bf16`, and the aliases `f32`, `float32`,
+/// `bfloat16`; case-insensitive), as the CLI reads it.
+pub fn parse_precision(text: &str) -> Result<PrecisionChoice, Error> {
+    text.parse()
+        .map_err(|e| Error::option("--precision", format!("--precision {text}: {e}")))
+}
+
+/// `--device` from its words (`cpu`, `gpu`, `gpu:N`, `auto`; case-insensitive), as the CLI
+/// reads it.
+pub fn parse_device(text: &str) -> Result<Device, Error> {
+    text.to_ascii_lowercase()
+        .parse()
+        .map_err(|e| Error::option("--device", format!("--device {text}: {e}")))
+}
+
+/// The syntax of a time option, in its errors.
+const TIME_SYNTAX: &str = "use seconds (12.5) or [HH:]MM:SS[.ms]";
+
+/// Seconds from the time syntax of `--start` and `--duration`: `12.5`, `1:02.5` or
+/// `01:01:02.5` (`[HH:]MM:SS[.ms]`: whole hours and minutes, seconds with a fraction).
+/// `option` is the option being read, named in the error. Only the syntax is checked here; a
+/// zero duration is refused by [`JobOptions::validate`], which also sees times given as
+/// numbers.
+pub fn parse_time(option: &'static str, text: &str) -> Result<f64, Error> {
+    let bad = || {
+        Error::option(
+            option,
+            format!("{option} '{text}': invalid time: {TIME_SYNTAX}"),
+        )
+    };
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+        return Err(bad());
+    }
+    let mut total = 0.0;
+    for (i, p) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let v: f64 = if last {
+            p.parse().map_err(|_| bad())?
+        } else {
+            p.parse::<u32>().map_err(|_| bad())? as f64
+        };
+        total = total * 60.0 + v;
+    }
+    if !total.is_finite() || total < 0.0 {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+/// Bits per second from the syntax of `--bitrate`: `8M`, `2500k`, `1500000` (suffixes k, M, G
+/// in either case, powers of 1000; a fraction such as `1.5M` is allowed). Zero is refused.
+pub fn parse_bitrate(text: &str) -> Result<u64, Error> {
+    let t = text.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('k') | Some('K') => (&t[..t.len() - 1], 1e3),
+        Some('m') | Some('M') => (&t[..t.len() - 1], 1e6),
+        Some('g') | Some('G') => (&t[..t.len() - 1], 1e9),
+        _ => (t, 1.0),
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok((v * mult).round() as u64),
+        _ => Err(Error::option(
+            "--bitrate",
+            format!("--bitrate '{text}': invalid bit rate: use e.g. 8M, 2500k or 1500000"),
+        )),
     }
 }
 
@@ -89,6 +184,19 @@ pub enum AlphaMode {
     Lanczos,
 }
 
+impl Choice for AlphaMode {
+    const OPTION: &'static str = "--alpha";
+    const ALL: &'static [Self] = &[AlphaMode::Realesrgan, AlphaMode::Linear, AlphaMode::Lanczos];
+
+    fn word(self) -> &'static str {
+        match self {
+            AlphaMode::Realesrgan => "realesrgan",
+            AlphaMode::Linear => "linear",
+            AlphaMode::Lanczos => "lanczos",
+        }
+    }
+}
+
 /// What to do with undecodable frames and inputs shorter than they declare
 /// (`--on-decode-error`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +209,18 @@ pub enum OnDecodeError {
     Skip,
 }
 
+impl Choice for OnDecodeError {
+    const OPTION: &'static str = "--on-decode-error";
+    const ALL: &'static [Self] = &[OnDecodeError::Abort, OnDecodeError::Skip];
+
+    fn word(self) -> &'static str {
+        match self {
+            OnDecodeError::Abort => "abort",
+            OnDecodeError::Skip => "skip",
+        }
+    }
+}
+
 /// Which model of `enhance` runs first (`--order`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -109,6 +229,31 @@ pub enum Order {
     InterpolateFirst,
     /// Upscale every input frame, then interpolate at the output size.
     UpscaleFirst,
+}
+
+impl Choice for Order {
+    const OPTION: &'static str = "--order";
+    const ALL: &'static [Self] = &[Order::InterpolateFirst, Order::UpscaleFirst];
+
+    fn word(self) -> &'static str {
+        match self {
+            Order::InterpolateFirst => "interpolate-first",
+            Order::UpscaleFirst => "upscale-first",
+        }
+    }
+}
+
+impl Choice for OnCut {
+    const OPTION: &'static str = "--on-cut";
+    const ALL: &'static [Self] = &[OnCut::Repeat, OnCut::Blend, OnCut::Interpolate];
+
+    fn word(self) -> &'static str {
+        match self {
+            OnCut::Repeat => "repeat",
+            OnCut::Blend => "blend",
+            OnCut::Interpolate => "interpolate",
+        }
+    }
 }
 
 impl std::fmt::Display for Order {
@@ -383,14 +528,7 @@ impl ValidUpscale {
         key.push("option.tile", o.tile.to_string());
         key.push("option.tile_pad", o.tile_pad.to_string());
         key.push("option.pre_pad", o.pre_pad.to_string());
-        key.push(
-            "option.alpha",
-            match o.alpha {
-                AlphaMode::Realesrgan => "realesrgan",
-                AlphaMode::Linear => "linear",
-                AlphaMode::Lanczos => "lanczos",
-            },
-        );
+        key.push("option.alpha", o.alpha.word());
         key.push("option.denoise_strength", opt(o.denoise_strength));
         // The resolved precision is in the processor's own key entries too: a resume never
         // mixes precisions.
@@ -496,14 +634,7 @@ impl ValidInterpolate {
         key.push("option.rife_refine", o.refine.to_string());
         key.push(format!("option.{model_key}_precision"), o.precision.name());
         key.push("option.scene_threshold", o.scene_threshold.to_string());
-        key.push(
-            "option.on_cut",
-            match o.on_cut {
-                OnCut::Repeat => "repeat",
-                OnCut::Blend => "blend",
-                OnCut::Interpolate => "interpolate",
-            },
-        );
+        key.push("option.on_cut", o.on_cut.word());
     }
 }
 
@@ -565,6 +696,14 @@ impl JobOptions {
                     format!("--start {s}: must be 0 or more seconds"),
                 ));
             }
+        }
+        // A bit rate typed as text is refused at 0 by `parse_bitrate`; this is for one given
+        // as a number (the Python package, a plan file, a library caller).
+        if let Some(0) = self.bitrate {
+            return Err(Error::option(
+                "--bitrate",
+                "--bitrate must be greater than 0",
+            ));
         }
         if let Some(crf) = self.crf {
             if !crf.is_finite() {
@@ -730,6 +869,119 @@ mod tests {
         }
         .validate()
         .is_ok());
+    }
+
+    #[test]
+    fn times_parse() {
+        assert_eq!(parse_time("--start", "12.5").unwrap(), 12.5);
+        assert_eq!(parse_time("--start", "1:02.5").unwrap(), 62.5);
+        assert_eq!(parse_time("--start", "01:01:02").unwrap(), 3662.0);
+        assert!(parse_time("--start", "").is_err());
+        assert!(parse_time("--start", "-3").is_err());
+        assert!(parse_time("--start", "1::2").is_err());
+        assert!(parse_time("--start", "abc").is_err());
+        match parse_time("--duration", "1:xx") {
+            Err(Error::InvalidOption { option, message }) => {
+                assert_eq!(option, "--duration");
+                assert_eq!(
+                    message,
+                    "--duration '1:xx': invalid time: use seconds (12.5) or [HH:]MM:SS[.ms]"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bitrates_parse() {
+        assert_eq!(parse_bitrate("8M").unwrap(), 8_000_000);
+        assert_eq!(parse_bitrate("2500k").unwrap(), 2_500_000);
+        assert_eq!(parse_bitrate("1500000").unwrap(), 1_500_000);
+        assert!(parse_bitrate("0").is_err());
+        match parse_bitrate("fast") {
+            Err(Error::InvalidOption { option, message }) => {
+                assert_eq!(option, "--bitrate");
+                assert!(
+                    message.contains("'fast'") && message.contains("8M, 2500k"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A bit rate given as a number is checked by validate.
+        let e = JobOptions {
+            bitrate: Some(0),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidOption {
+                    option: "--bitrate",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    /// Every value reads back from its word (in Python's spelling too), and an unknown word
+    /// names the option and the words.
+    fn words_read_back<T: Choice + std::fmt::Debug>() {
+        for &v in T::ALL {
+            assert_eq!(T::parse(v.word()).unwrap(), v);
+            assert_eq!(
+                T::parse(&v.word().to_ascii_uppercase().replace('-', "_")).unwrap(),
+                v
+            );
+        }
+        match T::parse("nope") {
+            Err(Error::InvalidOption { option, message }) => {
+                assert_eq!(option, T::OPTION);
+                let words: Vec<&str> = T::ALL.iter().map(|v| v.word()).collect();
+                assert_eq!(
+                    message,
+                    format!("{} nope: expected one of {}", T::OPTION, words.join(", "))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn precisions_and_devices_parse() {
+        assert_eq!(parse_precision("BF16").unwrap(), PrecisionChoice::Bf16);
+        assert_eq!(parse_precision("float32").unwrap(), PrecisionChoice::Fp32);
+        assert!(matches!(
+            parse_precision("fp16"),
+            Err(Error::InvalidOption { option: "--precision", message }) if message.starts_with("--precision fp16: ")
+        ));
+        assert_eq!(parse_device("GPU:1").unwrap(), Device::Gpu(Some(1)));
+        assert_eq!(parse_device("auto").unwrap(), Device::Auto);
+        assert!(matches!(
+            parse_device("tpu"),
+            Err(Error::InvalidOption { option: "--device", message }) if message.starts_with("--device tpu: ")
+        ));
+    }
+
+    #[test]
+    fn choices_read_back() {
+        words_read_back::<AlphaMode>();
+        words_read_back::<OnDecodeError>();
+        words_read_back::<Order>();
+        words_read_back::<OnCut>();
+        // The serde names of the plan file are the same words.
+        for &v in AlphaMode::ALL {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.word());
+        }
+        for &v in OnDecodeError::ALL {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.word());
+        }
+        for &v in Order::ALL {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.word());
+        }
     }
 
     #[test]
