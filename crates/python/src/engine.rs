@@ -59,33 +59,19 @@ pub struct UpscaleArgs {
     pub dni: Option<(String, f64)>,
 }
 
-/// `--precision` by the CLI's value names.
+/// `--precision` by the CLI's value names (the library's one parser).
 pub fn precision_choice(value: &str) -> Result<upframe::PrecisionChoice> {
-    value
-        .to_ascii_lowercase()
-        .parse()
-        .map_err(|e| EngineError::new(Kind::Option, format!("--precision {value}: {e}")))
+    Ok(upframe::options::parse_precision(value)?)
 }
 
-/// `--device` by the CLI's value names.
+/// `--device` by the CLI's value names (the library's one parser).
 pub fn device(value: &str) -> Result<upframe::Device> {
-    value
-        .to_ascii_lowercase()
-        .parse()
-        .map_err(|e| EngineError::new(Kind::Option, format!("--device {value}: {e}")))
+    Ok(upframe::options::parse_device(value)?)
 }
 
-/// `--alpha` by the CLI's value names.
+/// `--alpha` by the CLI's value names (the library's one parser).
 pub fn alpha_mode(value: &str) -> Result<AlphaMode> {
-    match value.to_ascii_lowercase().as_str() {
-        "realesrgan" => Ok(AlphaMode::Realesrgan),
-        "linear" => Ok(AlphaMode::Linear),
-        "lanczos" => Ok(AlphaMode::Lanczos),
-        _ => Err(EngineError::new(
-            Kind::Option,
-            format!("--alpha {value}: expected one of realesrgan, linear, lanczos"),
-        )),
-    }
+    Ok(<AlphaMode as upframe::options::Choice>::parse(value)?)
 }
 
 enum UpscalerImpl {

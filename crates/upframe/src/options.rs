@@ -100,7 +100,8 @@ pub trait Choice: Copy + PartialEq + Sized + 'static {
 /// `--precision` from its words (`auto`, `fp32`, `bf16`, and the aliases `f32`, `float32`,
 /// `bfloat16`; case-insensitive), as the CLI reads it.
 pub fn parse_precision(text: &str) -> Result<PrecisionChoice, Error> {
-    text.parse()
+    text.to_ascii_lowercase()
+        .parse()
         .map_err(|e| Error::option("--precision", format!("--precision {text}: {e}")))
 }
 
