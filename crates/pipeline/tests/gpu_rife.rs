@@ -130,3 +130,89 @@ fn a_gpu_memory_failure_runs_the_pair_on_the_cpu_and_says_so() {
     assert!(rife.take_notes().is_empty());
     assert!(max_level_diff(&cpu, &second) <= 1);
 }
+
+/// Streaming (pair N's IFNet runs on the GPU while pair N-1's frame is read back and
+/// finished) gives the frames `interpolate` gives, in order; one pair is held in flight. The
+/// last pair has another size with the same padded size, and is gray with alpha.
+#[test]
+fn streamed_pairs_equal_pairs_interpolated_one_by_one() {
+    if !gpu_present() {
+        return;
+    }
+    let Some((model, a, b)) = eggs() else { return };
+    let (small_a, small_b) = (crop(&a, 4, 4, 40, 30), crop(&b, 4, 4, 40, 30));
+    let gray_alpha = |f: &Frame| {
+        let mut g = Frame::new(f.width, f.height, 2, f.depth);
+        for (o, p) in g.data.chunks_exact_mut(2).zip(f.data.chunks_exact(3)) {
+            o[0] = p[1];
+            o[1] = p[0];
+        }
+        g
+    };
+    let pairs = [
+        (a.clone(), b.clone(), 0.5),
+        (b.clone(), a.clone(), 0.25),
+        (gray_alpha(&small_a), gray_alpha(&small_b), 0.75),
+    ];
+    let mut one_by_one = RifeInterpolator::load(&model, 1.0).unwrap();
+    one_by_one.use_device(Device::Gpu(None), false).unwrap();
+    let expected: Vec<Frame> = pairs
+        .iter()
+        .map(|(x, y, t)| one_by_one.interpolate(x, y, *t).unwrap())
+        .collect();
+    let mut streaming = RifeInterpolator::load(&model, 1.0).unwrap();
+    streaming.use_device(Device::Gpu(None), false).unwrap();
+    let mut got = Vec::new();
+    for (i, (x, y, t)) in pairs.iter().enumerate() {
+        let out = streaming.submit(x, y, *t).unwrap();
+        assert_eq!(out.is_none(), i == 0, "pair {i}: one pair stays in flight");
+        got.extend(out);
+    }
+    while let Some(f) = streaming.drain().unwrap() {
+        got.push(f);
+    }
+    assert_eq!(got.len(), pairs.len());
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(
+            (g.width, g.height, g.channels),
+            (e.width, e.height, e.channels)
+        );
+        assert!(g.data == e.data, "pair {i} differs when streamed");
+    }
+}
+
+/// An allocation failure with a pair in flight: the failing pair runs on the CPU (noted), and
+/// the pair in flight, whose read-back the failure discarded, runs again; both equal the CPU.
+#[test]
+fn a_failure_with_a_pair_in_flight_runs_both_pairs_again() {
+    if !gpu_present() {
+        return;
+    }
+    let Some((model, a, b)) = eggs() else { return };
+    let (small_a, small_b) = (crop(&a, 0, 0, 32, 32), crop(&b, 0, 0, 32, 32));
+    let mut cpu_rife = RifeInterpolator::load(&model, 1.0).unwrap();
+    let cpu_small = cpu_rife.interpolate(&small_a, &small_b, 0.5).unwrap();
+    let cpu_large = cpu_rife.interpolate(&a, &b, 0.5).unwrap();
+    let mut rife = RifeInterpolator::load(&model, 1.0).unwrap();
+    rife.use_device(Device::Gpu(None), false).unwrap();
+    assert!(rife.submit(&small_a, &small_b, 0.5).unwrap().is_none());
+    // Both pairs pad to 128×128, so the large one reuses the small one's pooled buffers; its
+    // only new buffer is a second read-back buffer (the first is the small pair's, in
+    // flight): that allocation fails.
+    rife.fail_next_gpu_allocation_at_least(1);
+    let first = rife
+        .submit(&a, &b, 0.5)
+        .unwrap()
+        .expect("the small pair comes out");
+    let second = rife.drain().unwrap().expect("then the large one");
+    let notes = rife.take_notes();
+    println!("{notes:?}");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("ran on the CPU"), "{}", notes[0]);
+    assert!(max_level_diff(&cpu_small, &first) <= 1);
+    assert_eq!(
+        max_level_diff(&cpu_large, &second),
+        0,
+        "the large pair ran on the CPU"
+    );
+}

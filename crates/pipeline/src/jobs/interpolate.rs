@@ -13,6 +13,7 @@
 //! processing ([`PairStage`]: `pre`, scene-cut checks, the interpolator, `post`) and encoding
 //! each on their own thread, with bounded queues between them.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -275,6 +276,7 @@ pub fn run_interpolate_job_with(
         cuts: Vec::new(),
         static_pairs: 0,
         chunk_done: &chunk_done,
+        queue: VecDeque::new(),
     };
     let mut next = Some(second).filter(|_| !nothing_to_make);
     let mut resume = None;
@@ -416,6 +418,53 @@ struct PairStage<'a> {
     static_pairs: u64,
     /// Raised once a chunk's last output frame is made, so the decoder stops reading.
     chunk_done: &'a AtomicBool,
+    /// Output frames made or being made, in output order: repeated and blended frames wait
+    /// here behind interpolated ones still in flight on a GPU.
+    queue: VecDeque<Queued>,
+}
+
+/// An output frame of [`PairStage`] on its way to `post`.
+enum Queued {
+    Ready(Frame),
+    /// Started by the interpolator's `submit`; `pts` and `index` go on the frame it returns.
+    Interpolating {
+        pts: i64,
+        index: u64,
+    },
+}
+
+/// Puts a frame the interpolator finished in the oldest [`Queued::Interpolating`] place
+/// (interpolators return frames in the order they were started).
+fn place_interpolated(queue: &mut VecDeque<Queued>, mut frame: Frame) -> Result<(), PipelineError> {
+    let slot = queue
+        .iter_mut()
+        .find(|q| matches!(q, Queued::Interpolating { .. }))
+        .ok_or_else(|| {
+            processor_error(
+                "interpolate",
+                "an interpolator returned a frame it was not asked for".into(),
+            )
+        })?;
+    if let Queued::Interpolating { pts, index } = *slot {
+        frame.pts = Some(pts);
+        frame.index = index;
+    }
+    *slot = Queued::Ready(frame);
+    Ok(())
+}
+
+/// Hands the ready frames at the front of `queue` on through `post`.
+fn release(
+    queue: &mut VecDeque<Queued>,
+    post: &mut [Box<dyn FrameProcessor>],
+    out: &mut Emit<'_>,
+) -> Result<(), PipelineError> {
+    while let Some(Queued::Ready(_)) = queue.front() {
+        if let Some(Queued::Ready(frame)) = queue.pop_front() {
+            feed_chain(post, 0, frame, out)?;
+        }
+    }
+    Ok(())
 }
 
 impl Stage for PairStage<'_> {
@@ -464,6 +513,7 @@ impl Stage for PairStage<'_> {
                 self.interpolator,
                 self.post,
                 &mut self.counters,
+                &mut self.queue,
                 out,
             )?;
         }
@@ -490,15 +540,20 @@ impl Stage for PairStage<'_> {
                 self.interpolator,
                 self.post,
                 &mut self.counters,
+                &mut self.queue,
                 out,
             )?;
         }
-        drain_chain(self.post, out)
+        self.flush(out)
     }
 
-    /// The frames `post` holds (a GPU upscaler's frame in flight) were made before the
-    /// source's error: they go out.
+    /// The frames held by the interpolator (a GPU pair in flight) and by `post` (a GPU
+    /// upscaler's frame in flight) were made before the source's end or error: they go out.
     fn flush(&mut self, out: &mut Emit<'_>) -> Result<(), PipelineError> {
+        while let Some(frame) = self.interpolator.drain()? {
+            place_interpolated(&mut self.queue, frame)?;
+        }
+        release(&mut self.queue, self.post, out)?;
         drain_chain(self.post, out)
     }
 }
@@ -704,6 +759,7 @@ fn emit(
     interpolator: &mut dyn FrameInterpolator,
     post: &mut [Box<dyn FrameProcessor>],
     counters: &mut Counters,
+    queue: &mut VecDeque<Queued>,
     out: &mut Emit<'_>,
 ) -> Result<(), PipelineError> {
     for slot in slots {
@@ -714,6 +770,10 @@ fn emit(
             counters.frames_out += 1;
             continue;
         }
+        // Counted when made: an interpolator or a `post` processor that streams hands it on
+        // with a later one.
+        let (pts, index) = (slot.pts, counters.frames_out);
+        counters.frames_out += 1;
         let mut frame = if slot.timestep <= 0.0 || mode == PairMode::Repeat {
             a.clone()
         } else if mode == PairMode::Blend {
@@ -725,13 +785,17 @@ fn emit(
             f
         } else {
             counters.interpolated += 1;
-            interpolator.interpolate(a, b, slot.timestep as f32)?
+            queue.push_back(Queued::Interpolating { pts, index });
+            if let Some(done) = interpolator.submit(a, b, slot.timestep as f32)? {
+                place_interpolated(queue, done)?;
+            }
+            release(queue, post, out)?;
+            continue;
         };
-        frame.pts = Some(slot.pts);
-        frame.index = counters.frames_out;
-        // Counted when made: a streaming `post` may hand it on with the next one.
-        feed_chain(post, 0, frame, out)?;
-        counters.frames_out += 1;
+        frame.pts = Some(pts);
+        frame.index = index;
+        queue.push_back(Queued::Ready(frame));
+        release(queue, post, out)?;
     }
     Ok(())
 }

@@ -91,6 +91,27 @@ pub trait FrameInterpolator: Send {
         t: f32,
     ) -> Result<Frame, PipelineError>;
 
+    /// Starts the frame at `t` between `first` and `second` and returns the oldest finished
+    /// one, if any, in the order started: the streaming form of
+    /// [`FrameInterpolator::interpolate`]. An interpolator that overlaps pairs (RIFE on a GPU)
+    /// holds one and returns `None` meanwhile; the default interpolates at once. A caller that
+    /// submits calls [`FrameInterpolator::drain`] at the end and does not mix in
+    /// `interpolate` calls.
+    fn submit(
+        &mut self,
+        first: &Frame,
+        second: &Frame,
+        t: f32,
+    ) -> Result<Option<Frame>, PipelineError> {
+        self.interpolate(first, second, t).map(Some)
+    }
+
+    /// One frame [`FrameInterpolator::submit`] still holds (the oldest), `None` when none is
+    /// left.
+    fn drain(&mut self) -> Result<Option<Frame>, PipelineError> {
+        Ok(None)
+    }
+
     /// Settings that change the synthesised frames beyond the job's options (e.g. the
     /// precision), recorded in a resumable job's key like [`FrameProcessor::job_key`].
     fn job_key(&self) -> Vec<(String, String)> {

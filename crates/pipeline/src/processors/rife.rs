@@ -12,11 +12,13 @@
 //!
 //! [`RifeInterpolator::use_device`] moves the network to a GPU (`upframe-gpu`, the same IFNet
 //! code over its backend; weights uploaded once, buffers pooled across pairs). IFNet runs whole
-//! frames (no tiles), so a GPU memory failure runs that pair on the CPU and says so.
+//! frames (no tiles), so a GPU memory failure runs that pair on the CPU and says so. In a job
+//! the pairs stream ([`FrameInterpolator::submit`]): pair N's IFNet runs on the GPU while pair
+//! N-1's frame is read back and finished on the CPU.
 
 use std::path::Path;
 
-use upframe_gpu::GpuBackend;
+use upframe_gpu::{GpuBackend, PendingDownload};
 use upframe_media::Frame;
 use upframe_models::{load_model, IfNet, IfNetOptions};
 use upframe_nn::{Backend, Tensor, Workspace};
@@ -45,13 +47,43 @@ pub struct RifeInterpolator {
     name: String,
     ws: Workspace,
     precision: ResolvedPrecision,
-    padded0: Option<Tensor>,
-    padded1: Option<Tensor>,
-    /// The frame size (width, height) whose pixels `padded0`/`padded1` hold: zero outside it.
-    padded_for: (usize, usize),
+    /// Padded input tensors free for reuse, each with the frame size (width, height) whose
+    /// pixels it holds: zero outside it. Two while a pair is in flight on the GPU.
+    spare: Vec<(Tensor, (usize, usize))>,
     /// Set by [`RifeInterpolator::use_device`] when the network runs on a GPU.
     gpu: Option<RifeGpu>,
+    /// The pair [`FrameInterpolator::submit`] holds while IFNet runs on the GPU.
+    in_flight: Option<PairRun>,
     notes: Vec<String>,
+}
+
+/// What the finished frame takes from its pair besides the network's output.
+struct PairFrame {
+    width: usize,
+    height: usize,
+    channels: usize,
+    depth: upframe_media::SampleDepth,
+    index: u64,
+    t: f32,
+    /// The pair's alpha planes (2- and 4-channel frames), blended linearly.
+    alpha: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+/// One interpolation between [`RifeInterpolator::start_pair`] and
+/// [`RifeInterpolator::finish_pair`].
+enum PairRun {
+    /// Finished.
+    Done(Frame),
+    /// IFNet submitted to the GPU.
+    InFlight(Box<InFlightPair>),
+}
+
+/// A pair whose IFNet runs on the GPU; the padded inputs are kept to run again if the
+/// read-back fails.
+struct InFlightPair {
+    pending: PendingDownload,
+    inputs: [(Tensor, (usize, usize)); 2],
+    frame: PairFrame,
 }
 
 /// IFNet on a GPU: the backend (weights cached, buffers pooled) and what was chosen.
@@ -84,10 +116,9 @@ impl RifeInterpolator {
             name: name.into(),
             ws: Workspace::new(),
             precision: resolve_precision(PrecisionChoice::Fp32, ModelFamily::Rife),
-            padded0: None,
-            padded1: None,
-            padded_for: (0, 0),
+            spare: Vec::new(),
             gpu: None,
+            in_flight: None,
             notes: Vec::new(),
         })
     }
@@ -160,51 +191,27 @@ impl RifeInterpolator {
         }
     }
 
-    /// The merged frame (padded size) for the padded pair, on the GPU when one is in use.
+    /// The merged frame (padded size) for the padded pair, on the GPU when one is in use (the
+    /// CPU after a GPU memory failure).
     fn merged(&mut self, p0: &Tensor, p1: &Tensor, t: f32) -> Result<Tensor, PipelineError> {
-        let model_error = |name: &str, e: upframe_models::ModelError| PipelineError::Processor {
-            processor: name.to_string(),
-            message: e.to_string(),
-        };
         if let Some(gpu) = &mut self.gpu {
-            match run_gpu(
-                &self.net,
-                gpu,
-                p0,
-                p1,
-                t,
-                self.scale,
-                self.options,
-                &mut self.ws,
-            ) {
-                Ok(frame) => return Ok(frame),
-                Err(GpuRunError::Model(e)) => return Err(model_error(&self.name, e)),
-                Err(GpuRunError::Gpu(e)) if e.is_memory() => {
-                    let note = format!(
-                        "{}: {e}; this pair ran on the CPU ({}x{} padded)",
-                        self.name,
-                        p0.w(),
-                        p0.h()
-                    );
-                    tracing::warn!("{note}");
-                    self.notes.push(note);
+            let run = start_gpu(&self.net, gpu, p0, p1, t, self.scale, self.options);
+            let run = run.and_then(|pending| {
+                let mut merged = self.ws.tensor(pending.shape());
+                match gpu.backend.finish_download(pending, &mut merged) {
+                    Ok(()) => Ok(merged),
+                    Err(e) => {
+                        self.ws.recycle(merged);
+                        Err(GpuRunError::Gpu(e))
+                    }
                 }
-                Err(GpuRunError::Gpu(e)) => {
-                    return Err(PipelineError::Processor {
-                        processor: self.name.clone(),
-                        message: e.to_string(),
-                    })
-                }
+            });
+            match run {
+                Ok(merged) => return Ok(merged),
+                Err(e) => self.gpu_failed(e, p0)?,
             }
         }
-        let out = self
-            .net
-            .forward_with(p0, p1, t, self.scale, self.options, &mut self.ws)
-            .map_err(|e| model_error(&self.name, e))?;
-        for x in [out.flow, out.mask, out.mask_logits] {
-            self.ws.recycle(x);
-        }
-        Ok(out.frame)
+        self.cpu_merged(p0, p1, t)
     }
 
     /// The precision the network runs in and why.
@@ -227,11 +234,231 @@ impl RifeInterpolator {
         let m = self.net.padding_multiple(self.scale);
         (round_up(height, m), round_up(width, m))
     }
+
+    /// Checks a pair and `t`; what the finished frame needs from them.
+    fn check_pair(
+        &self,
+        first: &Frame,
+        second: &Frame,
+        t: f32,
+    ) -> Result<PairFrame, PipelineError> {
+        if first.width != second.width
+            || first.height != second.height
+            || first.channels != second.channels
+        {
+            return Err(PipelineError::InvalidSize {
+                width: second.width,
+                height: second.height,
+                reason: format!(
+                    "frames to interpolate differ: {}x{}x{} and {}x{}x{}",
+                    first.width,
+                    first.height,
+                    first.channels,
+                    second.width,
+                    second.height,
+                    second.channels
+                ),
+            });
+        }
+        if !(t > 0.0 && t < 1.0) {
+            return Err(PipelineError::Processor {
+                processor: self.name.clone(),
+                message: format!("timestep {t} is outside (0, 1)"),
+            });
+        }
+        let (w, h, c) = (first.width, first.height, first.channels);
+        if w == 0 || h == 0 || !(1..=4).contains(&c) {
+            return Err(PipelineError::InvalidSize {
+                width: w,
+                height: h,
+                reason: format!("cannot interpolate frames with {c} channels"),
+            });
+        }
+        let alpha_of = |f: &Frame| f.data.chunks_exact(c).map(|px| px[c - 1]).collect();
+        Ok(PairFrame {
+            width: w,
+            height: h,
+            channels: c,
+            depth: first.depth,
+            index: first.index,
+            t,
+            alpha: (c == 2 || c == 4).then(|| (alpha_of(first), alpha_of(second))),
+        })
+    }
+
+    /// `frame`'s colour zero-padded to the network's size, in a reused tensor. Only the frame
+    /// region is rewritten while the size holds, so the zero padding stays zero; a tensor that
+    /// held a frame of another size with the same padded size (the library and Python take any
+    /// size per pair) is cleared first, or that frame's pixels would be read as padding.
+    fn padded(&mut self, frame: &Frame) -> (Tensor, (usize, usize)) {
+        let size = (frame.width, frame.height);
+        let (ph, pw) = self.padded_size(frame.width, frame.height);
+        let shape = [1, ph, pw, 3];
+        let mut t = match self.spare.iter().position(|(t, _)| t.shape() == shape) {
+            Some(i) => {
+                let (mut t, held) = self.spare.swap_remove(i);
+                if held != size {
+                    t.data_mut().fill(0.0);
+                }
+                t
+            }
+            None => Tensor::zeros(shape),
+        };
+        fill_padded(frame, &mut t);
+        (t, size)
+    }
+
+    /// Starts IFNet on a checked pair: on the GPU it is submitted and left in flight; on the
+    /// CPU (or after a GPU failure at submission) it runs to the end here.
+    fn start_pair(
+        &mut self,
+        first: &Frame,
+        second: &Frame,
+        frame: PairFrame,
+    ) -> Result<PairRun, PipelineError> {
+        let inputs = [self.padded(first), self.padded(second)];
+        if let Some(gpu) = &mut self.gpu {
+            let started = start_gpu(
+                &self.net,
+                gpu,
+                &inputs[0].0,
+                &inputs[1].0,
+                frame.t,
+                self.scale,
+                self.options,
+            );
+            match started {
+                Ok(pending) => {
+                    return Ok(PairRun::InFlight(Box::new(InFlightPair {
+                        pending,
+                        inputs,
+                        frame,
+                    })))
+                }
+                Err(e) => self.gpu_failed(e, &inputs[0].0)?,
+            }
+        }
+        let merged = self.cpu_merged(&inputs[0].0, &inputs[1].0, frame.t);
+        self.spare.extend(inputs);
+        Ok(PairRun::Done(self.assemble(&merged?, frame)))
+    }
+
+    /// The frame of a [`RifeInterpolator::start_pair`]. A GPU run whose read-back failed (out
+    /// of memory, or discarded by another pair's failure) runs again here.
+    fn finish_pair(&mut self, run: PairRun) -> Result<Frame, PipelineError> {
+        let InFlightPair {
+            pending,
+            inputs,
+            frame,
+        } = match run {
+            PairRun::Done(frame) => return Ok(frame),
+            PairRun::InFlight(pair) => *pair,
+        };
+        let gpu = self.gpu.as_mut().expect("a pair in flight has a GPU");
+        let mut merged = self.ws.tensor(pending.shape());
+        let merged = match gpu.backend.finish_download(pending, &mut merged) {
+            Ok(()) => Ok(merged),
+            Err(e) => {
+                self.ws.recycle(merged);
+                if e == GpuError::Discarded {
+                    tracing::info!(
+                        "{}: a GPU failure discarded the pair in flight; running it again",
+                        self.name
+                    );
+                } else {
+                    self.gpu_failed(GpuRunError::Gpu(e), &inputs[0].0)?;
+                }
+                self.merged(&inputs[0].0, &inputs[1].0, frame.t)
+            }
+        };
+        self.spare.extend(inputs);
+        let merged = merged?;
+        let out = self.assemble(&merged, frame);
+        self.ws.recycle(merged);
+        Ok(out)
+    }
+
+    /// `Ok` after a GPU memory failure on the padded pair `p0` (noted: the pair runs on the
+    /// CPU), else the processor's error.
+    fn gpu_failed(&mut self, e: GpuRunError, p0: &Tensor) -> Result<(), PipelineError> {
+        match e {
+            GpuRunError::Model(e) => Err(PipelineError::Processor {
+                processor: self.name.clone(),
+                message: e.to_string(),
+            }),
+            GpuRunError::Gpu(e) if e.is_memory() => {
+                let note = format!(
+                    "{}: {e}; this pair ran on the CPU ({}x{} padded)",
+                    self.name,
+                    p0.w(),
+                    p0.h()
+                );
+                tracing::warn!("{note}");
+                self.notes.push(note);
+                Ok(())
+            }
+            GpuRunError::Gpu(e) => Err(PipelineError::Processor {
+                processor: self.name.clone(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// IFNet on the CPU engine: the merged frame at the padded size.
+    fn cpu_merged(&mut self, p0: &Tensor, p1: &Tensor, t: f32) -> Result<Tensor, PipelineError> {
+        let out = self
+            .net
+            .forward_with(p0, p1, t, self.scale, self.options, &mut self.ws)
+            .map_err(|e| PipelineError::Processor {
+                processor: self.name.clone(),
+                message: e.to_string(),
+            })?;
+        for x in [out.flow, out.mask, out.mask_logits] {
+            self.ws.recycle(x);
+        }
+        Ok(out.frame)
+    }
+
+    /// The output frame from the network's merged frame (padded size): cropped and clamped,
+    /// gray averaged back, alpha blended linearly.
+    fn assemble(&self, merged: &Tensor, meta: PairFrame) -> Frame {
+        let (w, h, c, t) = (meta.width, meta.height, meta.channels, meta.t);
+        let pw = merged.w();
+        let mut frame = Frame {
+            width: w,
+            height: h,
+            channels: c,
+            depth: meta.depth,
+            data: vec![0.0; w * h * c],
+            pts: None,
+            index: meta.index,
+        };
+        let merged = merged.data();
+        let colour = if c >= 3 { 3 } else { 1 };
+        for y in 0..h {
+            let src = &merged[y * pw * 3..][..w * 3];
+            let dst = &mut frame.data[y * w * c..][..w * c];
+            for (x, (d, s)) in dst.chunks_exact_mut(c).zip(src.chunks_exact(3)).enumerate() {
+                if colour == 3 {
+                    for k in 0..3 {
+                        d[k] = s[k].clamp(0.0, 1.0);
+                    }
+                } else {
+                    d[0] = ((s[0] + s[1] + s[2]) / 3.0).clamp(0.0, 1.0);
+                }
+                if let Some((a0, a1)) = &meta.alpha {
+                    let i = y * w + x;
+                    d[c - 1] = (1.0 - t) * a0[i] + t * a1[i];
+                }
+            }
+        }
+        frame
+    }
 }
 
-/// IFNet on the GPU for the padded pair; the merged frame read back into a tensor from `ws`.
-#[allow(clippy::too_many_arguments)]
-fn run_gpu(
+/// IFNet on the GPU for the padded pair, submitted with the merged frame's read-back (see
+/// [`GpuBackend::begin_download`]).
+fn start_gpu(
     net: &IfNet,
     gpu: &mut RifeGpu,
     p0: &Tensor,
@@ -239,8 +466,7 @@ fn run_gpu(
     t: f32,
     scale: f64,
     options: IfNetOptions,
-    ws: &mut Workspace,
-) -> Result<Tensor, GpuRunError> {
+) -> Result<PendingDownload, GpuRunError> {
     let b = &mut gpu.backend;
     let g0 = b.upload(p0);
     let g1 = b.upload(p1);
@@ -248,18 +474,13 @@ fn run_gpu(
     b.recycle(g0);
     b.recycle(g1);
     let out = out.map_err(GpuRunError::Model)?;
-    let mut frame = ws.tensor(b.shape(&out.frame));
-    let read = b.download_into(&out.frame, &mut frame);
+    // Work recorded later runs after this read-back on the same queue: the buffers go back
+    // to the pool at once.
+    let pending = b.begin_download(&out.frame);
     for x in [out.frame, out.flow, out.mask, out.mask_logits] {
         b.recycle(x);
     }
-    match read {
-        Ok(()) => Ok(frame),
-        Err(e) => {
-            ws.recycle(frame);
-            Err(GpuRunError::Gpu(e))
-        }
-    }
+    pending.map_err(GpuRunError::Gpu)
 }
 
 /// Writes `frame`'s colour into the top-left of `out` (NHWC, 3 channels, already zeroed
@@ -306,95 +527,40 @@ impl FrameInterpolator for RifeInterpolator {
         second: &Frame,
         t: f32,
     ) -> Result<Frame, PipelineError> {
-        if first.width != second.width
-            || first.height != second.height
-            || first.channels != second.channels
-        {
-            return Err(PipelineError::InvalidSize {
-                width: second.width,
-                height: second.height,
-                reason: format!(
-                    "frames to interpolate differ: {}x{}x{} and {}x{}x{}",
-                    first.width,
-                    first.height,
-                    first.channels,
-                    second.width,
-                    second.height,
-                    second.channels
-                ),
-            });
-        }
-        if !(t > 0.0 && t < 1.0) {
-            return Err(PipelineError::Processor {
-                processor: self.name.clone(),
-                message: format!("timestep {t} is outside (0, 1)"),
-            });
-        }
-        let (w, h, c) = (first.width, first.height, first.channels);
-        if w == 0 || h == 0 || !(1..=4).contains(&c) {
-            return Err(PipelineError::InvalidSize {
-                width: w,
-                height: h,
-                reason: format!("cannot interpolate frames with {c} channels"),
-            });
-        }
-        let (ph, pw) = self.padded_size(w, h);
-        let shape = [1, ph, pw, 3];
-        // Reuse the padded inputs while the size holds; only the frame region is rewritten,
-        // so the zero padding stays zero. A frame of another size with the same padded size
-        // (the library and Python take any size per pair) clears them first: the previous
-        // frame's pixels outside the new one would otherwise be read as padding.
-        let same_frame = self.padded_for == (w, h);
-        let reuse = |t: Option<Tensor>| match t {
-            Some(t) if t.shape() == shape && same_frame => t,
-            Some(mut t) if t.shape() == shape => {
-                t.data_mut().fill(0.0);
-                t
-            }
-            _ => Tensor::zeros(shape),
-        };
-        let mut p0 = reuse(self.padded0.take());
-        let mut p1 = reuse(self.padded1.take());
-        fill_padded(first, &mut p0);
-        fill_padded(second, &mut p1);
-        self.padded_for = (w, h);
-        let result = self.merged(&p0, &p1, t);
-        self.padded0 = Some(p0);
-        self.padded1 = Some(p1);
-        let merged_t = result?;
+        debug_assert!(
+            self.in_flight.is_none(),
+            "interpolate() after submit() without drain()"
+        );
+        let frame = self.check_pair(first, second, t)?;
+        let run = self.start_pair(first, second, frame)?;
+        self.finish_pair(run)
+    }
 
-        let mut frame = Frame {
-            width: w,
-            height: h,
-            channels: c,
-            depth: first.depth,
-            data: vec![0.0; w * h * c],
-            pts: None,
-            index: first.index,
-        };
-        let merged = merged_t.data();
-        let colour = if c >= 3 { 3 } else { 1 };
-        for y in 0..h {
-            let src = &merged[y * pw * 3..][..w * 3];
-            let row = y * w * c;
-            let dst = &mut frame.data[row..][..w * c];
-            let a0 = &first.data[row..][..w * c];
-            let a1 = &second.data[row..][..w * c];
-            for (x, (d, s)) in dst.chunks_exact_mut(c).zip(src.chunks_exact(3)).enumerate() {
-                if colour == 3 {
-                    for k in 0..3 {
-                        d[k] = s[k].clamp(0.0, 1.0);
-                    }
-                } else {
-                    d[0] = ((s[0] + s[1] + s[2]) / 3.0).clamp(0.0, 1.0);
-                }
-                if c == 2 || c == 4 {
-                    let i = x * c + c - 1;
-                    d[c - 1] = (1.0 - t) * a0[i] + t * a1[i];
-                }
+    /// On a GPU, pair N's IFNet runs while pair N-1's frame is read back and finished here:
+    /// one pair is held in flight.
+    fn submit(
+        &mut self,
+        first: &Frame,
+        second: &Frame,
+        t: f32,
+    ) -> Result<Option<Frame>, PipelineError> {
+        let frame = self.check_pair(first, second, t)?;
+        let started = self.start_pair(first, second, frame)?;
+        let in_flight = matches!(started, PairRun::InFlight(_));
+        match self.in_flight.replace(started) {
+            Some(previous) => self.finish_pair(previous).map(Some),
+            None if in_flight => Ok(None),
+            None => {
+                let started = self.in_flight.take().expect("just stored");
+                self.finish_pair(started).map(Some)
             }
         }
-        self.ws.recycle(merged_t);
-        Ok(frame)
+    }
+
+    fn drain(&mut self) -> Result<Option<Frame>, PipelineError> {
+        match self.in_flight.take() {
+            Some(run) => self.finish_pair(run).map(Some),
+            None => Ok(None),
+        }
     }
 }
