@@ -10,7 +10,7 @@
 //! changes the output, as `option.NAME=value` ("default" when not given), so a resumed job
 //! with another option is refused and the refusal names the option.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
 use upframe_models::IfNetOptions;
@@ -19,9 +19,9 @@ use upframe_pipeline::jobs::scene::DEFAULT_CUT_THRESHOLD;
 use upframe_pipeline::jobs::timing::{parse_fps, Rate, Retimer};
 use upframe_pipeline::processors::gpu::Device;
 use upframe_pipeline::processors::realesrgan::{AlphaUpsampler, RealEsrganOptions};
-use upframe_pipeline::processors::rife::RIFE_SCALES;
+use upframe_pipeline::processors::rife::{RifeInterpolator, RIFE_SCALES};
 use upframe_pipeline::resume::journal::JobKey;
-use upframe_pipeline::{LanczosKernel, PrecisionChoice, DEFAULT_MAX_PIXELS};
+use upframe_pipeline::{LanczosKernel, PipelineError, PrecisionChoice, DEFAULT_MAX_PIXELS};
 
 use serde::{Deserialize, Serialize};
 
@@ -617,6 +617,25 @@ impl ValidInterpolate {
             ensemble: self.options.ensemble,
             refine: self.options.refine,
         }
+    }
+
+    /// Sets `--rife-ensemble` and `--rife-refine` on `rife`, loaded from `weights`: the one
+    /// check of these switches, which needs the weights (a layout without ensemble mode or
+    /// without its refinement net refuses them), as a one-line error naming the file. The
+    /// scale is checked in [`InterpolateOptions::validate`], before anything loads.
+    pub(crate) fn apply_switches(
+        &self,
+        rife: RifeInterpolator,
+        weights: &Path,
+    ) -> Result<RifeInterpolator, Error> {
+        rife.with_options(self.ifnet_options()).map_err(|e| {
+            // The processor's message is the network's own refusal; the file names it here.
+            let why = match e {
+                PipelineError::Processor { message, .. } => message,
+                other => crate::one_line(&other),
+            };
+            Error::model("--model", format!("{}: {why}", weights.display()))
+        })
     }
 
     /// The options in the job key; `model_key` names the RIFE model's entry (`model` for
