@@ -78,6 +78,12 @@ pub trait Choice: Copy + PartialEq + Sized + 'static {
     /// The word the user types for this value.
     fn word(self) -> &'static str;
 
+    /// What this value does, in one line for a command line's `--help` (`None`: the word says
+    /// enough).
+    fn help(self) -> Option<&'static str> {
+        None
+    }
+
     /// The value `text` names: case-insensitive, with `_` read as `-` (Python's snake_case
     /// spelling of `upscale-first`); otherwise an [`Error::InvalidOption`] that lists the words.
     fn parse(text: &str) -> Result<Self, Error> {
@@ -220,6 +226,17 @@ impl Choice for OnDecodeError {
             OnDecodeError::Skip => "skip",
         }
     }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            OnDecodeError::Abort => {
+                "Stop with an error naming the frame (or saying where the input ends early)"
+            }
+            OnDecodeError::Skip => {
+                "Drop the frame, count it, and go on; accept a short input with a warning"
+            }
+        })
+    }
 }
 
 /// Which model of `enhance` runs first (`--order`).
@@ -242,6 +259,15 @@ impl Choice for Order {
             Order::UpscaleFirst => "upscale-first",
         }
     }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            Order::InterpolateFirst => {
+                "Interpolate at the input size, then upscale every output frame"
+            }
+            Order::UpscaleFirst => "Upscale every input frame, then interpolate at the output size",
+        })
+    }
 }
 
 impl Choice for OnCut {
@@ -254,6 +280,14 @@ impl Choice for OnCut {
             OnCut::Blend => "blend",
             OnCut::Interpolate => "interpolate",
         }
+    }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            OnCut::Repeat => "Repeat the earlier frame (default: no frame mixes two shots)",
+            OnCut::Blend => "Cross-fade linearly",
+            OnCut::Interpolate => "Interpolate anyway",
+        })
     }
 }
 
