@@ -48,7 +48,11 @@ pub struct InterpOptions {
     #[arg(long, value_name = "X", default_value_t = DEFAULT_CUT_THRESHOLD)]
     pub scene_threshold: f64,
     /// What to put between frames across a cut.
-    #[arg(long, value_name = "repeat|blend|interpolate", default_value = "repeat")]
+    #[arg(
+        long,
+        value_name = "repeat|blend|interpolate",
+        default_value = "repeat"
+    )]
     #[arg(value_parser = ChoiceParser::<upframe::OnCut>::new())]
     pub on_cut: upframe::OnCut,
     /// Where registry models are looked up.

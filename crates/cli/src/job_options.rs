@@ -433,7 +433,9 @@ mod tests {
         let help = Cli::command().render_long_help().to_string();
         for v in <upframe::OnDecodeError as Choice>::ALL {
             let line = format!("- {}:", v.word());
-            let at = help.find(&line).unwrap_or_else(|| panic!("{line} not in {help}"));
+            let at = help
+                .find(&line)
+                .unwrap_or_else(|| panic!("{line} not in {help}"));
             let rest = help[at + line.len()..].trim_start();
             assert!(rest.starts_with(v.help().unwrap()), "{help}");
         }

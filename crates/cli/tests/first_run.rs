@@ -116,7 +116,11 @@ fn readme_first_command_upscales_the_sample_with_the_built_in_model() {
 
     let got = framemd5(&first, "0:v:0", false);
     assert!(!got.is_empty(), "no frames in {}", first.display());
-    assert_eq!(got, framemd5(&by_path, "0:v:0", false), "built-in vs official file");
+    assert_eq!(
+        got,
+        framemd5(&by_path, "0:v:0", false),
+        "built-in vs official file"
+    );
     // ×2 of the 320×180 sample.
     let v = common::video_stream(&first);
     assert_eq!(

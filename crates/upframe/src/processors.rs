@@ -217,7 +217,9 @@ impl Interpolator {
         let rife = RifeInterpolator::load(path, o.rife_scale)
             .map_err(|e| Error::model("--model", one_line(&e)))?;
         // Before any job starts: a switch the weights cannot run is a one-line error.
-        let mut rife = valid.apply_switches(rife, path)?.with_precision(o.precision);
+        let mut rife = valid
+            .apply_switches(rife, path)?
+            .with_precision(o.precision);
         let device = on_device(o.device, o.precision, |d, f16| rife.use_device(d, f16))?;
         Ok(Interpolator { rife, device })
     }
@@ -294,9 +296,9 @@ fn on_device<E: std::error::Error>(
         return Ok(None);
     }
     let f16 = precision != PrecisionChoice::Fp32;
-    use_device(device, f16).map(Some).map_err(|e| {
-        Error::option("--device", format!("--device {device}: {}", one_line(&e)))
-    })
+    use_device(device, f16)
+        .map(Some)
+        .map_err(|e| Error::option("--device", format!("--device {device}: {}", one_line(&e))))
 }
 
 /// Refuses a frame whose samples do not match its size, before a processor indexes it.
