@@ -1,7 +1,8 @@
 //! The command-line face of the options every video job shares (encoder, time window,
 //! stream passthrough, decode-error policy, output safety, progress, JSON summary): their
 //! parsing into [`upframe::JobOptions`] (the time and bit-rate syntax read by the library's
-//! parsers through [`LibraryParser`], every value validated by the library, not here), the
+//! parsers through [`LibraryParser`], the choice words of every command through
+//! [`ChoiceParser`], every value validated by the library, not here), the
 //! Ctrl-C / SIGTERM handler that cancels a job, and how a library error is shown (with the exact
 //! command that starts over when a job cannot be resumed).
 
