@@ -5,24 +5,15 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::json;
 use upframe::batch::{self, FolderRule, Shape};
 use upframe::EnhanceJob;
 
 use crate::batch_cmd::{BatchArgs, FileJob};
 use crate::interpolate_cmd::{run_batch, run_single, InterpOptions};
-use crate::job_options::{job_error, JobOptions};
+use crate::job_options::{job_error, ChoiceParser, JobOptions};
 use crate::upscale_cmd::RealEsrganArgs;
-
-/// `--order` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Order {
-    /// Interpolate at the input size, then upscale every output frame.
-    InterpolateFirst,
-    /// Upscale every input frame, then interpolate at the output size.
-    UpscaleFirst,
-}
 
 /// Arguments of `upframe enhance`.
 #[derive(Debug, Args)]
@@ -68,8 +59,8 @@ pub struct EnhanceArgs {
     #[arg(long, value_name = "NAME|PATH", default_value = "rife-v4.26")]
     pub interp_model: String,
     /// Which runs first (default: the cheaper by the cost model).
-    #[arg(long, value_enum)]
-    pub order: Option<Order>,
+    #[arg(long, value_parser = ChoiceParser::<upframe::Order>::new())]
+    pub order: Option<upframe::Order>,
     #[command(flatten)]
     pub interp: InterpOptions,
     #[command(flatten)]
@@ -97,10 +88,7 @@ impl EnhanceArgs {
                 device: self.job.device,
                 ..self.interp.to_options(&self.interp_model)
             },
-            order: self.order.map(|o| match o {
-                Order::InterpolateFirst => upframe::Order::InterpolateFirst,
-                Order::UpscaleFirst => upframe::Order::UpscaleFirst,
-            }),
+            order: self.order,
         }
     }
 }

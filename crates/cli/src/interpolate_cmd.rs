@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::json;
 use upframe::batch::{self, ExtChoice, FolderRule, Naming, Shape};
 use upframe::{InterpolateJob, Rate, Summary};
@@ -16,19 +16,9 @@ use crate::batch_cmd::{self, BatchArgs, BatchCommand, FileJob};
 pub use crate::job_options::JobOptions;
 use crate::job_options::{
     job_error, peak_rss_bytes, precision_json, resume_json, resumed_note, short_input_note,
+    ChoiceParser,
 };
 use crate::progress::with_display;
-
-/// What to do between two frames across a scene cut.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OnCutArg {
-    /// Repeat the earlier frame (default: no frame mixes two shots).
-    Repeat,
-    /// Cross-fade linearly.
-    Blend,
-    /// Interpolate anyway.
-    Interpolate,
-}
 
 /// Interpolation settings shared by `interpolate` and `enhance`.
 #[derive(Debug, Args)]
@@ -60,11 +50,11 @@ pub struct InterpOptions {
     /// What to put between frames across a cut.
     #[arg(
         long,
-        value_enum,
         value_name = "repeat|blend|interpolate",
         default_value = "repeat"
     )]
-    pub on_cut: OnCutArg,
+    #[arg(value_parser = ChoiceParser::<upframe::OnCut>::new())]
+    pub on_cut: upframe::OnCut,
     /// Where registry models are looked up.
     #[arg(long, value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
@@ -82,11 +72,7 @@ impl InterpOptions {
             ensemble: self.rife_ensemble,
             refine: self.rife_refine,
             scene_threshold: self.scene_threshold,
-            on_cut: match self.on_cut {
-                OnCutArg::Repeat => upframe::OnCut::Repeat,
-                OnCutArg::Blend => upframe::OnCut::Blend,
-                OnCutArg::Interpolate => upframe::OnCut::Interpolate,
-            },
+            on_cut: self.on_cut,
             model_dir: self.model_dir.clone(),
             // Set by the command from --precision and --device (one option for every network
             // of a job).

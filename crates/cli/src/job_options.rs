@@ -1,28 +1,23 @@
 //! The command-line face of the options every video job shares (encoder, time window,
 //! stream passthrough, decode-error policy, output safety, progress, JSON summary): their
 //! parsing into [`upframe::JobOptions`] (the time and bit-rate syntax read by the library's
-//! parsers through [`LibraryParser`], every value validated by the library, not here), the
+//! parsers through [`LibraryParser`], the choice words of every command through
+//! [`ChoiceParser`], every value validated by the library, not here), the
 //! Ctrl-C / SIGTERM handler that cancels a job, and how a library error is shown (with the exact
 //! command that starts over when a job cannot be resumed).
 
 use anyhow::{anyhow, Result};
 use std::ffi::OsStr;
 
-use clap::builder::TypedValueParser;
+use std::marker::PhantomData;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::error::ErrorKind;
-use clap::{Args, ValueEnum};
+use clap::Args;
+use upframe::options::Choice;
 use upframe::{CancelToken, Error as UpframeError, DEFAULT_MAX_PIXELS};
 
 use crate::Interrupted;
-
-/// What to do when a frame cannot be decoded or the input holds less than it declares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OnDecodeError {
-    /// Stop with an error naming the frame (or saying where the input ends early).
-    Abort,
-    /// Drop the frame, count it, and go on; accept a short input with a warning.
-    Skip,
-}
 
 /// Encoder, window, passthrough and output options of `upscale`, `interpolate` and `enhance`.
 #[derive(Debug, Args)]
@@ -65,8 +60,9 @@ pub struct JobOptions {
     /// what its container declares (a truncated file) or a numbered frame sequence with a
     /// gap: `abort` stops with an error; `skip` drops undecodable frames and keeps what
     /// exists, with a warning (copied audio is cut where the video ends).
-    #[arg(long, value_enum, value_name = "abort|skip", default_value = "abort")]
-    pub on_decode_error: OnDecodeError,
+    #[arg(long, value_name = "abort|skip", default_value = "abort")]
+    #[arg(value_parser = ChoiceParser::<upframe::OnDecodeError>::new())]
+    pub on_decode_error: upframe::OnDecodeError,
     /// No progress output.
     #[arg(short, long)]
     pub quiet: bool,
@@ -117,10 +113,7 @@ impl JobOptions {
             audio: !self.no_audio,
             subtitles: !self.no_subtitles,
             overwrite: self.overwrite,
-            on_decode_error: match self.on_decode_error {
-                OnDecodeError::Abort => upframe::OnDecodeError::Abort,
-                OnDecodeError::Skip => upframe::OnDecodeError::Skip,
-            },
+            on_decode_error: self.on_decode_error,
             segment_frames: self.segment_frames,
             restart: self.restart,
             framerate: self.framerate.clone(),
@@ -241,6 +234,54 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for LibraryParser<T> {
         // `format` adds the usage line and the `--help` tip, as clap's own value errors have.
         (self.0)(text)
             .map_err(|e| clap::Error::raw(ErrorKind::ValueValidation, e).format(&mut cmd.clone()))
+    }
+}
+
+/// Reads an option whose values are the library's [`Choice`] words (`--alpha`, `--on-cut`,
+/// `--order`, `--on-decode-error`), so the words live once, in the library: `--help` lists
+/// them with each one's [`Choice::help`], and a word not in the list gets clap's own error
+/// (the list, a similar value, the usage line), as a `ValueEnum` would.
+#[derive(Clone, Copy, Debug)]
+pub struct ChoiceParser<T>(PhantomData<fn() -> T>);
+
+impl<T: Choice> ChoiceParser<T> {
+    pub fn new() -> Self {
+        ChoiceParser(PhantomData)
+    }
+
+    fn values() -> impl Iterator<Item = PossibleValue> {
+        T::ALL.iter().map(|v| {
+            let value = PossibleValue::new(v.word());
+            match v.help() {
+                Some(help) => value.help(help),
+                None => value,
+            }
+        })
+    }
+}
+
+impl<T: Choice + Send + Sync> TypedValueParser for ChoiceParser<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        // Text that is not UTF-8 is an unknown word, named lossily (as `ValueEnum` does).
+        let text = value.to_string_lossy();
+        let word = PossibleValuesParser::new(Self::values()).parse_ref(
+            cmd,
+            arg,
+            OsStr::new(text.as_ref()),
+        )?;
+        T::parse(&word)
+            .map_err(|e| clap::Error::raw(ErrorKind::InvalidValue, e).format(&mut cmd.clone()))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(Self::values()))
     }
 }
 
@@ -371,5 +412,33 @@ mod tests {
             text.starts_with("error: --bitrate '0': invalid bit rate: use e.g. 8M"),
             "{text}"
         );
+    }
+
+    /// `--on-decode-error` takes the library's words (the default too), lists each with its
+    /// help line, and refuses another word with clap's invalid-value error and a suggestion.
+    #[test]
+    fn choice_options_read_the_librarys_words() {
+        use clap::{CommandFactory, Parser};
+        let cli = Cli::try_parse_from(["upframe"]).unwrap();
+        assert_eq!(cli.job.on_decode_error, upframe::OnDecodeError::Abort);
+        let cli = Cli::try_parse_from(["upframe", "--on-decode-error", "skip"]).unwrap();
+        assert_eq!(cli.job.on_decode_error, upframe::OnDecodeError::Skip);
+        let e = Cli::try_parse_from(["upframe", "--on-decode-error", "Skip"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue);
+        let text = e.to_string();
+        assert!(
+            text.contains("[possible values: abort, skip]")
+                && text.contains("a similar value exists: 'skip'"),
+            "{text}"
+        );
+        let help = Cli::command().render_long_help().to_string();
+        for v in <upframe::OnDecodeError as Choice>::ALL {
+            let line = format!("- {}:", v.word());
+            let at = help
+                .find(&line)
+                .unwrap_or_else(|| panic!("{line} not in {help}"));
+            let rest = help[at + line.len()..].trim_start();
+            assert!(rest.starts_with(v.help().unwrap()), "{help}");
+        }
     }
 }

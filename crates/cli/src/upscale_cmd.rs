@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::json;
 use upframe::batch::{self, BatchError, ExtChoice, FolderRule, Naming, Shape};
 use upframe::{Summary, UpscaleJob};
@@ -13,7 +13,7 @@ use upframe::{Summary, UpscaleJob};
 use crate::batch_cmd::{self, BatchArgs, BatchCommand, ExtOption, FileJob};
 use crate::job_options::{
     job_error, peak_rss_bytes, precision_json, resume_json, resumed_note, short_input_note,
-    JobOptions,
+    ChoiceParser, JobOptions,
 };
 use crate::progress::with_display;
 
@@ -109,20 +109,13 @@ pub struct RealEsrganArgs {
     pub fp32: bool,
     /// Alpha upscaling: through the network (`realesrgan`), OpenCV bilinear (`linear`, the
     /// official alternative) or OpenCV Lanczos-4 (`lanczos`).
-    #[arg(long, value_enum, value_name = "MODE", default_value = "realesrgan")]
-    pub alpha: AlphaMode,
+    #[arg(long, value_name = "MODE", default_value = "realesrgan")]
+    #[arg(value_parser = ChoiceParser::<upframe::AlphaMode>::new())]
+    pub alpha: upframe::AlphaMode,
     /// Denoise strength for realesr-general-x4v3 (0 = most denoising ... 1 = none); needs
     /// realesr-general-wdn-x4v3 too unless 1. Also spelled `-dn`. Default: the model alone.
     #[arg(long, value_name = "DN")]
     pub denoise_strength: Option<f64>,
-}
-
-/// `--alpha` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AlphaMode {
-    Realesrgan,
-    Linear,
-    Lanczos,
 }
 
 impl RealEsrganArgs {
@@ -131,11 +124,7 @@ impl RealEsrganArgs {
         o.tile = self.tile;
         o.tile_pad = self.tile_pad;
         o.pre_pad = self.pre_pad;
-        o.alpha = match self.alpha {
-            AlphaMode::Realesrgan => upframe::AlphaMode::Realesrgan,
-            AlphaMode::Linear => upframe::AlphaMode::Linear,
-            AlphaMode::Lanczos => upframe::AlphaMode::Lanczos,
-        };
+        o.alpha = self.alpha;
         o.denoise_strength = self.denoise_strength;
         if self.fp32 {
             o.precision = upframe::PrecisionChoice::Fp32;

@@ -9,51 +9,9 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 
-use common::{asset, have_ff_tools, upframe};
-
-/// `ffmpeg -f framemd5` lines of `map` in `file` (`copy`: packets, not decoded frames).
-fn framemd5(file: &Path, map: &str, copy: bool) -> Vec<String> {
-    let mut c = Command::new("ffmpeg");
-    c.args(["-nostdin", "-v", "error", "-i"])
-        .arg(file)
-        .args(["-map", map]);
-    if copy {
-        c.args(["-c", "copy"]);
-    }
-    let out = c
-        .args(["-f", "framemd5", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg framemd5 {map} {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(',').map(str::trim).collect::<Vec<_>>().join(","))
-        .collect()
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn run_ok(args: &[&str]) -> Output {
-    let o = upframe().args(args).output().expect("run upframe");
-    assert!(o.status.success(), "upframe {args:?}: {}", show(&o));
-    o
-}
+use common::{asset, framemd5, have_ff_tools, read_json, run_upframe_ok as run_ok, show, upframe};
 
 fn spawn(args: &[String]) -> Child {
     upframe()
@@ -70,14 +28,12 @@ fn s(p: &Path) -> String {
 
 /// The chunk count of a plan file.
 fn chunk_count(plan: &Path) -> usize {
-    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(plan).unwrap()).unwrap();
-    v["chunks"].as_array().unwrap().len()
+    read_json(plan)["chunks"].as_array().unwrap().len()
 }
 
 /// The plan's work directory.
 fn work_dir(plan: &Path) -> PathBuf {
-    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(plan).unwrap()).unwrap();
-    PathBuf::from(v["work_dir"].as_str().unwrap())
+    PathBuf::from(read_json(plan)["work_dir"].as_str().unwrap())
 }
 
 /// Runs every chunk of `plan`, two processes at a time, in a fixed shuffled order.
@@ -184,6 +140,17 @@ fn chaplin() -> Option<PathBuf> {
     have_ff_tools().then_some(input)
 }
 
+/// Megamind.avi and the RIFE v4.25/v4.26 weights (as text), with the ff tools.
+fn megamind_and_rife() -> Option<(PathBuf, String)> {
+    let (Some(input), Some(model)) = (
+        asset("media/video/Megamind.avi"),
+        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
+    ) else {
+        return None;
+    };
+    have_ff_tools().then(|| (input, s(&model)))
+}
+
 const LANCZOS: &[&str] = &[
     "-n",
     "lanczos",
@@ -228,16 +195,9 @@ fn chunks_equal_one_machine_realesrgan() {
 /// interpolated frame in the middle of a pair, so chunk 1 starts from the frame before.
 #[test]
 fn chunks_equal_one_machine_interpolate_across_edges() {
-    let (Some(input), Some(model)) = (
-        asset("media/video/Megamind.avi"),
-        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
-    ) else {
+    let Some((input, model)) = megamind_and_rife() else {
         return;
     };
-    if !have_ff_tools() {
-        return;
-    }
-    let model = s(&model);
     let args = [
         "--factor",
         "2",
@@ -257,16 +217,9 @@ fn chunks_equal_one_machine_interpolate_across_edges() {
 /// 5-frame segments: chunk edges inside a pair again.
 #[test]
 fn chunks_equal_one_machine_enhance_across_edges() {
-    let (Some(input), Some(model)) = (
-        asset("media/video/Megamind.avi"),
-        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
-    ) else {
+    let Some((input, model)) = megamind_and_rife() else {
         return;
     };
-    if !have_ff_tools() {
-        return;
-    }
-    let model = s(&model);
     let args = [
         "-n",
         "lanczos",

@@ -5,9 +5,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{asset, have_ff_tools, upframe};
+use common::{asset, framemd5, have_ff_tools, upframe};
 
 /// The workspace root (README.md, samples/).
 fn repo_root() -> PathBuf {
@@ -46,27 +45,6 @@ fn with_output(args: &[String], output: &Path) -> Vec<String> {
         .expect("the README command names an output");
     args[at + 1] = output.display().to_string();
     args
-}
-
-/// `ffmpeg -f framemd5` of the decoded video frames (header comments dropped).
-fn frame_md5s(file: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg framemd5 {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
 }
 
 fn entries(dir: &Path) -> usize {
@@ -136,9 +114,13 @@ fn readme_first_command_upscales_the_sample_with_the_built_in_model() {
     reference.push(official.display().to_string());
     run(&reference);
 
-    let got = frame_md5s(&first);
+    let got = framemd5(&first, "0:v:0", false);
     assert!(!got.is_empty(), "no frames in {}", first.display());
-    assert_eq!(got, frame_md5s(&by_path), "built-in vs official file");
+    assert_eq!(
+        got,
+        framemd5(&by_path, "0:v:0", false),
+        "built-in vs official file"
+    );
     // ×2 of the 320×180 sample.
     let v = common::video_stream(&first);
     assert_eq!(

@@ -2,30 +2,11 @@
 //! line (parity with PyTorch), `info` reports the detected hyperparameters, and bad weight
 //! files give a one-line error and exit status 1.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
 use upframe_models::{load_safetensors, WeightTensor};
 
-fn asset(relative: &str) -> Option<PathBuf> {
-    let dir = match std::env::var_os("UPFRAME_ASSETS") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")),
-    };
-    let path = dir.join(relative);
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("asset {} is missing (CI is set)", path.display());
-    }
-    eprintln!("SKIP: asset {} is missing", path.display());
-    None
-}
-
-fn upframe() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_upframe"))
-}
+use common::{asset, upframe};
 
 fn max_abs_diff(ours: &WeightTensor, golden: &WeightTensor) -> (f32, f64) {
     assert_eq!(ours.shape, golden.shape);

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{asset, files_named_like, have_ff_tools, upframe};
+use common::{asset, files_named_like, framemd5, have_ff_tools, stdout_json, upframe};
 
 /// Longest any single upframe run may take before the test gives up on it.
 const RUN_TIMEOUT: Duration = Duration::from_secs(240);
@@ -321,34 +321,6 @@ fn show(f: &Finished) -> String {
 // ---------------------------------------------------------------------------------------------
 // Comparing outputs
 // ---------------------------------------------------------------------------------------------
-
-/// `ffmpeg -f framemd5` lines (stream, dts, pts, duration, size, MD5) of `map` in `file`,
-/// without the header comments. `copy`: hash the packets instead of decoded frames.
-fn framemd5(file: &Path, map: &str, copy: bool) -> Vec<String> {
-    let mut c = Command::new("ffmpeg");
-    c.args(["-nostdin", "-v", "error", "-i"])
-        .arg(file)
-        .args(["-map", map]);
-    if copy {
-        c.args(["-c", "copy"]);
-    }
-    let out = c
-        .args(["-f", "framemd5", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg framemd5 {map} {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(',').map(str::trim).collect::<Vec<_>>().join(","))
-        .collect()
-}
 
 /// The decoded video frames and the audio packets of a finished output.
 #[derive(Clone, Debug, PartialEq)]
@@ -991,7 +963,7 @@ fn resumed_run_reports_the_whole_file() {
         "{wrote}"
     );
     assert_eq!(Fingerprint::of(&out, false).video.len(), 48);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let v = stdout_json(&o);
     assert_eq!(v["output_frames"], 48);
     assert_eq!(v["frames_resumed"], kept);
     assert_eq!(v["frames_out"], 48 - kept);
@@ -1351,8 +1323,7 @@ fn run_json(job: &Job) -> (serde_json::Value, String) {
         "{}: {stderr}",
         job.describe(&["--json"])
     );
-    let v = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
-    (v, stderr)
+    (stdout_json(&o), stderr)
 }
 
 /// The uninterrupted run of `args` on `input`, then the same job killed (SIGKILL) once

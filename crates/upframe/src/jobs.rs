@@ -1,11 +1,11 @@
 //! Jobs on files: `upscale`, `interpolate` and `enhance` of a video, an image sequence or an
 //! image, with a progress callback and a cancellation token, no printing and no exit.
 //!
-//! Each command is a job value ([`UpscaleJob`], [`InterpolateJob`], [`EnhanceJob`]) built
-//! from validated options: [`preflight`](UpscaleJob::preflight) refuses in a moment a job that
-//! cannot work (before any model loads), [`load`](UpscaleJob::load) loads the models once,
-//! and [`run`](UpscaleJob::run) runs one input to one output — again for every file of a
-//! batch with the same loaded models. The free functions [`upscale`], [`interpolate`] and
+//! Each command is a job value ([`UpscaleJob`], [`InterpolateJob`], [`EnhanceJob`]: one
+//! generic [`Job`] over the command's [`JobMode`]) built from validated options:
+//! [`preflight`](Job::preflight) refuses in a moment a job that cannot work (before any model
+//! loads), `load` loads the models once, and [`run`](Job::run) runs one input to one output —
+//! again for every file of a batch with the same loaded models. The free functions [`upscale`], [`interpolate`] and
 //! [`enhance`] do all three for one file. The resumable job's key is rendered here from the
 //! validated options, never from the caller's text.
 
@@ -258,13 +258,6 @@ pub(crate) fn video_job(
     v
 }
 
-/// Restricts `job` to one chunk of a job run on many machines, when `chunk` says so.
-fn with_chunk(job: &mut VideoJob, chunk: &Option<ChunkMode>) {
-    if let (Some(segments), Some(chunk)) = (job.segments.as_mut(), chunk) {
-        segments.chunk = Some(chunk.clone());
-    }
-}
-
 /// The refusals that need no model: input missing, output over the input, taken output,
 /// unwritable folder, a format that cannot hold the result.
 fn preflight(job: &ValidJob, input: &Path, output: &Path) -> Result<(), Error> {
@@ -304,7 +297,90 @@ pub(crate) fn upscale_key(command: &str, up: &ValidUpscale, job: &ValidJob) -> J
     key
 }
 
-/// Upscaling files with one loaded model.
+pub(crate) fn interpolate_key(interp: &ValidInterpolate, job: &ValidJob) -> JobKey {
+    let mut key = JobKey::new();
+    key.push("command", "interpolate");
+    job.push_key(&mut key);
+    interp.push_key(&mut key, "model");
+    push_model_hash(
+        &mut key,
+        "model",
+        &interp.options.model,
+        interp.options.model_dir.as_deref(),
+    );
+    key
+}
+
+pub(crate) fn enhance_key(e: &ValidEnhance, job: &ValidJob) -> JobKey {
+    let mut key = upscale_key("enhance", &e.upscale, job);
+    e.interpolate.push_key(&mut key, "interp_model");
+    push_model_hash(
+        &mut key,
+        "interp_model",
+        &e.interpolate.options.model,
+        e.interpolate.options.model_dir.as_deref(),
+    );
+    key.push(
+        "option.order",
+        match e.order {
+            None => "default",
+            Some(Order::InterpolateFirst) => "interpolate-first",
+            Some(Order::UpscaleFirst) => "upscale-first",
+        },
+    );
+    key
+}
+
+mod sealed {
+    /// Only this crate's three modes are [`super::JobMode`]s.
+    pub trait Sealed {}
+}
+
+/// What one command adds to a [`Job`]: its options, the models it loads, its resumable key
+/// and how it runs one file with them ([`UpscaleMode`], [`InterpolateMode`],
+/// [`EnhanceMode`]). Everything else (validation of the job options, loading once,
+/// preflight, the chunk of a job run on many machines) is [`Job`]'s, once for all three.
+pub trait JobMode: sealed::Sealed + Sized {
+    /// What the caller asks for ([`UpscaleOptions`], ...).
+    type Options;
+    /// Those options, checked ([`ValidUpscale`], ...).
+    type Valid;
+    /// The loaded models.
+    type Models;
+
+    #[doc(hidden)]
+    fn validate(options: &Self::Options) -> Result<Self::Valid, Error>;
+    #[doc(hidden)]
+    fn load(valid: &Self::Valid) -> Result<Self::Models, Error>;
+    #[doc(hidden)]
+    fn key(valid: &Self::Valid, job: &ValidJob) -> JobKey;
+    /// Runs one file; `job`'s models are loaded.
+    #[doc(hidden)]
+    fn run(
+        job: &mut Job<Self>,
+        input: &Path,
+        output: &Path,
+        hooks: &mut Hooks<'_>,
+    ) -> Result<Summary, Error>;
+}
+
+/// `upscale`: one Real-ESRGAN model or a Lanczos resizer ([`UpscaleJob`]).
+#[derive(Debug)]
+pub enum UpscaleMode {}
+/// `interpolate`: one RIFE model ([`InterpolateJob`]).
+#[derive(Debug)]
+pub enum InterpolateMode {}
+/// `enhance`: an upscaler and RIFE in one streaming pass ([`EnhanceJob`]).
+#[derive(Debug)]
+pub enum EnhanceMode {}
+
+impl sealed::Sealed for UpscaleMode {}
+impl sealed::Sealed for InterpolateMode {}
+impl sealed::Sealed for EnhanceMode {}
+
+/// A command's job on files with its models loaded once: built from options (checked at
+/// once), [`preflight`](Job::preflight) refuses in a moment what cannot work, the first
+/// [`run`](Job::run) loads the models and every run after reuses them.
 ///
 /// ```
 /// use upframe::{Hooks, JobOptions, UpscaleJob, UpscaleOptions};
@@ -324,28 +400,36 @@ pub(crate) fn upscale_key(command: &str, up: &ValidUpscale, job: &ValidJob) -> J
 /// # Ok(())
 /// # }
 /// ```
-pub struct UpscaleJob {
-    options: ValidUpscale,
+pub struct Job<M: JobMode> {
+    options: M::Valid,
     job: ValidJob,
+    /// Rendered when the models load (it hashes the weights).
     key: Option<JobKey>,
-    upscaler: Option<Upscaler>,
+    models: Option<M::Models>,
     /// One chunk of a job run on many machines ([`crate::distributed`]).
     pub(crate) chunk: Option<ChunkMode>,
 }
 
-impl UpscaleJob {
+/// Upscaling files with one loaded model.
+pub type UpscaleJob = Job<UpscaleMode>;
+/// Interpolating files with one loaded RIFE model.
+pub type InterpolateJob = Job<InterpolateMode>;
+/// Upscaling and interpolation in one streaming pass, the models loaded once.
+pub type EnhanceJob = Job<EnhanceMode>;
+
+impl<M: JobMode> Job<M> {
     /// Validates the options; loads nothing yet.
-    pub fn new(options: &UpscaleOptions, job: &JobOptions) -> Result<Self, Error> {
-        Ok(UpscaleJob {
-            options: options.validate()?,
+    pub fn new(options: &M::Options, job: &JobOptions) -> Result<Self, Error> {
+        Ok(Job {
+            options: M::validate(options)?,
             job: job.validate()?,
             key: None,
-            upscaler: None,
+            models: None,
             chunk: None,
         })
     }
 
-    pub fn options(&self) -> &ValidUpscale {
+    pub fn options(&self) -> &M::Valid {
         &self.options
     }
 
@@ -358,55 +442,104 @@ impl UpscaleJob {
         preflight(&self.job, input, output)
     }
 
-    /// Loads the model (once).
-    pub fn load(&mut self) -> Result<&mut Upscaler, Error> {
-        if self.upscaler.is_none() {
-            self.upscaler = Some(Upscaler::from_valid(&self.options)?);
-            self.key = Some(upscale_key("upscale", &self.options, &self.job));
-        }
-        Ok(self.upscaler.as_mut().expect("loaded above"))
-    }
-
-    /// The processing in words (the model name).
-    pub fn processing(&self) -> String {
-        self.options.options.model.clone()
-    }
-
-    /// Runs `input` → `output` (loading the model first if needed).
+    /// Runs `input` → `output` (loading the models first if needed).
     pub fn run(
         &mut self,
         input: &Path,
         output: &Path,
         hooks: &mut Hooks<'_>,
     ) -> Result<Summary, Error> {
-        self.load()?;
+        self.loaded()?;
+        M::run(self, input, output, hooks)
+    }
+
+    /// The models, loaded (once) with the key.
+    fn loaded(&mut self) -> Result<&mut M::Models, Error> {
+        if self.models.is_none() {
+            self.models = Some(M::load(&self.options)?);
+            self.key = Some(M::key(&self.options, &self.job));
+        }
+        Ok(self.models.as_mut().expect("loaded above"))
+    }
+
+    /// The pipeline's job for one file: this job's options, key and chunk.
+    fn video_job(&self, input: &Path, output: &Path, hooks: &Hooks<'_>) -> VideoJob {
         let key = self.key.clone().unwrap_or_default();
-        let mut job = video_job(&self.job, input, output, key, hooks);
-        with_chunk(&mut job, &self.chunk);
-        let processing = self.processing();
-        let upscaler = self.upscaler.as_mut().expect("loaded above");
+        let mut v = video_job(&self.job, input, output, key, hooks);
+        if let (Some(segments), Some(chunk)) = (v.segments.as_mut(), &self.chunk) {
+            segments.chunk = Some(chunk.clone());
+        }
+        v
+    }
+}
+
+/// The pipeline's start callback.
+type OnStart<'a> = dyn FnMut(&VideoInfo, (usize, usize), Option<u64>) + 'a;
+
+/// Runs `f` with the pipeline's start and progress callbacks, which pass them on to `hooks`
+/// with the file's names and `processing`.
+fn with_hooks<T>(
+    hooks: &mut Hooks<'_>,
+    input: &Path,
+    output: &Path,
+    processing: &str,
+    f: impl FnOnce(&mut OnStart<'_>, &mut dyn FnMut(&Progress)) -> T,
+) -> T {
+    let Hooks {
+        on_start,
+        on_progress,
+        ..
+    } = hooks;
+    let mut start = |info: &VideoInfo, size, frames| {
+        if let Some(f) = on_start.as_mut() {
+            f(&JobStart {
+                input,
+                output,
+                info,
+                output_size: size,
+                frames,
+                processing,
+            })
+        }
+    };
+    let mut progress = |p: &Progress| {
+        if let Some(f) = on_progress.as_mut() {
+            f(p)
+        }
+    };
+    f(&mut start, &mut progress)
+}
+
+impl JobMode for UpscaleMode {
+    type Options = UpscaleOptions;
+    type Valid = ValidUpscale;
+    type Models = Upscaler;
+
+    fn validate(options: &UpscaleOptions) -> Result<ValidUpscale, Error> {
+        options.validate()
+    }
+
+    fn load(valid: &ValidUpscale) -> Result<Upscaler, Error> {
+        Upscaler::from_valid(valid)
+    }
+
+    fn key(valid: &ValidUpscale, job: &ValidJob) -> JobKey {
+        upscale_key("upscale", valid, job)
+    }
+
+    fn run(
+        job: &mut UpscaleJob,
+        input: &Path,
+        output: &Path,
+        hooks: &mut Hooks<'_>,
+    ) -> Result<Summary, Error> {
+        let video = job.video_job(input, output, hooks);
+        let processing = job.processing();
+        let upscaler = job.models.as_mut().expect("loaded by Job::run");
         let processors = std::slice::from_mut(upscaler.processor_mut());
-        let result = run_video_job_with(
-            &job,
-            processors,
-            &mut |info, size, frames| {
-                if let Some(f) = hooks.on_start.as_mut() {
-                    f(&JobStart {
-                        input,
-                        output,
-                        info,
-                        output_size: size,
-                        frames,
-                        processing: &processing,
-                    })
-                }
-            },
-            &mut |p| {
-                if let Some(f) = hooks.on_progress.as_mut() {
-                    f(p)
-                }
-            },
-        );
+        let result = with_hooks(hooks, input, output, &processing, |start, progress| {
+            run_video_job_with(&video, processors, start, progress)
+        });
         let s = result.map_err(|e| Error::from_job(e, input, output))?;
         let mut summary = Summary::from_upscale(s, input, processing);
         summary.precision = upscaler
@@ -416,6 +549,18 @@ impl UpscaleJob {
             .collect();
         summary.device = upscaler.device().cloned();
         Ok(summary)
+    }
+}
+
+impl UpscaleJob {
+    /// Loads the model (once).
+    pub fn load(&mut self) -> Result<&mut Upscaler, Error> {
+        self.loaded()
+    }
+
+    /// The processing in words (the model name).
+    pub fn processing(&self) -> String {
+        self.options.options.model.clone()
     }
 }
 
@@ -446,7 +591,18 @@ pub fn upscale(
     job: &JobOptions,
     hooks: &mut Hooks<'_>,
 ) -> Result<Summary, Error> {
-    let mut j = UpscaleJob::new(options, job)?;
+    run_one::<UpscaleMode>(input, output, options, job, hooks)
+}
+
+/// A new job's preflight and run of one file (the free functions).
+fn run_one<M: JobMode>(
+    input: &Path,
+    output: &Path,
+    options: &M::Options,
+    job: &JobOptions,
+    hooks: &mut Hooks<'_>,
+) -> Result<Summary, Error> {
+    let mut j = Job::<M>::new(options, job)?;
     j.preflight(input, output)?;
     j.run(input, output, hooks)
 }
@@ -465,9 +621,8 @@ pub(crate) fn pipeline_interpolate_job(
 /// Runs one interpolation (with optional upscaling before or after) and sums it up.
 #[allow(clippy::too_many_arguments)]
 fn run_interpolation(
-    job: &ValidJob,
+    video: VideoJob,
     interp: &ValidInterpolate,
-    key: JobKey,
     rife: &mut Interpolator,
     pre: &mut [Box<dyn FrameProcessor>],
     post: &mut [Box<dyn FrameProcessor>],
@@ -475,34 +630,11 @@ fn run_interpolation(
     input: &Path,
     output: &Path,
     hooks: &mut Hooks<'_>,
-    chunk: &Option<ChunkMode>,
 ) -> Result<Summary, Error> {
-    let mut video = video_job(job, input, output, key, hooks);
-    with_chunk(&mut video, chunk);
     let pjob = pipeline_interpolate_job(video, interp);
-    let result = run_interpolate_job_with(
-        &pjob,
-        rife.rife_mut(),
-        pre,
-        post,
-        &mut |info, size, frames| {
-            if let Some(f) = hooks.on_start.as_mut() {
-                f(&JobStart {
-                    input,
-                    output,
-                    info,
-                    output_size: size,
-                    frames,
-                    processing: &processing,
-                })
-            }
-        },
-        &mut |p| {
-            if let Some(f) = hooks.on_progress.as_mut() {
-                f(p)
-            }
-        },
-    );
+    let result = with_hooks(hooks, input, output, &processing, |start, progress| {
+        run_interpolate_job_with(&pjob, rife.rife_mut(), pre, post, start, progress)
+    });
     let s = result.map_err(|e| Error::from_job(e, input, output))?;
     let mut summary = Summary::from_interpolate(s, interp.rate, input, processing);
     summary.precision = vec![("rife", rife.precision().clone())];
@@ -510,58 +642,50 @@ fn run_interpolation(
     Ok(summary)
 }
 
-pub(crate) fn interpolate_key(interp: &ValidInterpolate, job: &ValidJob) -> JobKey {
-    let mut key = JobKey::new();
-    key.push("command", "interpolate");
-    job.push_key(&mut key);
-    interp.push_key(&mut key, "model");
-    push_model_hash(
-        &mut key,
-        "model",
-        &interp.options.model,
-        interp.options.model_dir.as_deref(),
-    );
-    key
-}
+impl JobMode for InterpolateMode {
+    type Options = InterpolateOptions;
+    type Valid = ValidInterpolate;
+    type Models = Interpolator;
 
-/// Interpolating files with one loaded RIFE model.
-pub struct InterpolateJob {
-    options: ValidInterpolate,
-    job: ValidJob,
-    key: Option<JobKey>,
-    rife: Option<Interpolator>,
-    pub(crate) chunk: Option<ChunkMode>,
+    fn validate(options: &InterpolateOptions) -> Result<ValidInterpolate, Error> {
+        options.validate()
+    }
+
+    fn load(valid: &ValidInterpolate) -> Result<Interpolator, Error> {
+        Interpolator::from_valid(valid)
+    }
+
+    fn key(valid: &ValidInterpolate, job: &ValidJob) -> JobKey {
+        interpolate_key(valid, job)
+    }
+
+    fn run(
+        job: &mut InterpolateJob,
+        input: &Path,
+        output: &Path,
+        hooks: &mut Hooks<'_>,
+    ) -> Result<Summary, Error> {
+        let processing = job.processing();
+        let video = job.video_job(input, output, hooks);
+        let rife = job.models.as_mut().expect("loaded by Job::run");
+        run_interpolation(
+            video,
+            &job.options,
+            rife,
+            &mut [],
+            &mut [],
+            processing,
+            input,
+            output,
+            hooks,
+        )
+    }
 }
 
 impl InterpolateJob {
-    pub fn new(options: &InterpolateOptions, job: &JobOptions) -> Result<Self, Error> {
-        Ok(InterpolateJob {
-            options: options.validate()?,
-            job: job.validate()?,
-            key: None,
-            rife: None,
-            chunk: None,
-        })
-    }
-
-    pub fn options(&self) -> &ValidInterpolate {
-        &self.options
-    }
-
-    pub fn job_options(&self) -> &ValidJob {
-        &self.job
-    }
-
-    pub fn preflight(&self, input: &Path, output: &Path) -> Result<(), Error> {
-        preflight(&self.job, input, output)
-    }
-
+    /// Loads the RIFE model (once).
     pub fn load(&mut self) -> Result<(), Error> {
-        if self.rife.is_none() {
-            self.rife = Some(Interpolator::from_valid(&self.options)?);
-            self.key = Some(interpolate_key(&self.options, &self.job));
-        }
-        Ok(())
+        self.loaded().map(|_| ())
     }
 
     /// `rife-v4.26 (factor 2, RIFE scale 1)`.
@@ -570,31 +694,6 @@ impl InterpolateJob {
         format!(
             "{} ({}, RIFE scale {})",
             o.model, self.options.rate, o.rife_scale
-        )
-    }
-
-    pub fn run(
-        &mut self,
-        input: &Path,
-        output: &Path,
-        hooks: &mut Hooks<'_>,
-    ) -> Result<Summary, Error> {
-        self.load()?;
-        let processing = self.processing();
-        let key = self.key.clone().unwrap_or_default();
-        let rife = self.rife.as_mut().expect("loaded above");
-        run_interpolation(
-            &self.job,
-            &self.options,
-            key,
-            rife,
-            &mut [],
-            &mut [],
-            processing,
-            input,
-            output,
-            hooks,
-            &self.chunk,
         )
     }
 }
@@ -629,9 +728,7 @@ pub fn interpolate(
     job: &JobOptions,
     hooks: &mut Hooks<'_>,
 ) -> Result<Summary, Error> {
-    let mut j = InterpolateJob::new(options, job)?;
-    j.preflight(input, output)?;
-    j.run(input, output, hooks)
+    run_one::<InterpolateMode>(input, output, options, job, hooks)
 }
 
 /// Real-ESRGAN cost per input pixel relative to RIFE's cost per pixel (estimate:
@@ -655,66 +752,96 @@ pub fn cheaper_order(upscaler_cost: f64, ratio: f64, area_scale: f64) -> Order {
     }
 }
 
-pub(crate) fn enhance_key(e: &ValidEnhance, job: &ValidJob) -> JobKey {
-    let mut key = upscale_key("enhance", &e.upscale, job);
-    e.interpolate.push_key(&mut key, "interp_model");
-    push_model_hash(
-        &mut key,
-        "interp_model",
-        &e.interpolate.options.model,
-        e.interpolate.options.model_dir.as_deref(),
-    );
-    key.push(
-        "option.order",
-        match e.order {
-            None => "default",
-            Some(Order::InterpolateFirst) => "interpolate-first",
-            Some(Order::UpscaleFirst) => "upscale-first",
-        },
-    );
-    key
+/// `--order`, or the cheaper order for `input` by the cost model with the loaded upscaler.
+fn enhance_order(options: &ValidEnhance, up: &Upscaler, input: &Path) -> Order {
+    if let Some(order) = options.order {
+        return order;
+    }
+    let (w, h) = up.output_size(1000, 1000);
+    let area_scale = (w * h) as f64 / 1e6;
+    let ratio = match options.interpolate.rate {
+        Rate::Factor(k) | Rate::Slowmo(k) => f64::from(k),
+        Rate::Fps { num, den } => {
+            let target = num as f64 / den as f64;
+            let source = upframe_media::probe(input)
+                .ok()
+                .and_then(|m| m.video.map(|v| v.fps()))
+                .filter(|f| *f > 0.0)
+                .unwrap_or(target);
+            target / source
+        }
+    };
+    let cost = if up.is_network() {
+        UPSCALER_TO_RIFE_COST
+    } else {
+        0.0
+    };
+    cheaper_order(cost, ratio, area_scale)
 }
 
-/// Upscaling and interpolation in one streaming pass, the models loaded once.
-pub struct EnhanceJob {
-    options: ValidEnhance,
-    job: ValidJob,
-    key: Option<JobKey>,
-    models: Option<(Upscaler, Interpolator)>,
-    pub(crate) chunk: Option<ChunkMode>,
+impl JobMode for EnhanceMode {
+    type Options = EnhanceOptions;
+    type Valid = ValidEnhance;
+    type Models = (Upscaler, Interpolator);
+
+    fn validate(options: &EnhanceOptions) -> Result<ValidEnhance, Error> {
+        options.validate()
+    }
+
+    fn load(valid: &ValidEnhance) -> Result<(Upscaler, Interpolator), Error> {
+        let up = Upscaler::from_valid(&valid.upscale)?;
+        let rife = Interpolator::from_valid(&valid.interpolate)?;
+        Ok((up, rife))
+    }
+
+    fn key(valid: &ValidEnhance, job: &ValidJob) -> JobKey {
+        enhance_key(valid, job)
+    }
+
+    fn run(
+        job: &mut EnhanceJob,
+        input: &Path,
+        output: &Path,
+        hooks: &mut Hooks<'_>,
+    ) -> Result<Summary, Error> {
+        let order = job.order_for(input)?;
+        let processing = job.processing(order);
+        let video = job.video_job(input, output, hooks);
+        let (up, rife) = job.models.as_mut().expect("loaded by Job::run");
+        let up_precision = up.precision().cloned();
+        let up_device = up.device().cloned();
+        let up = std::slice::from_mut(up.processor_mut());
+        let none: &mut [Box<dyn FrameProcessor>] = &mut [];
+        let (pre, post) = match order {
+            Order::UpscaleFirst => (up, none),
+            Order::InterpolateFirst => (none, up),
+        };
+        let mut summary = run_interpolation(
+            video,
+            &job.options.interpolate,
+            rife,
+            pre,
+            post,
+            processing,
+            input,
+            output,
+            hooks,
+        )?;
+        if let Some(p) = up_precision {
+            summary.precision.insert(0, ("upscaler", p));
+        }
+        // The upscaler's device when one was chosen (it does most of the work), else RIFE's.
+        if up_device.is_some() {
+            summary.device = up_device;
+        }
+        Ok(summary)
+    }
 }
 
 impl EnhanceJob {
-    pub fn new(options: &EnhanceOptions, job: &JobOptions) -> Result<Self, Error> {
-        Ok(EnhanceJob {
-            options: options.validate()?,
-            job: job.validate()?,
-            key: None,
-            models: None,
-            chunk: None,
-        })
-    }
-
-    pub fn options(&self) -> &ValidEnhance {
-        &self.options
-    }
-
-    pub fn job_options(&self) -> &ValidJob {
-        &self.job
-    }
-
-    pub fn preflight(&self, input: &Path, output: &Path) -> Result<(), Error> {
-        preflight(&self.job, input, output)
-    }
-
+    /// Loads both models (once).
     pub fn load(&mut self) -> Result<(), Error> {
-        if self.models.is_none() {
-            let up = Upscaler::from_valid(&self.options.upscale)?;
-            let rife = Interpolator::from_valid(&self.options.interpolate)?;
-            self.models = Some((up, rife));
-            self.key = Some(enhance_key(&self.options, &self.job));
-        }
-        Ok(())
+        self.loaded().map(|_| ())
     }
 
     /// `--order`, or the cheaper order for `input` by the cost model (needs the models).
@@ -722,28 +849,9 @@ impl EnhanceJob {
         if let Some(order) = self.options.order {
             return Ok(order);
         }
-        self.load()?;
+        self.loaded()?;
         let (up, _) = self.models.as_ref().expect("loaded above");
-        let (w, h) = up.output_size(1000, 1000);
-        let area_scale = (w * h) as f64 / 1e6;
-        let ratio = match self.options.interpolate.rate {
-            Rate::Factor(k) | Rate::Slowmo(k) => f64::from(k),
-            Rate::Fps { num, den } => {
-                let target = num as f64 / den as f64;
-                let source = upframe_media::probe(input)
-                    .ok()
-                    .and_then(|m| m.video.map(|v| v.fps()))
-                    .filter(|f| *f > 0.0)
-                    .unwrap_or(target);
-                target / source
-            }
-        };
-        let cost = if up.is_network() {
-            UPSCALER_TO_RIFE_COST
-        } else {
-            0.0
-        };
-        Ok(cheaper_order(cost, ratio, area_scale))
+        Ok(enhance_order(&self.options, up, input))
     }
 
     /// `model + interp_model (rate, order)`.
@@ -754,48 +862,6 @@ impl EnhanceJob {
             self.options.interpolate.options.model,
             self.options.interpolate.rate
         )
-    }
-
-    pub fn run(
-        &mut self,
-        input: &Path,
-        output: &Path,
-        hooks: &mut Hooks<'_>,
-    ) -> Result<Summary, Error> {
-        self.load()?;
-        let order = self.order_for(input)?;
-        let processing = self.processing(order);
-        let key = self.key.clone().unwrap_or_default();
-        let (up, rife) = self.models.as_mut().expect("loaded above");
-        let up_precision = up.precision().cloned();
-        let up_device = up.device().cloned();
-        let up = std::slice::from_mut(up.processor_mut());
-        let none: &mut [Box<dyn FrameProcessor>] = &mut [];
-        let (pre, post) = match order {
-            Order::UpscaleFirst => (up, none),
-            Order::InterpolateFirst => (none, up),
-        };
-        let mut summary = run_interpolation(
-            &self.job,
-            &self.options.interpolate,
-            key,
-            rife,
-            pre,
-            post,
-            processing,
-            input,
-            output,
-            hooks,
-            &self.chunk,
-        )?;
-        if let Some(p) = up_precision {
-            summary.precision.insert(0, ("upscaler", p));
-        }
-        // The upscaler's device when one was chosen (it does most of the work), else RIFE's.
-        if up_device.is_some() {
-            summary.device = up_device;
-        }
-        Ok(summary)
     }
 }
 
@@ -829,9 +895,7 @@ pub fn enhance(
     job: &JobOptions,
     hooks: &mut Hooks<'_>,
 ) -> Result<Summary, Error> {
-    let mut j = EnhanceJob::new(options, job)?;
-    j.preflight(input, output)?;
-    j.run(input, output, hooks)
+    run_one::<EnhanceMode>(input, output, options, job, hooks)
 }
 
 #[cfg(test)]

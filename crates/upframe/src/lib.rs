@@ -45,8 +45,9 @@ mod processors;
 
 pub use error::{one_line, Error, ErrorKind};
 pub use jobs::{
-    cheaper_order, enhance, interpolate, upscale, CancelToken, EnhanceJob, Hooks, InterpolateJob,
-    Interpolation, JobStart, Stages, Summary, UpscaleJob, UPSCALER_TO_RIFE_COST,
+    cheaper_order, enhance, interpolate, upscale, CancelToken, EnhanceJob, EnhanceMode, Hooks,
+    InterpolateJob, InterpolateMode, Interpolation, Job, JobMode, JobStart, Stages, Summary,
+    UpscaleJob, UpscaleMode, UPSCALER_TO_RIFE_COST,
 };
 pub use options::{
     AlphaMode, Choice, EnhanceOptions, InterpolateOptions, JobOptions, OnDecodeError, Order,

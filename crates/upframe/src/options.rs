@@ -10,7 +10,7 @@
 //! changes the output, as `option.NAME=value` ("default" when not given), so a resumed job
 //! with another option is refused and the refusal names the option.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use upframe_media::{DecodeErrorPolicy, DecodeOptions, EncodeOptions};
 use upframe_models::IfNetOptions;
@@ -19,9 +19,9 @@ use upframe_pipeline::jobs::scene::DEFAULT_CUT_THRESHOLD;
 use upframe_pipeline::jobs::timing::{parse_fps, Rate, Retimer};
 use upframe_pipeline::processors::gpu::Device;
 use upframe_pipeline::processors::realesrgan::{AlphaUpsampler, RealEsrganOptions};
-use upframe_pipeline::processors::rife::RIFE_SCALES;
+use upframe_pipeline::processors::rife::{RifeInterpolator, RIFE_SCALES};
 use upframe_pipeline::resume::journal::JobKey;
-use upframe_pipeline::{LanczosKernel, PrecisionChoice, DEFAULT_MAX_PIXELS};
+use upframe_pipeline::{LanczosKernel, PipelineError, PrecisionChoice, DEFAULT_MAX_PIXELS};
 
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +77,12 @@ pub trait Choice: Copy + PartialEq + Sized + 'static {
 
     /// The word the user types for this value.
     fn word(self) -> &'static str;
+
+    /// What this value does, in one line for a command line's `--help` (`None`: the word says
+    /// enough).
+    fn help(self) -> Option<&'static str> {
+        None
+    }
 
     /// The value `text` names: case-insensitive, with `_` read as `-` (Python's snake_case
     /// spelling of `upscale-first`); otherwise an [`Error::InvalidOption`] that lists the words.
@@ -220,6 +226,17 @@ impl Choice for OnDecodeError {
             OnDecodeError::Skip => "skip",
         }
     }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            OnDecodeError::Abort => {
+                "Stop with an error naming the frame (or saying where the input ends early)"
+            }
+            OnDecodeError::Skip => {
+                "Drop the frame, count it, and go on; accept a short input with a warning"
+            }
+        })
+    }
 }
 
 /// Which model of `enhance` runs first (`--order`).
@@ -242,6 +259,15 @@ impl Choice for Order {
             Order::UpscaleFirst => "upscale-first",
         }
     }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            Order::InterpolateFirst => {
+                "Interpolate at the input size, then upscale every output frame"
+            }
+            Order::UpscaleFirst => "Upscale every input frame, then interpolate at the output size",
+        })
+    }
 }
 
 impl Choice for OnCut {
@@ -254,6 +280,14 @@ impl Choice for OnCut {
             OnCut::Blend => "blend",
             OnCut::Interpolate => "interpolate",
         }
+    }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            OnCut::Repeat => "Repeat the earlier frame (default: no frame mixes two shots)",
+            OnCut::Blend => "Cross-fade linearly",
+            OnCut::Interpolate => "Interpolate anyway",
+        })
     }
 }
 
@@ -617,6 +651,25 @@ impl ValidInterpolate {
             ensemble: self.options.ensemble,
             refine: self.options.refine,
         }
+    }
+
+    /// Sets `--rife-ensemble` and `--rife-refine` on `rife`, loaded from `weights`: the one
+    /// check of these switches, which needs the weights (a layout without ensemble mode or
+    /// without its refinement net refuses them), as a one-line error naming the file. The
+    /// scale is checked in [`InterpolateOptions::validate`], before anything loads.
+    pub(crate) fn apply_switches(
+        &self,
+        rife: RifeInterpolator,
+        weights: &Path,
+    ) -> Result<RifeInterpolator, Error> {
+        rife.with_options(self.ifnet_options()).map_err(|e| {
+            // The processor's message is the network's own refusal; the file names it here.
+            let why = match e {
+                PipelineError::Processor { message, .. } => message,
+                other => crate::one_line(&other),
+            };
+            Error::model("--model", format!("{}: {why}", weights.display()))
+        })
     }
 
     /// The options in the job key; `model_key` names the RIFE model's entry (`model` for

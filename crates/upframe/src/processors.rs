@@ -9,7 +9,9 @@ use upframe_models::registry;
 use upframe_pipeline::processors::gpu::{Device, DeviceChoice};
 use upframe_pipeline::processors::realesrgan::{load_upscaler_with_denoise, RealEsrganUpscaler};
 use upframe_pipeline::processors::rife::RifeInterpolator;
-use upframe_pipeline::{FrameInterpolator, FrameProcessor, LanczosResizer, ResolvedPrecision};
+use upframe_pipeline::{
+    FrameInterpolator, FrameProcessor, LanczosResizer, PrecisionChoice, ResolvedPrecision,
+};
 
 use crate::error::one_line;
 use crate::options::{InterpolateOptions, UpscaleOptions, ValidInterpolate, ValidUpscale};
@@ -104,17 +106,7 @@ impl Upscaler {
                 .map_err(|e| Error::model("--model", one_line(&e)))?,
         };
         let mut upscaler = upscaler;
-        let device = if o.device == Device::Cpu {
-            None
-        } else {
-            let f16 = o.precision != upframe_pipeline::PrecisionChoice::Fp32;
-            Some(upscaler.use_device(o.device, f16).map_err(|e| {
-                Error::option(
-                    "--device",
-                    format!("--device {}: {}", o.device, one_line(&e)),
-                )
-            })?)
-        };
+        let device = on_device(o.device, o.precision, |d, f16| upscaler.use_device(d, f16))?;
         Ok(Upscaler {
             device,
             precision: Some(upscaler.precision().clone()),
@@ -224,26 +216,11 @@ impl Interpolator {
         };
         let rife = RifeInterpolator::load(path, o.rife_scale)
             .map_err(|e| Error::model("--model", one_line(&e)))?;
-        // Checked before any job starts: a switch the weights cannot run is a one-line error.
-        rife.network()
-            .check_options(valid.ifnet_options())
-            .map_err(|e| Error::model("--model", format!("{}: {e}", path.display())))?;
-        let rife = rife
-            .with_options(valid.ifnet_options())
-            .map_err(|e| Error::model("--model", one_line(&e)))?
+        // Before any job starts: a switch the weights cannot run is a one-line error.
+        let mut rife = valid
+            .apply_switches(rife, path)?
             .with_precision(o.precision);
-        let mut rife = rife;
-        let device = if o.device == Device::Cpu {
-            None
-        } else {
-            let f16 = o.precision != upframe_pipeline::PrecisionChoice::Fp32;
-            Some(rife.use_device(o.device, f16).map_err(|e| {
-                Error::option(
-                    "--device",
-                    format!("--device {}: {}", o.device, one_line(&e)),
-                )
-            })?)
-        };
+        let device = on_device(o.device, o.precision, |d, f16| rife.use_device(d, f16))?;
         Ok(Interpolator { rife, device })
     }
 
@@ -306,6 +283,22 @@ impl Interpolator {
     pub(crate) fn rife_mut(&mut self) -> &mut RifeInterpolator {
         &mut self.rife
     }
+}
+
+/// Moves a network to `device` with `use_device` unless that is the CPU (the default, where
+/// it already is): f16 storage unless `precision` is fp32. Returns where it runs and why.
+fn on_device<E: std::error::Error>(
+    device: Device,
+    precision: PrecisionChoice,
+    use_device: impl FnOnce(Device, bool) -> Result<DeviceChoice, E>,
+) -> Result<Option<DeviceChoice>, Error> {
+    if device == Device::Cpu {
+        return Ok(None);
+    }
+    let f16 = precision != PrecisionChoice::Fp32;
+    use_device(device, f16)
+        .map(Some)
+        .map_err(|e| Error::option("--device", format!("--device {device}: {}", one_line(&e))))
 }
 
 /// Refuses a frame whose samples do not match its size, before a processor indexes it.

@@ -47,6 +47,35 @@ pub fn run_upframe(args: &[&std::ffi::OsStr]) -> Output {
     upframe().args(args).output().expect("run upframe")
 }
 
+/// Runs `upframe args...` and checks that it succeeded.
+pub fn run_upframe_ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> Output {
+    let o = upframe().args(args).output().expect("run upframe");
+    assert!(o.status.success(), "upframe {args:?}: {}", show(&o));
+    o
+}
+
+/// How a run ended and what it printed, for assertion messages.
+pub fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The JSON a run printed on stdout (`--json`).
+pub fn stdout_json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+/// A JSON file (a plan, a report).
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 #[macro_export]
 macro_rules! osargs {
     ($($a:expr),* $(,)?) => { &[$(std::ffi::OsStr::new($a)),*] };
@@ -67,26 +96,38 @@ pub fn ffmpeg<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) {
     );
 }
 
-/// The lines of ffmpeg's framemd5 of `file`'s first video stream (stream, dts, pts, duration,
-/// size, MD5 of the decoded frame), without the header comments.
-pub fn framemd5_lines(file: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
+/// `ffmpeg -f framemd5` lines (stream, dts, pts, duration, size, MD5) of `map` in `file`,
+/// without the header comments, the fields joined by `,` without padding. `copy`: hash the
+/// packets instead of decoded frames.
+pub fn framemd5(file: &Path, map: &str, copy: bool) -> Vec<String> {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-v", "error", "-i"])
         .arg(file)
-        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .args(["-map", map]);
+    if copy {
+        c.args(["-c", "copy"]);
+    }
+    let out = c
+        .args(["-f", "framemd5", "-"])
         .output()
         .expect("run ffmpeg");
     assert!(
         out.status.success(),
-        "framemd5 {}: {}",
+        "ffmpeg framemd5 {map} {}: {}",
         file.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(String::from)
-        .collect();
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split(',').map(str::trim).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+/// The framemd5 lines of `file`'s decoded first video stream ([`framemd5`]); there is at
+/// least one.
+pub fn framemd5_lines(file: &Path) -> Vec<String> {
+    let lines = framemd5(file, "0:v:0", false);
     assert!(!lines.is_empty(), "{}: no video frames", file.display());
     lines
 }
