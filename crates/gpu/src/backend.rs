@@ -25,6 +25,9 @@ use crate::GpuError;
 
 /// Invocations per workgroup of every kernel (`@workgroup_size(64)`).
 const WORKGROUP: u64 = 64;
+/// What one invocation of `conv` (shaders/conv.wgsl) computes: (BX, BG) = 4 adjacent output
+/// pixels along x × 2 vec4 groups (8 output channels).
+const CONV_BLOCK: (usize, usize) = (4, 2);
 /// Bytes per parameter slot (a multiple of every adapter's uniform offset alignment).
 const PARAM_SLOT: u64 = 256;
 /// Parameter slots per submission.
@@ -582,11 +585,13 @@ impl GpuBackend {
     }
 
     /// A convolution or transposed convolution (`kernel`) of `x` into a new tensor of
-    /// `out_shape`, with the fused epilogue.
+    /// `out_shape`, with the fused epilogue. One invocation computes `block` = (output pixels
+    /// along x, vec4 groups of output channels).
     #[allow(clippy::too_many_arguments)]
     fn conv_like(
         &mut self,
         kernel: fn(&crate::context::Kernels) -> (&wgpu::ComputePipeline, &wgpu::BindGroupLayout),
+        block: (usize, usize),
         hwio: &[f32],
         bias: Option<&[f32]>,
         geometry: (usize, usize, usize, usize),
@@ -612,7 +617,7 @@ impl GpuBackend {
         };
         let (kh, kw, stride, pad) = geometry;
         let cout4 = cout.div_ceil(4);
-        let total = n * oh * ow * cout4;
+        let total = n * oh * ow.div_ceil(block.0) * cout4.div_ceil(block.1);
         let mut flags = 0u32;
         if ep.channel_scale.is_some() {
             flags |= 1;
@@ -742,6 +747,7 @@ impl Backend for GpuBackend {
         let out_shape = conv.output_shape(x.shape);
         self.conv_like(
             kernel!(conv, conv_layout),
+            CONV_BLOCK,
             conv.weight_hwio(),
             conv.bias(),
             conv.geometry(),
@@ -847,6 +853,7 @@ impl Backend for GpuBackend {
         let out_shape = conv.output_shape(x.shape);
         self.conv_like(
             kernel!(conv_transpose, conv_layout),
+            (1, 1),
             conv.weight_hwio(),
             conv.bias(),
             conv.geometry(),

@@ -32,13 +32,18 @@ fn every_op_matches_the_cpu_on_random_shapes() {
     let mut ws = Workspace::new();
     let mut rng = Lcg(7);
     // (cin, cout, k, stride, pad, h, w): 3×3 like the nets, odd channel counts (padding of
-    // the output-channel groups), strided and 1×1 / 4×4 kernels.
+    // the output-channel groups), strided and 1×1 / 4×4 kernels. `conv` computes blocks of
+    // 4 output pixels along x × 8 output channels: output widths of every remainder mod 4
+    // (7, 4, 9, 6, 10 wide), partial channel blocks (cout 3, 5, 6, 9, 12: odd and even vec4
+    // group counts), several blocks per row with stride 2, and cin = 3 like the nets' input.
     let convs = [
         (3, 8, 3, 1, 1, 5, 7),
         (5, 3, 3, 1, 1, 6, 4),
         (4, 6, 1, 1, 0, 3, 9),
         (6, 5, 4, 2, 1, 8, 6),
         (7, 9, 3, 2, 1, 7, 5),
+        (3, 12, 3, 2, 1, 5, 11),
+        (16, 16, 3, 1, 1, 3, 10),
     ];
     for (i, &(cin, cout, k, stride, pad, h, w)) in convs.iter().enumerate() {
         let weight = rng.vec(cout * cin * k * k);
