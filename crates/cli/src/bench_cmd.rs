@@ -10,9 +10,9 @@
 //! the precision it ran and why); PyTorch's `bf16` mode (autocast bfloat16 + channels_last) is
 //! its counterpart: `upframe bench --precision bf16 --torch --torch-modes channels_last,bf16`.
 //!
-//! `--device gpu|gpu:N` runs the networks on the GPU backend instead (f16 storage unless
-//! `--precision fp32`, as the jobs do); each timed run is then one frame's round trip: upload,
-//! the network, read-back. `--input-size WxH` runs every case at another size (small shapes
+//! `--device gpu|gpu:N` runs the networks on the GPU backend instead (f32 storage at the
+//! default `--precision fp32`, f16 with `auto` or `bf16`, as the jobs map it); each timed run
+//! is then one frame's round trip: upload, the network, read-back. `--input-size WxH` runs every case at another size (small shapes
 //! for a slow software adapter such as lavapipe).
 
 use std::path::{Path, PathBuf};
@@ -70,7 +70,8 @@ pub struct BenchArgs {
     pub torch_harness: Option<PathBuf>,
     /// Where upframe's networks run: cpu, gpu, gpu:N (see `upframe devices`) or auto (a
     /// hardware GPU when there is one). On a GPU each timed run is one frame's round trip
-    /// (upload, network, read-back) with f16 storage unless --precision fp32.
+    /// (upload, network, read-back): f32 storage at --precision fp32 (the default), f16 with
+    /// --precision auto or bf16.
     #[arg(long, default_value = "cpu")]
     pub device: Device,
     /// Run every case at this input size, WxH (e.g. 64x64 on a software adapter), instead of
@@ -262,7 +263,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let mut resolved = resolve_precision(args.precision, case.family);
         if let Some(ctx) = &gpu {
             resolved.reason = format!(
-                "on the GPU: {} storage, f32 sums (f16 unless --precision fp32)",
+                "on the GPU: {} storage, f32 sums (f16 with --precision auto or bf16)",
                 gpu_precision(ctx)
             );
         }
