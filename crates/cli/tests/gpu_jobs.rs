@@ -62,32 +62,42 @@ fn upscale(input: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
     run_job("upscale", input, output, &args)
 }
 
-#[test]
-fn interpolate_on_the_gpu_equals_the_cpu_within_one_level() {
-    if !have_ff_tools() || !gpu_present() {
-        return;
-    }
-    let (Some(model), Some(eggs)) = (
-        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
-        asset("media/interp/vimeo90k_triplet_eggs"),
-    ) else {
-        return;
-    };
+/// The RIFE 4.25/4.26 weights and a lossless 3-frame clip of the `w`×`h` crop at (`x`, `y`) of
+/// the Vimeo-90K eggs triplet, in a new temporary directory (`None`: an asset is missing).
+fn rife_and_eggs_clip(
+    w: usize,
+    h: usize,
+    x: usize,
+    y: usize,
+) -> Option<(std::path::PathBuf, tempfile::TempDir, std::path::PathBuf)> {
+    let model = asset("models/rife-v4.25-or-v4.26/flownet.pkl")?;
+    let eggs = asset("media/interp/vimeo90k_triplet_eggs")?;
     let dir = tempfile::tempdir().unwrap();
-    let clip = dir.path().join("eggs_64x48.mkv");
+    let clip = dir.path().join(format!("eggs_{w}x{h}.mkv"));
     ffmpeg(&[
         "-framerate",
         "10",
         "-i",
         eggs.join("im%d.png").to_str().unwrap(),
         "-vf",
-        "crop=64:48:160:100",
+        &format!("crop={w}:{h}:{x}:{y}"),
         "-c:v",
         "ffv1",
         "-pix_fmt",
         "yuv444p",
         clip.to_str().unwrap(),
     ]);
+    Some((model, dir, clip))
+}
+
+#[test]
+fn interpolate_on_the_gpu_equals_the_cpu_within_one_level() {
+    if !have_ff_tools() || !gpu_present() {
+        return;
+    }
+    let Some((model, dir, clip)) = rife_and_eggs_clip(64, 48, 160, 100) else {
+        return;
+    };
     let cpu_out = dir.path().join("cpu.mkv");
     let cpu = interpolate(&clip, &model, &cpu_out, &[]);
     assert!(cpu["device"].is_null(), "{}", cpu["device"]);
@@ -212,27 +222,9 @@ fn enhance_interpolate_first_on_the_gpu_equals_the_cpu() {
     if !have_ff_tools() || !gpu_present() {
         return;
     }
-    let (Some(model), Some(eggs)) = (
-        asset("models/rife-v4.25-or-v4.26/flownet.pkl"),
-        asset("media/interp/vimeo90k_triplet_eggs"),
-    ) else {
+    let Some((model, dir, clip)) = rife_and_eggs_clip(32, 32, 170, 110) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let clip = dir.path().join("eggs_32x32.mkv");
-    ffmpeg(&[
-        "-framerate",
-        "10",
-        "-i",
-        eggs.join("im%d.png").to_str().unwrap(),
-        "-vf",
-        "crop=32:32:170:110",
-        "-c:v",
-        "ffv1",
-        "-pix_fmt",
-        "yuv444p",
-        clip.to_str().unwrap(),
-    ]);
     let enhance = |output: &Path, extra: &[&str]| {
         let mut args = vec![OsStr::new("--interp-model"), model.as_os_str()];
         args.extend(

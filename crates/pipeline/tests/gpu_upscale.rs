@@ -62,6 +62,17 @@ fn max_level_diff(a: &Frame, b: &Frame) -> i64 {
         .unwrap_or(0)
 }
 
+/// realesr-animevideov3 and the Set14 photo `name`, when an adapter and both assets are there
+/// (`None` after printing why, or a panic under `CI`: see [`gpu_present`]).
+fn gpu_model_and_photo(name: &str) -> Option<(std::path::PathBuf, Frame)> {
+    if !gpu_present() {
+        return None;
+    }
+    let model = common::asset("models/realesr-animevideov3.pth")?;
+    let photo = common::asset(&format!("media/sr/Set14/{name}.png"))?;
+    Some((model, read_image(&photo).unwrap()))
+}
+
 fn options(tile: usize) -> RealEsrganOptions {
     RealEsrganOptions {
         tile,
@@ -72,16 +83,10 @@ fn options(tile: usize) -> RealEsrganOptions {
 
 #[test]
 fn the_processor_on_the_gpu_matches_the_cpu_within_one_level() {
-    if !gpu_present() {
-        return;
-    }
-    let (Some(model), Some(photo)) = (
-        common::asset("models/realesr-animevideov3.pth"),
-        common::asset("media/sr/Set14/comic.png"),
-    ) else {
+    let Some((model, img)) = gpu_model_and_photo("comic") else {
         return;
     };
-    let img = crop(&read_image(&photo).unwrap(), 40, 32);
+    let img = crop(&img, 40, 32);
     let cpu = RealEsrganUpscaler::from_file(&model, options(0))
         .unwrap()
         .process(img.clone())
@@ -114,16 +119,10 @@ fn the_processor_on_the_gpu_matches_the_cpu_within_one_level() {
 /// the tile, says so, and produces what the CPU produces with that tile.
 #[test]
 fn an_allocation_failure_retries_with_a_smaller_tile_and_says_so() {
-    if !gpu_present() {
-        return;
-    }
-    let (Some(model), Some(photo)) = (
-        common::asset("models/realesr-animevideov3.pth"),
-        common::asset("media/sr/Set14/zebra.png"),
-    ) else {
+    let Some((model, img)) = gpu_model_and_photo("zebra") else {
         return;
     };
-    let img = crop(&read_image(&photo).unwrap(), 64, 40);
+    let img = crop(&img, 64, 40);
     let mut up = RealEsrganUpscaler::from_file(&model, options(0)).unwrap();
     up.use_device(Device::Gpu(None), false).unwrap();
     // A whole 64×40 frame's 64-channel features take 640 KiB; a 32-px tile's far less.
@@ -185,16 +184,9 @@ fn device_choices_parse_and_cpu_needs_no_adapter() {
 /// frames of one size allocate no device memory once streaming.
 #[test]
 fn streamed_frames_equal_frames_processed_one_by_one() {
-    if !gpu_present() {
-        return;
-    }
-    let (Some(model), Some(photo)) = (
-        common::asset("models/realesr-animevideov3.pth"),
-        common::asset("media/sr/Set14/comic.png"),
-    ) else {
+    let Some((model, img)) = gpu_model_and_photo("comic") else {
         return;
     };
-    let img = read_image(&photo).unwrap();
     let mut frames: Vec<Frame> = [(0, 0), (40, 16), (80, 32)]
         .iter()
         .map(|&(x, y)| crop_at(&img, x, y, 32, 24))
@@ -240,16 +232,9 @@ fn streamed_frames_equal_frames_processed_one_by_one() {
 /// too; both equal the CPU's output, in order.
 #[test]
 fn a_failure_with_a_frame_in_flight_runs_both_frames_again() {
-    if !gpu_present() {
-        return;
-    }
-    let (Some(model), Some(photo)) = (
-        common::asset("models/realesr-animevideov3.pth"),
-        common::asset("media/sr/Set14/comic.png"),
-    ) else {
+    let Some((model, img)) = gpu_model_and_photo("comic") else {
         return;
     };
-    let img = read_image(&photo).unwrap();
     let small = crop_at(&img, 10, 10, 32, 24);
     let large = crop(&img, 64, 40);
     let mut up = RealEsrganUpscaler::from_file(&model, options(0)).unwrap();
@@ -289,16 +274,10 @@ fn a_failure_with_a_frame_in_flight_runs_both_frames_again() {
 /// the output equals the CPU's with the same tiles.
 #[test]
 fn streamed_tiles_match_the_cpu_with_the_same_tiles() {
-    if !gpu_present() {
-        return;
-    }
-    let (Some(model), Some(photo)) = (
-        common::asset("models/realesr-animevideov3.pth"),
-        common::asset("media/sr/Set14/comic.png"),
-    ) else {
+    let Some((model, img)) = gpu_model_and_photo("comic") else {
         return;
     };
-    let img = crop_at(&read_image(&photo).unwrap(), 30, 20, 40, 32);
+    let img = crop_at(&img, 30, 20, 40, 32);
     let cpu = RealEsrganUpscaler::from_file(&model, options(16))
         .unwrap()
         .process(img.clone())
