@@ -70,6 +70,23 @@ fn gpu_bytes_per_pixel(architecture: &Architecture, scale: usize) -> (u64, u64) 
     (4 * floats.0 as u64, 4 * floats.1 as u64)
 }
 
+/// Waits for a [`GpuBackend::begin_download`] and reads the result into a tensor from `ws`
+/// (returned to `ws` on failure).
+pub(crate) fn read_back(
+    backend: &mut GpuBackend,
+    pending: PendingDownload,
+    ws: &mut Workspace,
+) -> Result<Tensor, GpuError> {
+    let mut out = ws.tensor(pending.shape());
+    match backend.finish_download(pending, &mut out) {
+        Ok(()) => Ok(out),
+        Err(e) => {
+            ws.recycle(out);
+            Err(e)
+        }
+    }
+}
+
 /// Opens the GPU `device` names. `Ok((None, choice))`: the CPU runs (`cpu`, or `auto` without
 /// a hardware adapter; `choice.fallback` then says why). `f16`: f16 storage where supported.
 pub(crate) fn open_device(
@@ -171,14 +188,7 @@ impl GpuUpscaleRunner {
         pending: PendingDownload,
         ws: &mut Workspace,
     ) -> Result<Tensor, GpuRunError> {
-        let mut out = ws.tensor(pending.shape());
-        match self.backend.finish_download(pending, &mut out) {
-            Ok(()) => Ok(out),
-            Err(e) => {
-                ws.recycle(out);
-                Err(GpuRunError::Gpu(e))
-            }
-        }
+        read_back(&mut self.backend, pending, ws).map_err(GpuRunError::Gpu)
     }
 
     /// Device buffers created so far (constant in steady state).

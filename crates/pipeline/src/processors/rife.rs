@@ -24,7 +24,7 @@ use upframe_models::{load_model, IfNet, IfNetOptions};
 use upframe_nn::{Backend, Tensor, Workspace};
 
 use crate::error::PipelineError;
-use crate::processors::gpu::{open_device, Device, DeviceChoice, GpuError, GpuRunError};
+use crate::processors::gpu::{open_device, read_back, Device, DeviceChoice, GpuError, GpuRunError};
 use crate::processors::precision::{
     resolve_precision, ModelFamily, PrecisionChoice, ResolvedPrecision,
 };
@@ -195,17 +195,11 @@ impl RifeInterpolator {
     /// CPU after a GPU memory failure).
     fn merged(&mut self, p0: &Tensor, p1: &Tensor, t: f32) -> Result<Tensor, PipelineError> {
         if let Some(gpu) = &mut self.gpu {
-            let run = start_gpu(&self.net, gpu, p0, p1, t, self.scale, self.options);
-            let run = run.and_then(|pending| {
-                let mut merged = self.ws.tensor(pending.shape());
-                match gpu.backend.finish_download(pending, &mut merged) {
-                    Ok(()) => Ok(merged),
-                    Err(e) => {
-                        self.ws.recycle(merged);
-                        Err(GpuRunError::Gpu(e))
-                    }
-                }
-            });
+            let run = start_gpu(&self.net, gpu, p0, p1, t, self.scale, self.options).and_then(
+                |pending| {
+                    read_back(&mut gpu.backend, pending, &mut self.ws).map_err(GpuRunError::Gpu)
+                },
+            );
             match run {
                 Ok(merged) => return Ok(merged),
                 Err(e) => self.gpu_failed(e, p0)?,
@@ -355,11 +349,9 @@ impl RifeInterpolator {
             PairRun::InFlight(pair) => *pair,
         };
         let gpu = self.gpu.as_mut().expect("a pair in flight has a GPU");
-        let mut merged = self.ws.tensor(pending.shape());
-        let merged = match gpu.backend.finish_download(pending, &mut merged) {
-            Ok(()) => Ok(merged),
+        let merged = match read_back(&mut gpu.backend, pending, &mut self.ws) {
+            Ok(merged) => Ok(merged),
             Err(e) => {
-                self.ws.recycle(merged);
                 if e == GpuError::Discarded {
                     tracing::info!(
                         "{}: a GPU failure discarded the pair in flight; running it again",
